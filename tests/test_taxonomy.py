@@ -1,0 +1,98 @@
+import json
+
+import numpy as np
+import pytest
+
+from inat.taxonomy import (Taxon, TaxonomyError, common_ancestor, from_folder_names, from_inat_json,
+                           from_thesis_tsv, load_categories, parse_folder_name, rank_probabilities, rollup)
+from util import FOLDERS, SHARED, TAXA
+
+
+def test_folder_name_parsed_into_full_lineage():
+    t = parse_folder_name(FOLDERS[0])
+    assert t.class_id == 0 and t.scientific_name == "Lumbricus terrestris" and t.rank == "species"
+    assert t.taxonomy["phylum"] == "Annelida" and t.taxonomy["specific_epithet"] == "terrestris"
+    assert t.lineage()[-1] == ("species", "Lumbricus terrestris")
+
+
+@pytest.mark.parametrize("bad", ["Lumbricus_terrestris", "abc_Animalia_A_B_C_D_E_f", ""])
+def test_bad_folder_name_is_a_clear_error(bad):
+    with pytest.raises(TaxonomyError, match="not an iNat 2021 folder name"):
+        parse_folder_name(bad)
+
+
+def test_inat_json_sparse_ids_sorted(tmp_path):
+    cats = [{"id": 9947, "name": "Zz yy", "common_name": "Z", "kingdom": "Plantae", "phylum": "Tracheophyta",
+             "class": "Magnoliopsida", "order": "O", "family": "F", "genus": "Zz", "specific_epithet": "yy"},
+            {"id": 5889, "name": "Chlorogalum pomeridianum", "common_name": "Wavy-Leafed Soap Plant",
+             "kingdom": "Plantae", "phylum": "Tracheophyta", "class": "Liliopsida", "order": "Asparagales",
+             "family": "Asparagaceae", "genus": "Chlorogalum", "specific_epithet": "pomeridianum"}]
+    f = tmp_path / "val.json"
+    f.write_text(json.dumps({"images": [], "annotations": [], "categories": cats}))
+    taxa = load_categories(f)
+    assert [t.class_id for t in taxa] == [5889, 9947]
+    assert taxa[0].common_name == "Wavy-Leafed Soap Plant" and taxa[0].taxonomy["class"] == "Liliopsida"
+
+
+def test_thesis_tsv_row_index_is_class_index(tmp_path):
+    f = tmp_path / "categorias_iNat2021.txt"
+    f.write_text("common_name\tkingdom\tphylum\tclass\torder\tfamily\tgenus\tspecific_epithet\n"
+                 "Common Earthworm\tAnimalia\tAnnelida\tClitellata\tHaplotaxida\tLumbricidae\tLumbricus\tterrestris\n"
+                 "\tAnimalia\tChordata\tAves\tPasseriformes\tCorvidae\tCorvus\tcorax\n")
+    taxa = from_thesis_tsv(f)
+    assert [t.class_id for t in taxa] == [0, 1]
+    assert taxa[0].label == "Common Earthworm (Lumbricus terrestris)"
+    assert taxa[1].common_name is None and taxa[1].label == "Corvus corax"
+    assert load_categories(f) == taxa
+
+
+def test_bad_categories_files(tmp_path):
+    f = tmp_path / "c.txt"
+    f.write_text("name\tkingdom\n")
+    with pytest.raises(TaxonomyError, match="header"):
+        load_categories(f)
+    g = tmp_path / "c.json"
+    g.write_text("{not json")
+    with pytest.raises(TaxonomyError, match="c.json"):
+        load_categories(g)
+    with pytest.raises(TaxonomyError, match="no such"):
+        load_categories(tmp_path / "missing.txt")
+
+
+def test_rollup_sums_each_rank():
+    probs = np.array([0.1, 0.35, 0.45, 0.1])
+    sums = rollup(TAXA, probs)
+    assert sums["genus"][("Animalia", "Chordata", "Aves", "Passeriformes", "Corvidae", "Corvus")] == pytest.approx(0.8)
+    assert sums["kingdom"][("Animalia",)] == pytest.approx(0.9)
+    ranks = rank_probabilities(TAXA, probs, TAXA[2])
+    assert [r for r, _, _ in ranks] == ["kingdom", "phylum", "class", "order", "family", "genus", "species"]
+    assert ranks[-1][2] == pytest.approx(0.45) and ranks[-2][2] == pytest.approx(0.8)
+
+
+def test_common_ancestor_is_deepest_taxon_over_threshold():
+    # No species reaches 0.7, their genus Corvus does.
+    assert common_ancestor(TAXA, np.array([0.1, 0.35, 0.45, 0.1])) == \
+        {"rank": "genus", "name": "Corvus", "probability": pytest.approx(0.8)}
+    # A confident species is its own answer.
+    assert common_ancestor(TAXA, np.array([0.0, 0.9, 0.05, 0.05]))["name"] == "Corvus corax"
+    # Spread over kingdoms: only the threshold decides.
+    assert common_ancestor(TAXA, np.array([0.3, 0.2, 0.2, 0.3]), threshold=0.7)["rank"] == "kingdom"
+    assert common_ancestor(TAXA, np.array([0.25, 0.25, 0.2, 0.3]), threshold=0.95) is None
+
+
+def test_taxon_dict_round_trip():
+    t = TAXA[1]
+    d = t.to_dict()
+    assert set(d) == {"class_id", "scientific_name", "common_name", "rank", "taxonomy"}
+    assert set(d["taxonomy"]) == {"kingdom", "phylum", "class", "order", "family", "genus", "specific_epithet"}
+    assert Taxon.from_dict(d) == t
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data")
+def test_real_plants47_json_and_folders_agree():
+    root = SHARED / "inat21-plants47"
+    taxa = from_inat_json(root / "train_mini.json")
+    assert len(taxa) == 47 and taxa[0].class_id == 5889
+    folders = from_folder_names(p.name for p in (root / "train_mini").iterdir())
+    assert [(t.class_id, t.scientific_name, t.taxonomy) for t in folders] == \
+        [(t.class_id, t.scientific_name, t.taxonomy) for t in taxa]
