@@ -1,0 +1,106 @@
+"""inat.evaluate: the numbers of a model whose answer is known, checked against a hand computation."""
+import json
+import math
+
+import pytest
+import torch
+
+from conftest import make_inat_dataset
+from inat.bundle import Bundle, save_bundle
+from inat.cli import main
+from inat.data import DatasetError
+from inat.evaluate import evaluate_bundle, expected_calibration_error
+from inat.models import create_model
+from inat.preprocess import Preprocess
+from inat.taxonomy import from_inat_json
+
+SIX = [
+    (143, "Animalia_Arthropoda_Insecta_Lepidoptera_Nymphalidae_Danaus_plexippus", "Monarch", (230, 120, 20)),
+    (2780, "Animalia_Chordata_Aves_Passeriformes_Corvidae_Corvus_corax", "Common Raven", (20, 20, 30)),
+    (3001, "Animalia_Chordata_Mammalia_Carnivora_Felidae_Lynx_rufus", "Bobcat", (150, 120, 90)),
+    (5411, "Fungi_Basidiomycota_Agaricomycetes_Agaricales_Amanitaceae_Amanita_muscaria", "Fly Agaric", (200, 30, 30)),
+    (7002, "Plantae_Bryophyta_Bryopsida_Polytrichales_Polytrichaceae_Polytrichum_juniperinum", "Juniper Haircap",
+     (40, 120, 40)),
+    (9947, "Plantae_Tracheophyta_Magnoliopsida_Rosales_Rosaceae_Rosa_californica", "California Wild Rose",
+     (230, 150, 200)),
+]
+# The fixed model gives every photo these probabilities (by class, in id order).
+PROBS = [0.05, 0.5, 0.2, 0.1, 0.08, 0.07]
+
+
+@pytest.fixture(scope="module")
+def six(tmp_path_factory):
+    return make_inat_dataset(tmp_path_factory.mktemp("six"), "official", species=SIX,
+                             splits={"val": ("val", "2021_valid", 2)})
+
+
+def constant_bundle(taxa, probs, out):
+    """A real efficientnet_b0 bundle whose head ignores the image: logits = log(probs)."""
+    model = create_model("efficientnet_b0", len(taxa))
+    with torch.no_grad():
+        model.classifier[1].weight.zero_()
+        model.classifier[1].bias.copy_(torch.tensor(probs).log())
+    bundle = Bundle(name="constant", arch="efficientnet_b0", classes=taxa, preprocess=Preprocess(input_size=32))
+    save_bundle(bundle, out, model, half=False)
+    return out
+
+
+def test_numbers_match_a_hand_computation(six, tmp_path):
+    taxa = from_inat_json(six / "val.json")
+    r = evaluate_bundle(constant_bundle(taxa, PROBS, tmp_path / "m"), six, "val")
+    # Every photo is called a raven (p = 0.5): right for the 2 raven photos of 12.
+    assert r["n"] == 12 and r["errors"] == 0
+    assert r["top1"] == pytest.approx(2 / 12)
+    # Top five = every class but the monarch (p = 0.05, the lowest).
+    assert r["top5"] == pytest.approx(10 / 12)
+    # All confidences are 0.5, in one bin whose accuracy is 1/6.
+    assert r["ece"] == pytest.approx(abs(2 / 12 - 0.5))
+    assert r["per_kingdom"] == {
+        "Animalia": {"n": 6, "top1": pytest.approx(2 / 6), "top5": pytest.approx(4 / 6)},
+        "Fungi": {"n": 2, "top1": 0.0, "top5": 1.0},
+        "Plantae": {"n": 4, "top1": 0.0, "top5": 1.0}}
+    assert r["per_phylum"] == {
+        "Arthropoda": {"kingdom": "Animalia", "n": 2, "top1": 0.0, "top5": 0.0},
+        "Chordata": {"kingdom": "Animalia", "n": 4, "top1": 0.5, "top5": 1.0},
+        "Basidiomycota": {"kingdom": "Fungi", "n": 2, "top1": 0.0, "top5": 1.0},
+        "Bryophyta": {"kingdom": "Plantae", "n": 2, "top1": 0.0, "top5": 1.0},
+        "Tracheophyta": {"kingdom": "Plantae", "n": 2, "top1": 0.0, "top5": 1.0}}
+    pairs = [(c["true"]["class_id"], c["predicted"]["class_id"], c["count"]) for c in r["confused_pairs"]]
+    assert pairs == [(143, 2780, 2), (3001, 2780, 2), (5411, 2780, 2), (7002, 2780, 2), (9947, 2780, 2)]
+
+
+def test_dataset_ids_are_matched_to_bundle_classes_by_class_id(six, tmp_path):
+    # The bundle lists its classes in another order than the dataset: the figures must not change.
+    taxa = from_inat_json(six / "val.json")
+    order = [3, 5, 0, 4, 1, 2]
+    path = constant_bundle([taxa[i] for i in order], [PROBS[i] for i in order], tmp_path / "shuffled")
+    r = evaluate_bundle(path, six, "val")
+    assert (r["top1"], r["top5"]) == (pytest.approx(2 / 12), pytest.approx(10 / 12))
+
+
+def test_unknown_species_in_the_split_is_an_error(six, tmp_path):
+    # A model that lacks the rose cannot be scored on photos of it (dropping them would flatter it).
+    taxa = from_inat_json(six / "val.json")
+    path = constant_bundle(taxa[:5], [p / sum(PROBS[:5]) for p in PROBS[:5]], tmp_path / "five")
+    with pytest.raises(DatasetError, match="not among"):
+        evaluate_bundle(path, six, "val")
+
+
+def test_expected_calibration_error_by_hand():
+    # Bins of width 1/15: 0.9 and 0.9 share one (accuracy 1/2), 0.2 and 0.0 sit alone.
+    ece = expected_calibration_error([0.9, 0.9, 0.2, 0.0], [1, 0, 0, 1])
+    assert ece == pytest.approx(2 / 4 * 0.4 + 1 / 4 * 0.2 + 1 / 4 * 1.0)
+    assert expected_calibration_error([], []) == 0.0
+    assert expected_calibration_error([1.0, 1.0], [1, 1]) == 0.0
+
+
+def test_cli_json(six, tmp_path, capsys):
+    taxa = from_inat_json(six / "val.json")
+    path = constant_bundle(taxa, PROBS, tmp_path / "m")
+    assert main(["evaluate", "--model", str(path), "--data", str(six), "--split", "val", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert {"top1", "top5", "n", "ece", "per_kingdom", "per_phylum", "confused_pairs"} <= set(r)
+    assert math.isclose(r["top1"], 2 / 12)
+    assert main(["evaluate", "--model", str(path), "--data", str(six), "--split", "val"]) == 0
+    text = capsys.readouterr().out
+    assert "top-1  16.7 %" in text and "Danaus plexippus → Corvus corax" in text

