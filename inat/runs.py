@@ -34,7 +34,9 @@ def run_record(meta: dict, source: Path) -> dict:
     return {
         "name": meta.get("name") or source.parent.name, "arch": meta.get("arch"), "init": run.get("init"),
         "dataset": run.get("dataset"), "img_size": run.get("img_size") or (meta.get("preprocess") or {}).get("input_size"),
-        "epochs": run.get("epochs", len(history)), "best_epoch": best, "history": history,
+        # epochs run so far: a run still in progress (or killed) shows what it has done
+        "epochs": len(history), "epochs_planned": run.get("epochs", len(history)),
+        "best_epoch": best, "history": history,
         "seconds": run.get("seconds") or sum(h.get("seconds") or 0 for h in history) or None,
         "device": run.get("device"), "command": run.get("command"), "source": str(source),
     }
