@@ -86,6 +86,13 @@ class Bundle:
             state = load_file(str(file))
         except (SafetensorError, OSError, ValueError, RuntimeError) as e:
             raise BundleError(f"{file}: not a readable safetensors file ({str(e).splitlines()[0][:100]})") from None
+        # Integer, bool or complex weights would load (or be cast) silently and fail at inference;
+        # a NaN or infinite weight (one flipped bit can make one) would make every probability NaN.
+        odd = [k for k, v in state.items() if not (v.is_floating_point() or k.endswith("num_batches_tracked"))]
+        odd = odd or [k for k, v in state.items() if v.is_floating_point() and not bool(v.isfinite().all())]
+        if odd:
+            what = "non-finite" if state[odd[0]].is_floating_point() else str(state[odd[0]].dtype)
+            raise BundleError(f"{file}: tensor {odd[0]} holds {what} values, not usable weights")
         return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
     def build_model(self):
@@ -167,7 +174,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         raise BundleError(f"{meta_file}: missing (a bundle folder holds {JSON_NAME} and {WEIGHTS_NAME})")
     try:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: [[[[...]]]]
         raise BundleError(f"{meta_file}: corrupt JSON ({str(e).splitlines()[0][:100]})") from None
     try:
         if meta.get("format") != FORMAT:
@@ -181,6 +188,8 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         if not classes:
             raise ValueError("no classes")
         num_outputs = int(meta.get("num_outputs") or len(classes))
+        if num_outputs > 1_000_000:  # a head that size is a hostile file, not a model (2**64 overflows torch)
+            raise ValueError(f"num_outputs {num_outputs} is implausibly large")
         if min(index) < 0 or max(index) >= num_outputs or len(set(index)) != len(index):
             raise ValueError("class 'index' values must be distinct and below num_outputs")
         thr = meta.get("in_scope_threshold")

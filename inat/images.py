@@ -17,6 +17,9 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 # a decompression bomb does not). Pillow's own guard is disabled in favour of this clear error.
 MAX_PIXELS = 150_000_000
 MAX_SIDE = 60_000
+# Sides may differ by at most this factor: resizing the shorter side to the model's 256 px would
+# make a 1 × 60,000 strip 256 × 15 million pixels (12 GB) before the centre crop.
+MAX_ASPECT = 50
 Image.MAX_IMAGE_PIXELS = None
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
@@ -94,6 +97,8 @@ def open_image(source, draft_size: int | None = None) -> Image.Image:
         raise ImageError(f"{name}: image has no pixels ({w}×{h})")
     if w * h > MAX_PIXELS or max(w, h) > MAX_SIDE:
         raise ImageError(f"{name}: image too large ({w}×{h} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels)")
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        raise ImageError(f"{name}: image too narrow ({w}×{h} pixels; one side may be at most {MAX_ASPECT} times the other)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
