@@ -90,7 +90,7 @@ def open_image(source, draft_size: int | None = None) -> Image.Image:
             im = Image.open(fp)
         except UnidentifiedImageError:
             raise ImageError(f"{name}: not an image file Pillow can read") from None
-        except (OSError, ValueError, SyntaxError) as e:
+        except Exception as e:  # plugins also raise NotImplementedError (DDS), struct.error... on bad headers
             raise ImageError(f"{name}: unreadable image ({_short(e)})") from None
     w, h = im.size
     if w < 1 or h < 1:
