@@ -193,6 +193,8 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         if min(index) < 0 or max(index) >= num_outputs or len(set(index)) != len(index):
             raise ValueError("class 'index' values must be distinct and below num_outputs")
         thr = meta.get("in_scope_threshold")
+        if thr is not None and not 0 <= float(thr) <= 1:  # NaN or 5 would silently mark every photo out of scope
+            raise ValueError(f"in_scope_threshold {thr!r} is not a probability")
         return Bundle(
             name=str(meta.get("name") or folder.name), arch=meta["arch"], classes=classes,
             preprocess=Preprocess.from_dict(meta["preprocess"]), num_outputs=num_outputs,
@@ -200,7 +202,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             history=list(meta.get("history") or []), run=dict(meta.get("run") or {}),
             provenance=dict(meta.get("provenance") or {}), metrics=dict(meta.get("metrics") or {}),
             default=bool(meta.get("default", False)), path=folder)
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:  # OverflowError: int(Infinity)
         msg = f"missing field {e}" if isinstance(e, KeyError) else str(e).splitlines()[0][:160]
         raise BundleError(f"{meta_file}: invalid bundle ({msg})") from None
 
