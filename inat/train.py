@@ -264,7 +264,8 @@ def describe_device(device, world_size: int) -> str:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
     else:
-        name = f"cpu ({torch.get_num_threads()} threads, {platform.processor() or platform.machine()})"
+        n = torch.get_num_threads()
+        name = f"cpu ({n} thread{'s' if n > 1 else ''}, {platform.processor() or platform.machine()})"
     return f"{world_size} × {name}" if world_size > 1 else name
 
 
