@@ -15,7 +15,7 @@ from inat.export import (FILES, ExportError, check_session, export_dir, export_i
                          open_session)
 from inat.predict import Predictor, load_model
 from inat.preprocess import Preprocess
-from util import TAXA, gradio_photo, make_bundle
+from util import TAXA, make_bundle
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_builtin_models_export_to_the_cache_and_are_found_there(tiny, tmp_path, 
     assert out == tmp_path / "cache" / "builtin" / "model.onnx"
     p = Predictor(builtin)
     assert p.backend == "onnx"
-    assert p.predict([gradio_photo("lion.jpg")], k=2)[0]["error"] is None
+    assert p.predict([Image.new("RGB", (80, 60), "green")], k=2)[0]["error"] is None
 
 
 def test_cli_export_with_int8_calibrated_on_a_folder(tiny, photos, tmp_path, capsys):
@@ -107,7 +107,7 @@ def test_cli_export_with_int8_calibrated_on_a_folder(tiny, photos, tmp_path, cap
     assert "QuantizeLinear" in {n.op_type for n in onnx.load(str(int8)).graph.node}
     # Six photos are too few to trust: int8 is opt-in here, fp32 ONNX stays the default.
     assert Predictor(str(folder)).backend == "onnx"
-    r = Predictor(str(folder), backend="onnx-int8").predict([gradio_photo("lion.jpg")], k=3)[0]
+    r = Predictor(str(folder), backend="onnx-int8").predict([next(photos.glob("*.jpg"))], k=3)[0]
     assert r["error"] is None and len(r["predictions"]) == 3
 
 

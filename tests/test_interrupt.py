@@ -192,10 +192,12 @@ def inspect(out: Path, ref: dict) -> tuple[dict, list[str]]:
                 best = state["best_epoch"]
                 want = load_file(str(ref["snapshots"][best])) if best in ref["snapshots"] else None
                 if want is None or set(got) != set(want) or not all(torch.equal(got[k], want[k]) for k in want):
-                    match = [e for e, f in ref["snapshots"].items()
-                             if (w := load_file(str(f))) and set(w) == set(got) and all(torch.equal(got[k], w[k]) for k in w)]
-                    problems.append(f"model.safetensors holds the weights of epoch {match or '?'}, bundle.json says "
-                                    f"best epoch {best}")
+                    def same(f):
+                        w = load_file(str(f))
+                        return set(w) == set(got) and all(torch.equal(got[k], w[k]) for k in w)
+                    match = [e for e, f in ref["snapshots"].items() if same(f)]
+                    problems.append(f"model.safetensors holds the weights of epoch "
+                                    f"{', '.join(map(str, match)) or '?'}, bundle.json says best epoch {best}")
     elif weights.exists():
         state["orphan_weights"] = True  # killed in epoch 1 between the two files: no bundle yet, clear error
     if resume.exists():

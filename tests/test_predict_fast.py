@@ -14,17 +14,36 @@ from inat.bundle import BundleError, load_bundle
 from inat.export import FILES, _stamp, export_onnx
 from inat.predict import FastPreprocess, Predictor, load_model
 from inat.preprocess import Preprocess, eval_transform
-from util import TAXA, gradio_photo, make_bundle
+from util import TAXA, make_bundle
 
 CONTRACT_KEYS = ["image", "model", "in_scope", "predictions", "ancestor", "error"]
 PRED_KEYS = ["class_id", "probability", "scientific_name", "common_name", "rank", "taxonomy"]
+
+
+def photo(w: int, h: int, seed: int = 0) -> Image.Image:
+    """A photo-like image: smooth colour fields, a little grain."""
+    rng = np.random.default_rng(seed)
+    im = Image.fromarray(rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)).resize((w, h), Image.BICUBIC)
+    grain = rng.normal(0, 8, (h, w, 3))
+    return Image.fromarray(np.clip(np.asarray(im) + grain, 0, 255).astype(np.uint8))
+
+
+@pytest.fixture(scope="module")
+def jpegs(tmp_path_factory):
+    """Three JPEG files, one large enough for reduced-scale decoding."""
+    folder = tmp_path_factory.mktemp("jpegs")
+    out = []
+    for i, size in enumerate([(640, 480), (300, 400), (1600, 1200)]):
+        photo(*size, seed=i).save(folder / f"p{i}.jpg", quality=90)
+        out.append(str(folder / f"p{i}.jpg"))
+    return out
 
 
 def _photos():
     rng = np.random.default_rng(0)
     sizes = [(1, 1), (2, 700), (700, 2), (224, 224), (256, 256), (257, 300), (500, 375), (375, 500), (33, 31)]
     out = [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for w, h in sizes]
-    return out + [Image.open(gradio_photo("lion.jpg")).convert("RGB")]
+    return out + [photo(640, 480)]
 
 
 @pytest.mark.parametrize("pre", [
@@ -70,11 +89,10 @@ def test_weights_are_loaded_without_a_second_build(exported):
         assert fast(x).equal(slow(x))
 
 
-def test_onnx_is_used_when_present_and_gives_the_same_answers(exported):
+def test_onnx_is_used_when_present_and_gives_the_same_answers(exported, jpegs):
     fast, torch_ = Predictor(str(exported)), Predictor(str(exported), backend="torch")
     assert fast.backend == "onnx" and torch_.backend == "torch"
-    photos = [gradio_photo(n) for n in ("lion.jpg", "cheetah.jpg", "tower.jpg")]
-    a, b = fast.predict(photos, k=4), torch_.predict(photos, k=4)
+    a, b = fast.predict(jpegs, k=4), torch_.predict(jpegs, k=4)
     for x, y in zip(a, b):
         assert list(x) == CONTRACT_KEYS and [list(p) for p in x["predictions"]] == [PRED_KEYS] * 4
         assert [p["class_id"] for p in x["predictions"]] == [p["class_id"] for p in y["predictions"]]
@@ -82,10 +100,10 @@ def test_onnx_is_used_when_present_and_gives_the_same_answers(exported):
                            [p["probability"] for p in y["predictions"]], atol=1e-5)
 
 
-def test_falls_back_to_pytorch_without_an_export(exported, tmp_path):
+def test_falls_back_to_pytorch_without_an_export(exported, tmp_path, jpegs):
     p = Predictor(str(_copy(exported, tmp_path / "b", with_onnx=False)))
     assert p.backend == "torch" and p.session is None
-    assert p.predict([gradio_photo("lion.jpg")], k=2)[0]["error"] is None
+    assert p.predict(jpegs[:1], k=2)[0]["error"] is None
 
 
 def test_a_corrupt_export_falls_back_with_one_warning_line(exported, tmp_path, caplog):
@@ -135,7 +153,7 @@ def test_int8_is_default_only_with_a_good_measured_agreement(exported, tmp_path)
     assert Predictor(str(folder)).backend == "onnx"  # too few photos to know
 
 
-def test_cli_predict_exact_runs_pytorch_and_keeps_the_contract(exported, monkeypatch, capsys):
+def test_cli_predict_exact_runs_pytorch_and_keeps_the_contract(exported, jpegs, monkeypatch, capsys):
     import inat.predict
     from inat.cli import main
     made = []
@@ -146,10 +164,9 @@ def test_cli_predict_exact_runs_pytorch_and_keeps_the_contract(exported, monkeyp
             made.append(self)
 
     monkeypatch.setattr(inat.predict, "Predictor", Spy)
-    photo = gradio_photo("lion.jpg")
     lines = {}
     for flag in ([], ["--exact"]):
-        assert main(["predict", photo, "--model", str(exported), "--json", "--top", "3", *flag]) == 0
+        assert main(["predict", jpegs[0], "--model", str(exported), "--json", "--top", "3", *flag]) == 0
         lines[bool(flag)] = json.loads(capsys.readouterr().out)
     assert [p.backend for p in made] == ["onnx", "torch"] and made[1].exact
     fast, exact = lines[False], lines[True]
