@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,6 +25,7 @@ FORMAT = "inat-bundle"
 VERSION = 1
 JSON_NAME = "bundle.json"
 WEIGHTS_NAME = "model.safetensors"
+PENDING_NAME = WEIGHTS_NAME + ".pending"  # new weights written, not yet renamed into place (see save_bundle)
 STARTER = "starter"
 
 
@@ -49,6 +51,7 @@ class Bundle:
     default: bool = False
     path: Path | None = None                # the bundle folder; None for built-in models
     state_loader: Callable[[], dict] | None = None  # built-ins: produces the state dict
+    weights_id: str | None = None           # stamp shared with the weights file it describes (see save_bundle)
 
     def __post_init__(self):
         if self.num_outputs is None:
@@ -67,11 +70,18 @@ class Bundle:
             "default": self.default, "preprocess": self.preprocess.to_dict(),
             "classes": [{"index": i, **t.to_dict()} for i, t in zip(self.output_index, self.classes)],
             "run": self.run, "metrics": self.metrics, "provenance": self.provenance, "history": self.history,
+            **({"weights_id": self.weights_id} if self.weights_id else {}),
         }
 
     @property
     def weights_file(self) -> Path | None:
-        return self.path / WEIGHTS_NAME if self.path else None
+        """model.safetensors; or the pending file when a save was cut between its commit and its rename."""
+        if not self.path:
+            return None
+        pending = self.path / PENDING_NAME
+        if self.weights_id and pending.is_file() and weights_stamp(pending) == self.weights_id:
+            return pending
+        return self.path / WEIGHTS_NAME
 
     def state_dict(self) -> dict:
         """The weights as float32 tensors (fp16 files are widened), read with safetensors."""
@@ -113,8 +123,12 @@ class Bundle:
 def save_bundle(bundle: Bundle, out: str | os.PathLike, model_or_state, half: bool = True) -> Path:
     """Write `model.safetensors` (fp16 by default, keeps the repo small) and `bundle.json` into `out`.
 
-    Both files are written atomically (temp file + rename): a reader never sees half a bundle.
-    Returns the bundle folder.
+    A reader never sees half a file, nor weights that bundle.json does not describe, whenever the
+    writer is killed: (1) the weights go to `model.safetensors.pending` (temp file + rename), stamped
+    with a fresh `weights_id`; (2) bundle.json, carrying the same id, replaces the old one atomically:
+    the commit point; (3) the pending file is renamed over model.safetensors. Killed before (2), the
+    old pair stands; between (2) and (3), `Bundle.weights_file` finds the pending file by its stamp,
+    and `settle` (run by `train --resume`) finishes the rename. Returns the bundle folder.
     """
     from safetensors.torch import save_file
     out = Path(out)
@@ -124,12 +138,52 @@ def save_bundle(bundle: Bundle, out: str | os.PathLike, model_or_state, half: bo
     for k, v in state.items():
         v = v.detach().cpu()
         tensors[k] = (v.half() if half and v.is_floating_point() else v).contiguous()
-    tmp = out / (WEIGHTS_NAME + ".tmp")
-    save_file(tensors, str(tmp), metadata={"format": FORMAT, "arch": bundle.arch})
-    os.replace(tmp, out / WEIGHTS_NAME)
+    stamp = uuid.uuid4().hex
+    tmp = out / (PENDING_NAME + ".tmp")
+    save_file(tensors, str(tmp), metadata={"format": FORMAT, "arch": bundle.arch, "weights_id": stamp})
+    _fsync(tmp)
+    os.replace(tmp, out / PENDING_NAME)
+    bundle.weights_id = stamp
     write_json_atomic(out / JSON_NAME, bundle.to_json())
+    os.replace(out / PENDING_NAME, out / WEIGHTS_NAME)
     bundle.path = out
     return out
+
+
+def weights_stamp(file: Path) -> str | None:
+    """The `weights_id` in a safetensors file's metadata header (None when absent or unreadable)."""
+    try:
+        with open(file, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            if not 2 <= n <= 100_000_000:
+                return None
+            header = json.loads(f.read(n))
+        return (header.get("__metadata__") or {}).get("weights_id")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def settle(folder: str | os.PathLike) -> None:
+    """Finish what a killed `save_bundle` left in `folder`: rename committed pending weights into
+    place, delete uncommitted ones and stale temp files."""
+    folder = Path(folder)
+    pending = folder / PENDING_NAME
+    if pending.is_file():
+        try:
+            committed = json.loads((folder / JSON_NAME).read_text(encoding="utf-8")).get("weights_id")
+        except (OSError, ValueError, AttributeError):
+            committed = None
+        if committed and weights_stamp(pending) == committed:
+            os.replace(pending, folder / WEIGHTS_NAME)
+        else:
+            pending.unlink()
+    for tmp in folder.glob("*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
 
 
 def write_json_atomic(path: Path, obj) -> None:
@@ -201,7 +255,8 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             output_index=index, in_scope_threshold=None if thr is None else float(thr),
             history=list(meta.get("history") or []), run=dict(meta.get("run") or {}),
             provenance=dict(meta.get("provenance") or {}), metrics=dict(meta.get("metrics") or {}),
-            default=bool(meta.get("default", False)), path=folder)
+            default=bool(meta.get("default", False)), path=folder,
+            weights_id=str(meta["weights_id"]) if meta.get("weights_id") else None)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:  # OverflowError: int(Infinity)
         msg = f"missing field {e}" if isinstance(e, KeyError) else str(e).splitlines()[0][:160]
         raise BundleError(f"{meta_file}: invalid bundle ({msg})") from None

@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .bundle import JSON_NAME, Bundle, save_bundle, write_json_atomic
+from .bundle import JSON_NAME, Bundle, save_bundle, settle, write_json_atomic
 from .data import ImageDataset, load_split, split_taxa
 from .models import create_model, get_spec, get_submodule, list_models, load_imagenet_weights
 from .preprocess import eval_transform, train_transform
@@ -58,7 +58,7 @@ class TrainConfig:
     workers: int | None = None      # DataLoader processes; None: half the CPU cores, at most 8
     seed: int = 0
     amp: bool | None = None         # float16 autocast + grad scaling; None: on for CUDA
-    channels_last: bool | None = None  # None: on for CUDA (faster convolutions there)
+    channels_last: bool | None = None  # None: on (CPU training measured 1.1-1.8x faster, never slower; CUDA too)
     device: str = "auto"            # auto | cpu | cuda | cuda:N
 
     def __post_init__(self):
@@ -308,7 +308,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
     device, rank, world = setup_device(cfg.device)
     main = rank == 0
     amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
-    channels_last = cfg.channels_last if cfg.channels_last is not None else device.type == "cuda"
+    channels_last = cfg.channels_last if cfg.channels_last is not None else True
     torch.manual_seed(cfg.seed + rank)
 
     pre = run_preprocess(cfg.arch, cfg.img_size, cfg.random_resized_crop)
@@ -338,6 +338,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
             print(f"resuming {out} after epoch {state['epoch']} of {cfg.epochs}", file=sys.stderr)
     if main:
         out.mkdir(parents=True, exist_ok=True)
+        settle(out)  # a run killed while saving: finish or drop its half-done files
 
     bundle = Bundle(name=out.name, arch=cfg.arch, classes=taxa, preprocess=pre, history=history)
     run_info = {"init": cfg.init, "dataset": Path(cfg.data).name, "img_size": cfg.img_size, "epochs": cfg.epochs,
@@ -470,7 +471,7 @@ def add_cli(sub) -> None:
     p.add_argument("--workers", type=int, default=None, help="data loading processes (default: half the cores, ≤ 8)")
     p.add_argument("--seed", type=int, default=d["seed"].default)
     _bool_flag(p, "amp", None, "float16 mixed precision (default: on for CUDA)")
-    _bool_flag(p, "channels-last", None, "channels-last memory format (default: on for CUDA)")
+    _bool_flag(p, "channels-last", None, "channels-last memory format (default: on)")
     p.add_argument("--device", default=d["device"].default, help="auto | cpu | cuda | cuda:N")
     p.add_argument("--out", required=True, help="bundle folder to write (weights/NAME or runs/NAME)")
     p.add_argument("--resume", action="store_true", help="continue OUT's run from its resume checkpoint, if any")

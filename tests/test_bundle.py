@@ -76,3 +76,48 @@ def test_names_and_default_in_weights_folder(tmp_path, monkeypatch):
     assert resolve_bundle("alpha").path == tmp_path / "alpha"
     with pytest.raises(BundleError, match="no such model; available: starter, alpha, beta"):
         resolve_bundle("gamma")
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs."""
+
+
+def _save_killed_at(monkeypatch, folder, bundle, model, replace_no):
+    """save_bundle, killed just before its `replace_no`-th os.replace."""
+    import os
+    import inat.bundle
+    calls = []
+    real = os.replace
+
+    def replace(a, b):
+        calls.append(b)
+        if len(calls) == replace_no:
+            raise Killed
+        real(a, b)
+
+    monkeypatch.setattr(inat.bundle.os, "replace", replace)
+    with pytest.raises(Killed):
+        save_bundle(bundle, folder, model)
+    monkeypatch.setattr(inat.bundle.os, "replace", real)
+
+
+@pytest.mark.parametrize("replace_no, wins", [(1, "old"), (2, "old"), (3, "new")])
+def test_a_save_killed_anywhere_leaves_weights_that_match_bundle_json(tmp_path, monkeypatch, replace_no, wins):
+    # os.replace #1: weights → model.safetensors.pending, #2: bundle.json (the commit), #3: pending → model.
+    import torch
+    from inat.bundle import PENDING_NAME, settle
+    from inat.models import create_model
+    folder = tmp_path / "b"
+    old = make_bundle(folder, metrics={"val_top1": 0.1})
+    new_model = create_model(old.arch, len(TAXA))
+    torch.nn.init.constant_(new_model.classifier.bias, 0.25)
+    new = load_bundle(folder)
+    new.metrics = {"val_top1": 0.9}
+    _save_killed_at(monkeypatch, folder, new, new_model, replace_no)
+    b = load_bundle(folder)
+    bias = float(b.state_dict()["classifier.bias"][0])
+    assert (b.metrics["val_top1"], bias == 0.25) == ((0.9, True) if wins == "new" else (0.1, False))
+    settle(folder)  # what `train --resume` does first
+    assert not (folder / PENDING_NAME).exists() and not list(folder.glob("*.tmp"))
+    assert float(load_bundle(folder).state_dict()["classifier.bias"][0] == 0.25) == (wins == "new")
+    assert load_bundle(folder).weights_file == folder / "model.safetensors"

@@ -174,6 +174,7 @@ def inspect(out: Path, ref: dict) -> tuple[dict, list[str]]:
             bundle = load_bundle(out)
         except (ValueError, BundleError) as e:
             return state, [f"bundle.json unreadable: {e}"]
+        weights = bundle.weights_file  # the weights the project loads for this bundle.json
         hist = bundle.history
         state["json_epochs"] = len(hist)
         state["best_epoch"] = meta.get("run", {}).get("best_epoch")
@@ -198,7 +199,7 @@ def inspect(out: Path, ref: dict) -> tuple[dict, list[str]]:
                     match = [e for e, f in ref["snapshots"].items() if same(f)]
                     problems.append(f"model.safetensors holds the weights of epoch "
                                     f"{', '.join(map(str, match)) or '?'}, bundle.json says best epoch {best}")
-    elif weights.exists():
+    elif weights.exists() or (out / "model.safetensors.pending").exists():
         state["orphan_weights"] = True  # killed in epoch 1 between the two files: no bundle yet, clear error
     if resume.exists():
         try:
@@ -311,11 +312,15 @@ def test_random_sigkill_then_resume_matches_uninterrupted(labelled_inat, referen
 
 
 @pytest.mark.slow
-def test_sigkill_between_new_weights_and_bundle_json(labelled_inat, reference, tmp_path):
-    # Epoch 2 is a new best: os.replace #4 commits its weights, #5 its bundle.json. Dying between the
-    # two leaves epoch-2 weights under a bundle.json that describes epoch 1 (its metrics, best_epoch 1):
-    # a complete-looking bundle whose numbers are not its weights'. --resume repairs it; a user who
-    # does not resume (or the app, which lists weights/ as it is) gets the mismatch.
-    rec = kill_until_done(labelled_inat, tmp_path / "run", reference, [("replace", 5)])
+@pytest.mark.parametrize("replace", [5, 6, 7, 8])
+def test_sigkill_at_each_commit_point_of_a_new_best_epoch(labelled_inat, reference, tmp_path, replace):
+    # Epoch 2 is a new best. Its os.replace calls: #5 its weights → model.safetensors.pending, #6 its
+    # bundle.json (the commit point), #7 pending → model.safetensors, #8 the resume checkpoint.
+    # Killed before #7, the old model.safetensors sits under a bundle.json describing epoch 2: the
+    # weights the project loads must still be epoch 2's (the pending file, found by its stamp), and
+    # --resume must finish the rename. Before this protocol, a kill there served epoch-2 weights
+    # under epoch-1 numbers.
+    rec = kill_until_done(labelled_inat, tmp_path / "run", reference, [("replace", replace)])
     assert rec["kills"] and rec["final_history_equal"] and rec["final_weights_equal"], rec
     assert not rec["problems"], rec
+    assert not list((tmp_path / "run").glob("*.tmp")) and not (tmp_path / "run" / "model.safetensors.pending").exists()
