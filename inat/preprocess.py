@@ -5,6 +5,7 @@ Training, the predictor, the app and the benchmarks all build their transforms f
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -31,8 +32,16 @@ class Preprocess:
             raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, not {self.interpolation!r}")
         if not (isinstance(self.input_size, int) and 8 <= self.input_size <= 2048):
             raise ValueError(f"input_size must be an integer in 8..2048, not {self.input_size!r}")
-        object.__setattr__(self, "mean", tuple(float(x) for x in self.mean))
-        object.__setattr__(self, "std", tuple(float(x) for x in self.std))
+        if isinstance(self.crop_pct, bool) or not isinstance(self.crop_pct, (int, float)) or not 0.05 <= self.crop_pct <= 1:
+            raise ValueError(f"crop_pct must be a number in 0.05..1, not {self.crop_pct!r}")
+        for name in ("mean", "std"):
+            v = getattr(self, name)
+            if (not isinstance(v, (tuple, list)) or len(v) != 3
+                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)):
+                raise ValueError(f"{name} must be 3 finite numbers (one per RGB channel), not {v!r}")
+            object.__setattr__(self, name, tuple(float(x) for x in v))
+        if min(self.std) <= 0:
+            raise ValueError(f"std values must be positive, not {list(self.std)!r}")
 
     def to_dict(self) -> dict:
         d = asdict(self)

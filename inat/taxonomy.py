@@ -48,12 +48,19 @@ class Taxon:
     @classmethod
     def from_dict(cls, d: dict) -> "Taxon":
         tax = d.get("taxonomy") or {}
+        if not isinstance(tax, dict):
+            raise ValueError(f"class {d.get('class_id')!r}: taxonomy must be an object")
+        for key, value in [("scientific_name", d["scientific_name"]), ("common_name", d.get("common_name")),
+                           ("rank", d.get("rank")), *tax.items()]:
+            if value is not None and not isinstance(value, (str, int, float)):  # a list would break roll-up later
+                raise ValueError(f"class {d.get('class_id')!r}: {key} must be text, not {type(value).__name__}")
+        common = d.get("common_name")
         return cls(
             class_id=int(d["class_id"]),
             scientific_name=str(d["scientific_name"]),
-            common_name=d.get("common_name") or None,
+            common_name=str(common) if common else None,
             rank=str(d.get("rank") or "species"),
-            taxonomy={k: tax.get(k) or None for k in TAXONOMY_KEYS},
+            taxonomy={k: str(tax[k]) if tax.get(k) else None for k in TAXONOMY_KEYS},
         )
 
     def lineage(self) -> list[tuple[str, str]]:
