@@ -24,9 +24,20 @@ def runs_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1] / "runs"
 
 
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def valid_history(history) -> bool:
+    """A list of epoch records whose present metrics are numbers, epochs 1, 2, 3..."""
+    return (isinstance(history, list) and all(isinstance(h, dict) for h in history)
+            and all(h.get(k) is None or _number(h.get(k)) for h in history for k in HISTORY_KEYS)
+            and [h.get("epoch") for h in history] == list(range(1, len(history) + 1)))
+
+
 def run_record(meta: dict, source: Path) -> dict:
     """The run view of a bundle.json: contract keys first, then what the table needs."""
-    run = meta.get("run") or {}
+    run = meta.get("run") if isinstance(meta.get("run"), dict) else {}
     history = list(meta.get("history") or [])
     best = run.get("best_epoch")
     if best is None and history:
@@ -51,9 +62,14 @@ def list_runs(weights: Path | None = None, runs: Path | None = None) -> list[dic
         for meta_file in sorted(folder.glob(f"*/{JSON_NAME}")):
             try:
                 meta = json.loads(meta_file.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
+                continue
+            # A hand-edited or hostile record is skipped, not a crash of `runs` and the Compare tab.
+            if not isinstance(meta, dict) or not valid_history(meta.get("history")):
                 continue
             rec = run_record(meta, meta_file)
+            if not isinstance(rec["name"], str):
+                continue
             if rec["history"] and rec["name"] not in seen:
                 seen.add(rec["name"])
                 out.append(rec)
