@@ -182,8 +182,12 @@ def settle(folder: str | os.PathLike) -> None:
 
 
 def _fsync(path: Path) -> None:
+    """Flush `path` to disk and give it the usual permissions (temp files are created owner-only)."""
     with open(path, "rb") as f:
         os.fsync(f.fileno())
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def write_json_atomic(path: Path, obj) -> None:
@@ -195,7 +199,7 @@ def write_json_atomic(path: Path, obj) -> None:
             json.dump(obj, f, indent=1, ensure_ascii=False)
             f.write("\n")
             f.flush()
-            os.fsync(f.fileno())
+        _fsync(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
