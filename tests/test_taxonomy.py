@@ -96,3 +96,41 @@ def test_real_plants47_json_and_folders_agree():
     folders = from_folder_names(p.name for p in (root / "train_mini").iterdir())
     assert [(t.class_id, t.scientific_name, t.taxonomy) for t in folders] == \
         [(t.class_id, t.scientific_name, t.taxonomy) for t in taxa]
+
+
+def test_vectorised_rollup_equals_the_plain_sum_over_lineages():
+    # rollup is one np.bincount per rank; the reference is the definition, summed taxon by taxon.
+    import random
+    import numpy as np
+    from inat.taxonomy import Taxon, common_ancestor, rollup
+    rng = random.Random(1)
+    taxa = []
+    for i in range(600):
+        tax = {"kingdom": rng.choice(["Animalia", "Plantae"]), "phylum": f"P{rng.randrange(3)}",
+               "class": f"C{rng.randrange(6)}", "order": f"O{rng.randrange(12)}", "family": f"F{rng.randrange(30)}",
+               "genus": f"G{rng.randrange(80)}", "specific_epithet": f"s{i}"}
+        if i % 7 == 0:
+            tax["order"] = None  # a record that skips a rank
+        taxa.append(Taxon.from_dict({"class_id": i, "scientific_name": f"{tax['genus']} s{i}", "taxonomy": tax}))
+    probs = np.random.default_rng(0).dirichlet(np.full(len(taxa), 0.05))
+    want: dict = {}
+    for t, p in zip(taxa, probs):
+        key = ()
+        for rank, name in t.lineage():
+            key += (name,)
+            want.setdefault(rank, {})
+            want[rank][key] = want[rank].get(key, 0.0) + float(p)
+    got = rollup(taxa, probs)
+    assert {r: d for r, d in got.items() if d} == want
+    for threshold in (0.05, 0.3, 0.6, 0.95):
+        best = None
+        for rank in reversed(list(got)):
+            if got[rank]:
+                key, p = max(got[rank].items(), key=lambda kv: kv[1])
+                if p >= threshold:
+                    best = {"rank": rank, "name": key[-1], "probability": p}
+                    break
+        top = int(np.argmax(probs))
+        if probs[top] >= threshold:
+            best = {"rank": taxa[top].rank, "name": taxa[top].scientific_name, "probability": float(probs[top])}
+        assert common_ancestor(taxa, probs, threshold) == best
