@@ -254,6 +254,8 @@ def kill_until_done(data, out: Path, ref: dict, kills: list, max_runs: int = 12)
     from safetensors.torch import load_file
     a, b = load_file(str(out / "model.safetensors")), load_file(str(ref["out"] / "model.safetensors"))
     record["final_weights_equal"] = set(a) == set(b) and all(bool((a[k] == b[k]).all()) for k in a)
+    record["final_leftovers"] = sorted(p.name for p in out.iterdir()
+                                       if p.name.endswith((".tmp", ".pending")))
     return record
 
 
