@@ -32,8 +32,8 @@ class Preprocess:
             raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, not {self.interpolation!r}")
         if not (isinstance(self.input_size, int) and 8 <= self.input_size <= 2048):
             raise ValueError(f"input_size must be an integer in 8..2048, not {self.input_size!r}")
-        if isinstance(self.crop_pct, bool) or not isinstance(self.crop_pct, (int, float)) or not 0.05 <= self.crop_pct <= 1:
-            raise ValueError(f"crop_pct must be a number in 0.05..1, not {self.crop_pct!r}")
+        if isinstance(self.crop_pct, bool) or not isinstance(self.crop_pct, (int, float)) or not 0.05 <= self.crop_pct <= 2:
+            raise ValueError(f"crop_pct must be a number in 0.05..2 (above 1 the crop is padded), not {self.crop_pct!r}")
         for name in ("mean", "std"):
             v = getattr(self, name)
             if (not isinstance(v, (tuple, list)) or len(v) != 3
