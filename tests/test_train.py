@@ -145,7 +145,11 @@ def test_resume_continues_exactly(tiny_inat, tmp_path):
 def test_resume_checkpoint_holds_no_pickle(tiny_inat, tmp_path):
     train(tiny_config(tiny_inat, tmp_path / "r", optimizer="sgd"), show=False)
     raw = (tmp_path / "r" / RESUME_NAME).read_bytes()
-    assert raw[:1] != b"\x80" and raw[:2] != b"PK"  # neither a pickle nor torch.save's zip
+    # A safetensors file: 8 bytes of header length, then that much JSON (not a pickle, not torch.save's
+    # zip). The first byte alone proves nothing: it is the header length's low byte, 0x80 by chance
+    # one time in 256 (it failed CI once that way).
+    n = int.from_bytes(raw[:8], "little")
+    assert 0 < n < len(raw) and isinstance(json.loads(raw[8:8 + n]), dict) and raw[:2] != b"PK"
     state = checkpoint.load(tmp_path / "r" / RESUME_NAME)
     assert state["epoch"] == 1 and state["tensors"]["rng.torch"].dtype == torch.uint8
     assert any(k.endswith("momentum_buffer") for k in state["tensors"])
