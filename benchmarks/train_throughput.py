@@ -2,6 +2,7 @@
 
     python benchmarks/train_throughput.py                  # the 7 reference runs of the README, ~3 min on 2 cores
     python benchmarks/train_throughput.py --arch efficientnet_v2_s --img-size 224 --batch-size 64 --device cuda
+    python benchmarks/train_throughput.py --only plants47,resnet50_scratch_64 --layouts both --out /tmp/layouts.json
 
 For each set-up (architecture, init, input size, batch size as in the README's commands) it builds
 the model exactly as `python -m inat train` does (`inat.train.build_model`, `set_train_mode`,
@@ -35,7 +36,8 @@ REFERENCE = [
 ]
 
 
-def measure(arch: str, init: str, size: int, batch: int, device: str, seconds: float, classes: int = 47) -> dict:
+def measure(arch: str, init: str, size: int, batch: int, device: str, seconds: float, classes: int = 47,
+            channels_last: bool = True) -> dict:
     import torch
     from inat.train import build_model, build_optimizer, set_train_mode
     dev = torch.device(device)
@@ -47,12 +49,13 @@ def measure(arch: str, init: str, size: int, batch: int, device: str, seconds: f
             p.requires_grad_(False)
         for p in get_submodule(model, get_spec(arch).head).parameters():
             p.requires_grad_(True)
-    model = model.to(dev).to(memory_format=torch.channels_last)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(dev).to(memory_format=layout)
     set_train_mode(model, arch, init)
     opt = build_optimizer(model, "adamw", 1e-3, 0.05)
     amp = dev.type == "cuda"
     scaler = torch.amp.GradScaler(dev.type, enabled=amp)
-    x = torch.randn(batch, 3, size, size, device=dev).contiguous(memory_format=torch.channels_last)
+    x = torch.randn(batch, 3, size, size, device=dev).contiguous(memory_format=layout)
     y = torch.randint(0, classes, (batch,), device=dev)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
 
@@ -76,6 +79,7 @@ def measure(arch: str, init: str, size: int, batch: int, device: str, seconds: f
         torch.cuda.synchronize()
     dt = time.perf_counter() - t0
     return {"arch": arch, "init": init, "img_size": size, "batch_size": batch, "steps": n,
+            "layout": "channels_last" if channels_last else "contiguous",
             "images_per_s": round(n * batch / dt, 1)}
 
 
@@ -87,18 +91,25 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seconds", type=float, default=15.0, help="timed seconds per set-up (after warm-up)")
+    ap.add_argument("--only", default="", help="comma-separated reference run names")
+    ap.add_argument("--layouts", choices=["channels_last", "both"], default="channels_last",
+                    help="both: also the contiguous (NCHW) layout, to see what channels-last buys")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     import torch
     setups = ([(args.arch, args.arch, args.init, args.img_size, args.batch_size)] if args.arch else REFERENCE)
+    if args.only:
+        setups = [s for s in setups if s[0] in args.only.split(",")]
+    layouts = [True, False] if args.layouts == "both" else [True]
     rows = []
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, device {args.device}")
-    print("| run | arch | init | input | batch | train images/s |\n|---|---|---|---:|---:|---:|")
+    print("| run | arch | init | input | batch | layout | train images/s |\n|---|---|---|---:|---:|---|---:|")
     for name, arch, init, size, batch in setups:
-        r = {"run": name, **measure(arch, init, size, batch, args.device, args.seconds)}
-        rows.append(r)
-        print(f"| {name} | {arch} | {init} | {size} | {batch} | {r['images_per_s']} |", flush=True)
+        for cl in layouts:
+            r = {"run": name, **measure(arch, init, size, batch, args.device, args.seconds, channels_last=cl)}
+            rows.append(r)
+            print(f"| {name} | {arch} | {init} | {size} | {batch} | {r['layout']} | {r['images_per_s']} |", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "device": args.device,
                                     "machine": f"{os.cpu_count()} CPU cores ({platform.machine()})",
