@@ -1,6 +1,6 @@
 """Inference speed: the thesis pipeline vs this project's Predictor, measured interleaved in ONE run.
 
-    python benchmarks/bench_inference.py                 # ~10-20 min on a quiet 2-core machine
+    python benchmarks/bench_inference.py                 # ~5 min on a quiet 2-core machine
     python benchmarks/bench_inference.py --quick         # fewer photos and repeats, a smoke run
     python benchmarks/bench_inference.py --int8          # also the int8 export (opt-in backend)
 

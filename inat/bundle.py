@@ -182,12 +182,14 @@ def settle(folder: str | os.PathLike) -> None:
 
 
 def _fsync(path: Path) -> None:
-    """Flush `path` to disk and give it the usual permissions (temp files are created owner-only)."""
+    """Flush `path` to disk and make it world-readable like any saved file (temp files are owner-only).
+
+    A fixed 0o644 rather than reading the umask: os.umask can only be read by setting it, which is
+    process-wide and would race with other threads creating files.
+    """
     with open(path, "rb") as f:
         os.fsync(f.fileno())
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    os.chmod(path, 0o644)
 
 
 def write_json_atomic(path: Path, obj) -> None:

@@ -164,8 +164,8 @@ class Predictor:
                 torch.set_num_threads(threads)
             self._model = load_model(self.bundle).to(self.device)
             if not exact:
-                # NHWC convolutions: 12-17 % faster on CPU here (measured, 1 thread, Lite0 and V2-S);
-                # the exact path keeps the training-time layout so its numbers stay bit-faithful.
+                # NHWC convolutions (oneDNN's preferred CPU layout); the exact path keeps the
+                # training-time layout so its numbers stay bit-faithful.
                 self._model = self._model.to(memory_format=torch.channels_last)
 
     def _open_onnx(self, wanted: str) -> str:
