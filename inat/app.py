@@ -80,7 +80,7 @@ def model_choices() -> list[tuple[str, str]]:
         acc = r.get("val_top1")
         what = "built-in, ImageNet organisms" if r["builtin"] else r["arch"]
         label = f"{r['name']} — {what}, {r['classes']} classes"
-        out.append((label + (f", val top-1 {_fmt_pct(acc)}" if acc is not None else ""), r["name"]))
+        out.append((label + (f", top-1 {_fmt_pct(acc)}" if acc is not None else ""), r["name"]))
     return out
 
 

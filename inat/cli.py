@@ -60,8 +60,10 @@ def format_result(r: dict) -> str:
 # -- import -------------------------------------------------------------------------------------
 def cmd_import(args) -> int:
     from .importer import import_checkpoint
+    import shlex
+    command = "python -m inat " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["import"] else None
     bundle = import_checkpoint(args.checkpoint, args.categories, args.out, trust_pickle=args.trust_pickle,
-                               arch=args.arch, half=args.half)
+                               arch=args.arch, half=args.half, command=command)
     print(f"wrote bundle {args.out} ({bundle.arch}, {len(bundle.classes)} classes)")
     return 0
 
@@ -100,7 +102,7 @@ def cmd_models(args) -> int:
             _print_json(r)
         return 0
     for r in rows:
-        acc = f"val top-1 {100 * r['val_top1']:.1f} %" if r["val_top1"] is not None else ""
+        acc = f"top-1 {100 * r['val_top1']:.1f} %" if r["val_top1"] is not None else ""
         mark = "*" if r["default"] else " "
         print(f"{mark} {r['name']:<20} {r['arch']:<18} {r['classes']:>6} classes  {acc}")
     print("(* = default)")
@@ -158,6 +160,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as the docs advise
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as e:  # every command ends with one line, never a traceback
         msg = str(e).splitlines()[0] if str(e) else e.__class__.__name__
         print(f"error: {msg}", file=sys.stderr)

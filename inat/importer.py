@@ -68,11 +68,18 @@ def infer_arch(state: dict, num_classes: int) -> str:
                      f"with {num_classes} classes")
 
 
+def _dataset_of(taxa) -> str:
+    """What the classes say about the training data: the full iNat 2021 label space or a subset of it."""
+    n = len(taxa)
+    return "iNat 2021 (all 10,000 species)" if n == 10_000 else f"iNat 2021-style, {n} classes"
+
+
 def import_checkpoint(checkpoint, categories, out, *, trust_pickle: bool = False, arch: str | None = None,
-                      name: str | None = None, half: bool = False) -> Bundle:
+                      name: str | None = None, half: bool = False, command: str | None = None) -> Bundle:
     """Write a bundle at `out` from a thesis checkpoint and its categories file. Returns the bundle.
 
-    Weights stay fp32 unless `half` so predictions equal the thesis's own.
+    Weights stay fp32 unless `half` so predictions equal the thesis's own. `command` is recorded in the
+    provenance (the CLI passes its own command line).
     """
     checkpoint, out = Path(checkpoint), Path(out)
     taxa = load_categories(categories)
@@ -86,7 +93,8 @@ def import_checkpoint(checkpoint, categories, out, *, trust_pickle: bool = False
         name=name or out.name, arch=arch, classes=taxa, preprocess=THESIS_PREPROCESS,
         run={"init": "imported", "dataset": "iNat 2021", "img_size": THESIS_PREPROCESS.input_size},
         provenance={"imported_from": checkpoint.name, "categories": Path(categories).name,
-                    "date": _dt.date.today().isoformat(), "command": "python -m inat import"})
+                    "dataset": _dataset_of(taxa), "date": _dt.date.today().isoformat(),
+                    "command": command or "python -m inat import"})
     model = get_spec(arch).build(len(taxa))
     model.load_state_dict(state)  # strict: any mismatch is an error, not a silently broken model
     save_bundle(bundle, out, model, half=half)

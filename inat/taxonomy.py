@@ -238,14 +238,11 @@ def rank_probabilities(taxa: list[Taxon], probs, taxon: Taxon) -> list[tuple[str
 def common_ancestor(taxa: list[Taxon], probs, threshold: float = 0.7) -> dict | None:
     """The deepest taxon whose summed probability reaches `threshold`, iNat's "pretty sure" taxon.
 
-    A single class that reaches it on its own is the answer at its own rank (a breed, say). Returns
-    {"rank", "name", "probability"} or None when not even a kingdom reaches the threshold.
+    Always a taxon at one of RANKS (kingdom ... species): a class below species (a dog breed, a
+    cultivar, a subspecies) counts towards its species, so the answer's rank and name belong together
+    (a beagle at 80 % gives species Canis familiaris at 80 % or more, never rank "breed").
+    Returns {"rank", "name", "probability"} or None when not even a kingdom reaches the threshold.
     """
-    import numpy as np
-    best = int(np.argmax(np.asarray(probs))) if len(taxa) else None  # the first of equal maxima
-    if best is not None and float(probs[best]) >= threshold:
-        t = taxa[best]
-        return {"rank": t.rank, "name": t.scientific_name, "probability": float(probs[best])}
     index = _rollup_index(taxa)
     sums = index.sums(probs)
     for rank in reversed(RANKS):

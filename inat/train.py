@@ -388,7 +388,7 @@ def _write_epoch(bundle: Bundle, model, history: list[dict], run_info: dict, val
                                              "device", "seconds", "config")}
     bundle.metrics = {"val_top1": best["val_top1"], "val_top5": best["val_top5"], "split": val_split}
     bundle.provenance = {"dataset": str(Path(run_info["config"]["data"])), "trained_by": "python -m inat train",
-                         "date": time.strftime("%Y-%m-%d")}
+                         "command": run_info["command"], "date": time.strftime("%Y-%m-%d")}
     if best is history[-1] or not (out / JSON_NAME).is_file():
         save_bundle(bundle, out, model)  # weights + bundle.json, each replaced atomically
     else:

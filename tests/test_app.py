@@ -202,7 +202,7 @@ def test_model_choices_and_names_only(env):
     assert "felids" in values and "scoped" in values
     assert default_model(choices) == "felids"
     felids_label = {v: k for k, v in choices}["felids"]
-    assert felids_label == "felids — efficientnet_lite0, 4 classes, val top-1 50.0 %"
+    assert felids_label == "felids — efficientnet_lite0, 4 classes, top-1 50.0 %"
     for bad in ("../weights/felids", "/etc", ".hidden", ""):
         with pytest.raises(BundleError):
             load_model_bundle(bad)
@@ -405,3 +405,21 @@ def test_starter_lion_and_tower():
     assert "| Species | *Panthera leo* |" in card_markdown(lion)
     tower = identify_photo(cache.get("starter"), gradio_image("tower.jpg"))
     assert tower["in_scope"] is False and label_value(tower) == NOT_AN_ORGANISM
+
+
+def test_readme_front_matter_is_a_valid_spaces_card():
+    # The Hub reads this block to build the Space: every key it needs, the Gradio version the app is
+    # pinned to, and a short_description within the Hub's 60 characters (longer pushes are rejected).
+    repo = Path(__file__).resolve().parents[1]
+    text = (repo / "README.md").read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    meta = dict(line.split(": ", 1) for line in text.split("---\n")[1].splitlines() if ": " in line)
+    for key in ("title", "emoji", "sdk", "sdk_version", "app_file", "python_version", "license",
+                "short_description"):
+        assert meta.get(key), key
+    assert meta["sdk"] == "gradio" and meta["app_file"] == "demo.py" and (repo / "demo.py").is_file()
+    pinned = [l.split("==")[1].strip() for l in (repo / "requirements.txt").read_text().splitlines()
+              if l.startswith("gradio==")]
+    assert pinned == [meta["sdk_version"]]
+    assert len(meta["short_description"]) <= 60
+    assert "tags:" in text.split("---\n")[1]

@@ -118,3 +118,19 @@ def test_bad_file_shows_error_and_page_keeps_working(page, tmp_path):
                                                            timeout=TIMEOUT_MS)
     expect(page.locator("#top5")).to_contain_text("This does not look like an organism I know")
     page.screenshot(path=str(shots(tmp_path) / "app_out_of_scope.png"), full_page=True)
+
+
+def test_oversize_upload_is_refused_with_a_sentence(page, tmp_path):
+    # Over max_file_size: Gradio refuses the upload itself (the server answers 413 without reading it);
+    # the page must say so in words, and keep working.
+    import re
+    expect = sync_api.expect
+    big = tmp_path / "huge.jpg"
+    big.write_bytes(b"\xff\xd8\xff" + os.urandom(21 * 1024 * 1024))
+    page.get_by_role("tab", name="Identify").click()
+    page.get_by_label("Remove Image").first.click()
+    page.locator("input[type=file]").first.set_input_files(str(big))
+    expect(page.get_by_text(re.compile(r"exceed|too large|maximum", re.I)).first).to_be_visible(timeout=TIMEOUT_MS)
+    page.screenshot(path=str(shots(tmp_path) / "app_oversize.png"), full_page=True)
+    page.locator("input[type=file]").first.set_input_files(gradio_image("lion.jpg"))
+    expect(page.locator("#taxonomy-card")).to_contain_text("Panthera leo", timeout=TIMEOUT_MS)

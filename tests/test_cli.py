@@ -68,3 +68,36 @@ def test_labels_and_models(weights):
     models = {m["name"]: m for m in map(json.loads, r.stdout.splitlines())}
     assert models["tiny"]["classes"] == len(TAXA) and models["tiny"]["val_top1"] == 0.25
     assert models["starter"]["builtin"] and models["starter"]["default"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The built-in starter through the command line (needs assets/starter_taxonomy.tsv, in the repo).
+
+def test_starter_names_lion_and_cheetah_and_rejects_the_tower():
+    photos = [gradio_photo(n) for n in ("lion.jpg", "cheetah.jpg", "tower.jpg")]
+    r = inat("predict", *photos, "--model", "starter", "--top", "3", "--json")
+    assert r.returncode == 0, r.stderr
+    lion, cheetah, tower = map(json.loads, r.stdout.splitlines())
+    assert lion["predictions"][0]["scientific_name"] == "Panthera leo" and lion["in_scope"] is True
+    assert cheetah["predictions"][0]["scientific_name"] == "Acinonyx jubatus" and cheetah["in_scope"] is True
+    assert cheetah["predictions"][0]["taxonomy"]["family"] == "Felidae"
+    assert tower["in_scope"] is False and tower["model"] == "starter"
+
+
+def test_starter_labels_are_exactly_the_imagenet_organism_classes():
+    r = inat("labels", "--model", "starter", "--json")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    organisms = [*range(0, 398), *range(936, 958), *range(984, 999)]  # decisions: assets/STARTER_CLASSES.md
+    assert [x["class_id"] for x in rows] == organisms
+    by_id = {x["class_id"]: x for x in rows}
+    assert (by_id[286]["scientific_name"], by_id[286]["taxonomy"]["genus"]) == ("Puma concolor", "Puma")  # cougar
+    assert (by_id[340]["rank"], by_id[340]["scientific_name"]) == ("genus", "Equus")  # zebra
+    assert all(set(x["taxonomy"]) == {"kingdom", "phylum", "class", "order", "family", "genus", "specific_epithet"}
+               for x in rows)
+
+
+def test_labels_piped_into_head_ends_quietly():
+    r = subprocess.run(f"{sys.executable} -m inat labels --model starter --json | head -1", shell=True,
+                       capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert len(r.stdout.splitlines()) == 1 and r.stderr == ""

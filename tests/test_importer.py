@@ -76,3 +76,30 @@ def test_cli_import_refuses_then_imports(thesis, tmp_path):
     r = subprocess.run(args + ["--trust-pickle"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert load_bundle(tmp_path / "v2s").classes[0].common_name == "Lion"
+
+
+def test_import_with_inat_json_categories_keeps_sparse_ids(thesis, tmp_path):
+    # The categories may be any iNat 2021 split's JSON: ids are the dataset's own, sorted, sparse.
+    d, model = thesis
+    rows = [r.split("\t") for r in TSV.splitlines()[1:]]
+    ids = [9947, 143, 5411]
+    cats = [{"id": i, "name": f"{r[6]} {r[7]}", "common_name": r[0], "kingdom": r[1], "phylum": r[2],
+             "class": r[3], "order": r[4], "family": r[5], "genus": r[6], "specific_epithet": r[7]}
+            for i, r in zip(ids, rows)]
+    (tmp_path / "val.json").write_text(json.dumps({"images": [], "annotations": [], "categories": cats}))
+    b = import_checkpoint(d / "state_dict.pt", tmp_path / "val.json", tmp_path / "b", trust_pickle=True)
+    assert [t.class_id for t in b.classes] == [143, 5411, 9947]
+    assert b.provenance["categories"] == "val.json" and b.provenance["dataset"] == "iNat 2021-style, 3 classes"
+    r = Predictor(str(tmp_path / "b"), exact=True).predict([gradio_photo("cheetah.jpg")], k=3)[0]
+    assert {p["class_id"] for p in r["predictions"]} == {143, 5411, 9947}
+
+
+def test_cli_import_records_its_command(thesis, tmp_path):
+    d, _ = thesis
+    r = subprocess.run([sys.executable, "-m", "inat", "import", str(d / "state_dict.pt"), "--categories",
+                        str(d / "categorias_iNat2021.txt"), "--out", str(tmp_path / "b"), "--trust-pickle"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    prov = load_bundle(tmp_path / "b").provenance
+    assert prov["command"].startswith("python -m inat import ") and "--categories" in prov["command"]
+    assert prov["imported_from"] == "state_dict.pt" and prov["date"]

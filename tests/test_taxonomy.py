@@ -80,6 +80,22 @@ def test_common_ancestor_is_deepest_taxon_over_threshold():
     assert common_ancestor(TAXA, np.array([0.25, 0.25, 0.2, 0.3]), threshold=0.95) is None
 
 
+def test_common_ancestor_of_a_breed_is_its_species():
+    # Classes below species (breeds, cultivars) are not taxa: their probability counts for the species,
+    # and the answer's rank and name always belong together.
+    tax = {"kingdom": "Animalia", "phylum": "Chordata", "class": "Mammalia", "order": "Carnivora",
+           "family": "Canidae", "genus": "Canis", "specific_epithet": "familiaris"}
+    taxa = [Taxon.from_dict({"class_id": i, "scientific_name": "Canis familiaris", "common_name": c,
+                             "rank": "breed", "taxonomy": tax}) for i, c in enumerate(["Beagle", "Basset"])]
+    taxa.append(Taxon.from_dict({"class_id": 2, "scientific_name": "Canis lupus", "rank": "species",
+                                 "taxonomy": {**tax, "specific_epithet": "lupus"}}))
+    assert common_ancestor(taxa, np.array([0.8, 0.1, 0.1])) == \
+        {"rank": "species", "name": "Canis familiaris", "probability": pytest.approx(0.9)}
+    assert common_ancestor(taxa, np.array([0.4, 0.35, 0.25])) == \
+        {"rank": "species", "name": "Canis familiaris", "probability": pytest.approx(0.75)}
+    assert common_ancestor(taxa, np.array([0.3, 0.2, 0.5]))["rank"] == "genus"
+
+
 def test_taxon_dict_round_trip():
     t = TAXA[1]
     d = t.to_dict()
@@ -130,7 +146,4 @@ def test_vectorised_rollup_equals_the_plain_sum_over_lineages():
                 if p >= threshold:
                     best = {"rank": rank, "name": key[-1], "probability": p}
                     break
-        top = int(np.argmax(probs))
-        if probs[top] >= threshold:
-            best = {"rank": taxa[top].rank, "name": taxa[top].scientific_name, "probability": float(probs[top])}
         assert common_ancestor(taxa, probs, threshold) == best

@@ -1,0 +1,31 @@
+"""inat.models: the registry builds every architecture the thesis compared, with any head size."""
+import pytest
+import torch
+
+from inat.models import create_model, get_spec, get_submodule, list_models
+
+THESIS_ARCHS = {"alexnet", "resnet50", "efficientnet_b0", "efficientnet_b3", "efficientnet_v2_s", "densenet121",
+                "vgg19", "efficientnet_lite0"}
+
+
+def test_registry_holds_the_thesis_architectures():
+    assert set(list_models()) == THESIS_ARCHS
+
+
+@pytest.mark.parametrize("arch", sorted(THESIS_ARCHS))
+@pytest.mark.parametrize("classes", [1, 10_000])
+def test_every_architecture_builds_with_any_head(arch, classes):
+    # Built on the meta device: shapes only, so even vgg19 costs no memory or time.
+    with torch.device("meta"):
+        model = create_model(arch, classes)
+        head = get_submodule(model, get_spec(arch).head)
+        assert head.out_features == classes
+        side = 64 if arch == "alexnet" else 32
+        assert model(torch.empty(2, 3, side, side)).shape == (2, classes)
+
+
+def test_unknown_architecture_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="choose one of: alexnet, densenet121"):
+        create_model("efficientnet_b7", 10)
+    with pytest.raises(ValueError, match="at least 1"):
+        create_model("resnet50", 0)
