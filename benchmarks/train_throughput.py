@@ -1,6 +1,6 @@
 """CPU (or GPU) training throughput of each reference run's set-up, model step only.
 
-    python benchmarks/train_throughput.py                  # the 7 reference runs of the README, ~3 min on 2 cores
+    python benchmarks/train_throughput.py                  # the 9 reference runs of the README, ~4 min on 2 cores
     python benchmarks/train_throughput.py --arch efficientnet_v2_s --img-size 224 --batch-size 64 --device cuda
     python benchmarks/train_throughput.py --only plants47,resnet50_scratch_64 --layouts both --out /tmp/layouts.json
 
@@ -26,7 +26,9 @@ RESULTS = REPO / "benchmarks" / "results" / "train_throughput.json"
 
 # (run name, arch, init, input size, batch size): the commands in the README.
 REFERENCE = [
-    ("plants47", "efficientnet_lite0", "imagenet", 224, 16),
+    ("plants47", "efficientnet_lite0", "imagenet", 288, 16),
+    ("lite0_imagenet_224", "efficientnet_lite0", "imagenet", 224, 16),
+    ("lite0_transfer_224", "efficientnet_lite0", "transfer", 224, 32),
     ("lite0_imagenet_64", "efficientnet_lite0", "imagenet", 64, 32),
     ("lite0_transfer_64", "efficientnet_lite0", "transfer", 64, 32),
     ("alexnet_scratch_64", "alexnet", "scratch", 64, 32),

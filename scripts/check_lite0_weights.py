@@ -11,7 +11,8 @@ agreement and top-1/top-5 accuracy for each host.
 resize mode and interpolation on all photos and print a table.
 
 Usage (from the repo root):
-    python scripts/check_lite0_weights.py [--preprocess-study] [--limit N]
+    python scripts/check_lite0_weights.py [--preprocess-study] [--limit N] [--write]
+`--write` also saves the report to benchmarks/results/lite0_weights.txt (the README's figures).
 Data: ../shared/data/imagenet-samples (labels.csv: index,wnid,name,file).
 """
 from __future__ import annotations
@@ -240,12 +241,31 @@ def preprocess_study(samples, labels, default_logits) -> None:
             print(f"  within 1 SE: {norm}, {resize_name[mode]}, {interp}: {t1:.1f}% / {t5:.1f}%")
 
 
+class _Tee:
+    """stdout that is also written to a file (the report `--write` keeps)."""
+
+    def __init__(self, stream, path: Path):
+        self.stream, self.file = stream, open(path, "w", encoding="utf-8")
+
+    def write(self, text: str) -> int:
+        self.file.write(text)
+        self.file.flush()
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preprocess-study", action="store_true",
                         help="also score mean/std x resize x interpolation combinations")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N photos")
+    parser.add_argument("--write", action="store_true",
+                        help="also save the report to benchmarks/results/lite0_weights.txt")
     args = parser.parse_args()
+    if args.write:
+        sys.stdout = _Tee(sys.stdout, ROOT / "benchmarks" / "results" / "lite0_weights.txt")
     torch.set_num_threads(2)  # 2 shared cores
     if not DATA.is_dir():
         sys.exit(f"missing {DATA}")
