@@ -14,6 +14,12 @@ import sys
 COMMAND_MODULES = ("inat.train", "inat.evaluate", "inat.runs", "inat.report", "inat.export")
 
 
+def command_line(command: str) -> str | None:
+    """`python -m inat COMMAND ...` as typed, for a bundle's provenance; None when not run that way."""
+    import shlex
+    return "python -m inat " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == [command] else None
+
+
 def _print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False))
 
@@ -60,10 +66,8 @@ def format_result(r: dict) -> str:
 # -- import -------------------------------------------------------------------------------------
 def cmd_import(args) -> int:
     from .importer import import_checkpoint
-    import shlex
-    command = "python -m inat " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["import"] else None
     bundle = import_checkpoint(args.checkpoint, args.categories, args.out, trust_pickle=args.trust_pickle,
-                               arch=args.arch, half=args.half, command=command)
+                               arch=args.arch, half=args.half, command=command_line("import"))
     print(f"wrote bundle {args.out} ({bundle.arch}, {len(bundle.classes)} classes)")
     return 0
 

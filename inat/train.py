@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import os
 import platform
-import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
@@ -423,7 +422,8 @@ def config_from_args(args) -> TrainConfig:
 
 def cmd_train(args) -> int:
     cfg = config_from_args(args)
-    command = "python -m inat " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else None
+    from .cli import command_line
+    command = command_line("train")
     try:
         bundle = train(cfg, resume=args.resume, command=command)
     finally:
