@@ -15,6 +15,7 @@ from collections import Counter
 import numpy as np
 
 from .data import DatasetError, load_split
+from .predict import Predictor
 
 ECE_BINS = 15
 TOP_CONFUSED = 10
@@ -86,10 +87,8 @@ def evaluate_bundle(model, data_dir, split: str, batch_size: int = 32, predictor
     Returns `metrics(...)` plus "model", "data", "split" and "errors" (photos that could not be read,
     left out of n). Raises DatasetError when the split has species the model does not know.
     """
-    from .predict import Predictor
     predictor = predictor or Predictor(model)
     bundle = predictor.bundle
-    by_id = {t.class_id: i for i, t in enumerate(bundle.classes)}
     try:
         split_data = load_split(data_dir, split, bundle.classes)
     except DatasetError as e:
@@ -98,19 +97,19 @@ def evaluate_bundle(model, data_dir, split: str, batch_size: int = 32, predictor
     results = predictor.predict(paths, k=5, batch_size=batch_size)
     targets, ranked, confidence, errors = [], [], [], 0
     for (_, target), r in zip(split_data.samples, results):
-        if r["error"]:
+        if r.error:
             errors += 1
             continue
         targets.append(target)
-        ranked.append([by_id[p["class_id"]] for p in r["predictions"]])
-        confidence.append(r["predictions"][0]["probability"])
+        ranked.append([p.index for p in r.predictions])
+        confidence.append(r.top.probability)
     out = {"model": bundle.name, "data": str(data_dir), "split": split}
     out.update(metrics(bundle.classes, targets, ranked, confidence))
     out["errors"] = errors
     return out
 
 
-def format_report(r: dict) -> str:
+def format_evaluation(r: dict) -> str:
     """The evaluation as a readable table."""
     lines = [f"{r['model']} on {r['data']} ({r['split']}): {r['n']} photos"
              + (f", {r['errors']} unreadable" if r.get("errors") else ""),
@@ -130,13 +129,13 @@ def format_report(r: dict) -> str:
 
 def cmd_evaluate(args) -> int:
     r = evaluate_bundle(args.model, args.data, args.split, batch_size=args.batch_size)
-    print(json.dumps(r, ensure_ascii=False) if args.json else format_report(r))
+    print(json.dumps(r, ensure_ascii=False) if args.json else format_evaluation(r))
     return 0
 
 
 def add_cli(sub) -> None:
     p = sub.add_parser("evaluate", help="accuracy, calibration and confusions of a model on a dataset split")
-    p.add_argument("--model", default=None, help="bundle path or name (default: the default model)")
+    p.add_argument("--model", default=None, help="model name or bundle path (default: the default model)")
     p.add_argument("--data", required=True, help="dataset folder holding SPLIT.json (or torchvision's folders)")
     p.add_argument("--split", default="val", help="split name, e.g. val or train_mini (default val)")
     p.add_argument("--batch-size", type=int, default=32)

@@ -58,7 +58,7 @@ def plot_runs(runs: list[dict], metric: str = "top-1", names=None, *, width: flo
     `runs` are run records (`inat.runs.list_runs()`); `names` limits the plot to those runs while
     each run keeps the colour of its position in `runs`, so colours do not shift as runs are toggled.
     """
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # keeps matplotlib out of start-up: only drawing needs it
     from matplotlib.lines import Line2D
 
     if metric not in METRICS:

@@ -1,0 +1,85 @@
+"""Where models are and how to find them by name (like torchvision's `models/_api.py`).
+
+    resolve("starter")            the built-in model (weights from an installed package)
+    resolve("plants47")           a bundle folder in the weights folder ($INAT_WEIGHTS, else weights/)
+    resolve("path/to/bundle")     any bundle folder
+    resolve(None)                 the default model
+
+The bundle format (`inat.bundle`) and the architectures (`inat.models`) know nothing of this: a new
+built-in registers here, in BUILTINS.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from .bundle import JSON_NAME, Bundle, BundleError, load_bundle
+from .starter import NAME as STARTER
+from .starter import starter_bundle
+
+# Built-in models: name → a function returning its Bundle (no weights read until the model is loaded).
+BUILTINS: dict[str, Callable[[], Bundle]] = {STARTER: starter_bundle}
+
+
+def weights_dir() -> Path:
+    """Where named bundles live: $INAT_WEIGHTS, else the `weights/` folder of this repository."""
+    env = os.environ.get("INAT_WEIGHTS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "weights"
+
+
+def list_bundles(folder: Path | None = None) -> list[Bundle]:
+    """Every readable bundle in the weights folder, sorted by folder name (unreadable ones are skipped)."""
+    folder = folder or weights_dir()
+    out = []
+    for meta in sorted(folder.glob(f"*/{JSON_NAME}")) if folder.is_dir() else []:
+        try:
+            out.append(load_bundle(meta.parent))
+        except BundleError:
+            continue
+    return out
+
+
+def model_names() -> list[str]:
+    """Every name `resolve` accepts without a path: the built-ins, then the bundles in the weights folder."""
+    return list(BUILTINS) + [b.path.name for b in list_bundles()]
+
+
+def default_model() -> str:
+    """The name of the default model: the bundle marked `"default": true` in the weights folder, else the starter."""
+    return next((b.path.name for b in list_bundles() if b.default), STARTER)
+
+
+def resolve(name_or_path: str | os.PathLike | None = None, *, names_only: bool = False) -> Bundle:
+    """The Bundle for a built-in name, a bundle name in the weights folder or (unless `names_only`) a bundle
+    path; None means the default model. Raises BundleError listing what is available."""
+    name = str(name_or_path) if name_or_path is not None else default_model()
+    if name in BUILTINS:
+        return BUILTINS[name]()
+    is_name = bool(name) and not any(c in name for c in "/\\") and not name.startswith(".")
+    if is_name and (weights_dir() / name / JSON_NAME).is_file():
+        return load_bundle(weights_dir() / name)
+    if not names_only and Path(name).exists():
+        return load_bundle(name)
+    hint = "" if names_only else " (or a bundle folder path)"
+    raise BundleError(f"{name}: no such model; available: {', '.join(model_names())}{hint}")
+
+
+def model_rows() -> list[dict]:
+    """The built-in models and every bundle in the weights folder, as `python -m inat models --json` prints them."""
+    default = default_model()
+    rows = []
+    for name, make in BUILTINS.items():
+        try:
+            b = make()
+        except OSError:  # a built-in whose files are missing (a broken install) is left out, not fatal
+            continue
+        rows.append(_row(b, name, None, True, default))
+    for b in list_bundles():
+        rows.append(_row(b, b.path.name, str(b.path), False, default))
+    return rows
+
+
+def _row(b: Bundle, name: str, path: str | None, builtin: bool, default: str) -> dict:
+    return {"name": name, "path": path, "builtin": builtin, "arch": b.arch, "classes": len(b.classes),
+            "default": name == default, "val_top1": b.metrics.get("val_top1")}

@@ -1,0 +1,108 @@
+"""Opening an exported model (ONNX Runtime) for fast CPU inference; `inat.export` writes them.
+
+An exported file lives in `export_dir(bundle)`: the bundle folder, or `$INAT_CACHE/NAME` for a built-in
+(default `~/.cache/inat/NAME`). It carries, in its ONNX metadata, the `weights_id` of the weights it
+was made from (so a retrained bundle never runs a stale export) and, for int8, its measured top-1 /
+top-5 agreement with fp32 PyTorch, which decides whether the predictor may use it by default.
+
+    model = open_exported(bundle, "fp32")   # None when there is none; ExportedModelError when unreadable or stale
+    logits = model.run(x)                   # x: (N, 3, S, S) float32
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .bundle import Bundle
+from .errors import first_line
+
+FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+FORMAT = "inat-onnx"
+INPUT, OUTPUT = "input", "logits"
+# What an exported model must keep, against fp32 eager PyTorch, to be used by default.
+AGREEMENT_TOP1 = 0.99
+AGREEMENT_TOP5 = 0.97
+
+
+class ExportedModelError(RuntimeError):
+    """An exported model that cannot be used (missing, unreadable, stale); the message is one line naming the file."""
+
+
+def cache_dir() -> Path:
+    """Where exports of built-in models go: $INAT_CACHE, else $XDG_CACHE_HOME/inat or ~/.cache/inat."""
+    if os.environ.get("INAT_CACHE"):
+        return Path(os.environ["INAT_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "inat"
+
+
+def export_dir(bundle: Bundle) -> Path:
+    """The folder holding a bundle's exported models: the bundle folder, or the cache for built-ins."""
+    return bundle.path if bundle.path is not None else cache_dir() / bundle.name
+
+
+def export_command(bundle: Bundle, kind: str = "fp32") -> str:
+    """The command that (re)makes a bundle's `kind` export, for error messages."""
+    return (f"python -m inat export --model {bundle.path or bundle.name} --format onnx"
+            + (" --int8" if kind == "int8" else ""))
+
+
+def agreement_ok(meta: dict) -> bool:
+    """Whether an export's stored agreement with fp32 PyTorch allows using it by default."""
+    try:
+        return (float(meta["agreement_top1"]) >= AGREEMENT_TOP1 and float(meta["agreement_top5"]) >= AGREEMENT_TOP5
+                and int(meta["agreement_photos"]) >= 100)
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+class OnnxModel:
+    """An ONNX Runtime CPU session over one exported file: `run(x)` → logits, `meta` its inat metadata."""
+
+    def __init__(self, file: Path, threads: int | None = None):
+        import onnxruntime as ort  # keeps onnxruntime out of start-up
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.log_severity_level = 3  # ORT's own warnings would print several lines per start
+        if threads:
+            so.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(file), so, providers=["CPUExecutionProvider"])
+        except Exception as e:  # ORT raises its own exception types for unreadable or invalid graphs
+            raise ExportedModelError(f"{file}: unreadable ONNX model ({first_line(e)})") from None
+        self.file = Path(file)
+        self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.input_shape = self.session.get_inputs()[0].shape
+        self.output_shape = self.session.get_outputs()[0].shape
+        self._input = self.session.get_inputs()[0].name
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """(N, num_outputs) float32 logits for a (N, 3, S, S) float32 batch."""
+        return self.session.run(None, {self._input: np.ascontiguousarray(x, dtype=np.float32)})[0]
+
+    def check(self, bundle: Bundle) -> "OnnxModel":
+        """Self, after checking it was exported from exactly this bundle's weights with its input and output
+        shapes; ExportedModelError (stale or wrong shape) otherwise."""
+        kind = self.meta.get("inat_kind", "fp32")
+        redo = f"re-run: {export_command(bundle, kind)}"
+        if self.meta.get("inat_format") != FORMAT:
+            raise ExportedModelError(f"{self.file}: not exported by inat export ({redo})")
+        if self.meta.get("inat_weights_id") != bundle.current_weights_id():
+            raise ExportedModelError(f"{self.file}: exported from other weights than "
+                                     f"{bundle.weights_file or bundle.name} (stale; {redo})")
+        s = bundle.preprocess.input_size
+        if list(self.input_shape[1:]) != [3, s, s] or self.output_shape[-1] != bundle.num_outputs:
+            raise ExportedModelError(f"{self.file}: takes {self.input_shape} → {self.output_shape}, the bundle "
+                                     f"needs [N, 3, {s}, {s}] → [N, {bundle.num_outputs}] ({redo})")
+        return self
+
+
+def open_exported(bundle: Bundle, kind: str = "fp32", threads: int | None = None) -> OnnxModel | None:
+    """The bundle's `kind` ("fp32" or "int8") export, opened and checked against the bundle; None when there is none.
+
+    Raises ExportedModelError when it is unreadable, stale or of the wrong shape; ImportError when
+    onnxruntime is not installed.
+    """
+    file = export_dir(bundle) / FILES[kind]
+    return OnnxModel(file, threads).check(bundle) if file.is_file() else None
