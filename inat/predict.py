@@ -49,6 +49,11 @@ class Predictor:
     def backend(self) -> str:
         return self.engine.backend
 
+    @property
+    def classes(self) -> list:
+        """The taxa the records rank (the bundle's classes)."""
+        return self.tree.taxa
+
     def probabilities(self, images) -> np.ndarray:
         """(N, num_outputs) probabilities over every model output, for a list of RGB PIL images."""
         return self.engine.probabilities(self.engine.inputs(images))

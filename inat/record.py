@@ -7,6 +7,7 @@
       scope_probability     the summed probability of the model's classes when it has a notion of scope
       ancestor              iNat's "pretty sure" taxon {"rank", "name", "probability"}, or None
       lineage               kingdom → species of the top class, each with its summed probability
+      groups                the router's probability of each kind of organism (None without a router)
       error                 one line when the photo could not be used (then nothing else is set)
 
 `to_json()` is exactly one line of `python -m inat predict --json`.
@@ -50,6 +51,7 @@ class Identification:
     scope_probability: float | None = None
     ancestor: dict | None = None
     lineage: list[dict] = field(default_factory=list)
+    groups: dict[str, float] | None = None
     error: str | None = None
 
     @property
@@ -63,8 +65,9 @@ class Identification:
                 "error": self.error}
 
     def to_dict(self) -> dict:
-        """`to_json()` plus the lineage and the summed in-scope probability (the app's raw result)."""
-        return {**self.to_json(), "lineage": self.lineage, "in_scope_probability": self.scope_probability}
+        """`to_json()` plus the lineage, the summed in-scope probability and the router's groups (the app's raw result)."""
+        return {**self.to_json(), "lineage": self.lineage, "in_scope_probability": self.scope_probability,
+                "groups": self.groups}
 
 
 def identify(tree: TaxonTree, class_probs: np.ndarray, image: str, model: str, k: int = 5, *,
