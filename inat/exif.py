@@ -37,7 +37,7 @@ GPS_LAT_REF, GPS_LAT, GPS_LON_REF, GPS_LON, GPS_STATUS, GPS_H_ERROR = 0x01, 0x02
 
 # Real UTC offsets run from -12:00 to +14:00.
 _MAX_OFFSET_MINUTES = 14 * 60
-# A camera clock a day ahead of ours is at most a time-zone difference; beyond that it is wrong.
+# How far past now a photo's time may be before it counts as a broken clock (see _when).
 _FUTURE_SLACK = timedelta(days=1)
 _DATETIME = re.compile(r"^\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _OFFSET = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$")
@@ -144,9 +144,10 @@ def _when(exif: Image.Exif) -> dict:
         return {}
     offset = _parse_offset(sub.get(OFFSET_TIME_ORIGINAL))
     aware = local.replace(tzinfo=offset) if offset is not None else None
-    # A clock set in the future is broken; with the offset we can tell exactly, without it allow a day.
-    now = datetime.now(timezone.utc)
-    if (aware > now) if aware is not None else (local > now.replace(tzinfo=None) + _FUTURE_SLACK):
+    # A date in the future is a broken clock (iNat refuses those too). The day of slack covers any
+    # time zone for a local time, and a camera clock that runs a little fast.
+    limit = datetime.now(timezone.utc) + _FUTURE_SLACK
+    if (aware or local.replace(tzinfo=timezone.utc)) > limit:
         return {}
     return {"observed_on": local.date().isoformat(),
             "observed_on_string": local.strftime("%Y-%m-%d %H:%M:%S"),

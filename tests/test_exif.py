@@ -124,7 +124,8 @@ BAD_DATES = ["0000:00:00 00:00:00", "    :  :     :  :  ", "2024:13:01 10:00:00"
              "2024:05:04 25:00:00", "yesterday", "", (datetime.now() + timedelta(days=3)).strftime("%Y:%m:%d %H:%M:%S")]
 
 
-@pytest.mark.parametrize("when", BAD_DATES, ids=["zeros", "blank", "month13", "feb30", "hour25", "text", "empty", "future"])
+@pytest.mark.parametrize("when", BAD_DATES,
+                         ids=["zeros", "blank", "month13", "feb30", "hour25", "text", "empty", "future"])
 def test_malformed_dates_are_none(tmp_path, when):
     m = photo_metadata(save_with_exif(tmp_path / "p.jpg", exif_block(when, "+01:00", 48.2, 16.37)))
     assert (m.observed_on, m.observed_on_string, m.time_observed_at) == (None, None, None)
@@ -163,7 +164,8 @@ def test_malformed_gps_is_none_and_date_survives(tmp_path, gps):
 
 
 RAW_GPS = {
-    "latitude-text": [(1, 2, 2, b"N\x00"), (2, 2, 8, b"36 deg N"), (3, 2, 2, b"W\x00"), (4, 5, 3, rationals((122, 1), (1, 1), (50, 1)))],
+    "latitude-text": [(1, 2, 2, b"N\x00"), (2, 2, 8, b"36 deg N"),
+                      (3, 2, 2, b"W\x00"), (4, 5, 3, rationals((122, 1), (1, 1), (50, 1)))],
     "signed-rationals": [(1, 2, 2, b"N\x00"), (2, 10, 3, rationals((-36, 1), (1, 1), (2, 1), signed=True)),
                          (3, 2, 2, b"W\x00"), (4, 5, 3, rationals((122, 1), (1, 1), (50, 1)))],
     "zero-denominators": [(1, 2, 2, b"N\x00"), (2, 5, 3, rationals((36, 0), (0, 0), (0, 0))),
