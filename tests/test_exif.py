@@ -72,6 +72,24 @@ def test_real_photo_with_exif_spliced_in(tmp_path):
         im.load()
 
 
+# Real camera EXIF in ../shared/data/imagenet-samples: (file, observed_on) — a camera's
+# DateTimeOriginal; a Photoshop save with only DateTime (its edit date); an Olympus writing zeros.
+REAL_EXIF = [("n02117135_hyena.JPEG", "2007-01-14"), ("n01749939_green_mamba.JPEG", None),
+             ("n03843555_oil_filter.JPEG", None)]
+
+
+@pytest.mark.parametrize("name,observed_on", REAL_EXIF, ids=[r[0].split("_", 1)[1] for r in REAL_EXIF])
+def test_real_camera_exif(tmp_path, name, observed_on):
+    src = SHARED / "imagenet-samples" / name
+    if not src.is_file():
+        pytest.skip("needs ../shared/data/imagenet-samples")
+    shutil.copy(src, tmp_path / name)
+    with Image.open(tmp_path / name) as im:
+        assert len(im.getexif()) > 3  # it does carry EXIF
+    m = photo_metadata(tmp_path / name)
+    assert m.observed_on == observed_on and m.time_observed_at is None and m.latitude is None
+
+
 def test_sources_path_bytes_file_and_pil_image(tmp_path):
     path = save_with_exif(tmp_path / "p.jpg", exif_block(lat=10.5, lon=-20.25))
     expected = photo_metadata(path)
