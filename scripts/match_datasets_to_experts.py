@@ -171,9 +171,11 @@ def map_butterflies(names: list[str], classes: list[dict[str, str]]) -> list[dic
         cls = hit[0]
         shown = DATASET_SPECIES.get(name)
         if shown is None:
-            raise ValueError(f"{name!r} matched {cls['scientific_name']!r}: add what its photos show to DATASET_SPECIES")
+            raise ValueError(f"{name!r} matched {cls['scientific_name']!r}: "
+                             "add what its photos show to DATASET_SPECIES")
         if shown.split()[0] != cls["genus"]:
-            raise ValueError(f"{name!r}: photos show {shown}, model class {cls['scientific_name']} is genus {cls['genus']}")
+            raise ValueError(f"{name!r}: photos show {shown}, model class {cls['scientific_name']} "
+                             f"is genus {cls['genus']}")
         rows.append({"common_name": name, "scientific_name": cls["scientific_name"], "method": method})
     unused = sorted(set(DATASET_SPECIES) - {r["common_name"] for r in rows})
     if unused:
