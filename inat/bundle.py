@@ -25,7 +25,7 @@ from typing import Callable
 from .errors import first_line
 from .models import create_model, get_spec
 from .preprocess import Preprocess
-from .taxonomy import Taxon
+from .taxonomy import RANKS, Taxon
 
 FORMAT = "inat-bundle"
 VERSION = 1
@@ -53,6 +53,8 @@ class Bundle:
     run: dict = field(default_factory=dict)             # init, dataset, img_size, epochs, best_epoch, command...
     provenance: dict = field(default_factory=dict)      # dataset, command, date, source checkpoint...
     metrics: dict = field(default_factory=dict)         # measured accuracy, e.g. {"val_top1": 0.83, "split": ...}
+    calibration: dict = field(default_factory=dict)     # {"temperature": T, ...} from inat.calibration; {}: none
+    scope: dict = field(default_factory=dict)           # the world it knows: {"rank", "name", "description"}; {}: unsaid
     default: bool = False
     path: Path | None = None                # the bundle folder; None for built-in models
     state_loader: Callable[[], dict] | None = None  # built-ins: produces the state dict
@@ -68,6 +70,11 @@ class Bundle:
     def has_scope(self) -> bool:
         return self.in_scope_threshold is not None
 
+    @property
+    def temperature(self) -> float:
+        """What the logits are divided by before the softmax (1.0 when the bundle is not calibrated)."""
+        return float(self.calibration.get("temperature", 1.0))
+
     def to_json(self) -> dict:
         return {
             "format": FORMAT, "version": VERSION, "name": self.name, "arch": self.arch,
@@ -75,6 +82,8 @@ class Bundle:
             "default": self.default, "preprocess": self.preprocess.to_dict(),
             "classes": [{"index": i, **t.to_dict()} for i, t in zip(self.output_index, self.classes)],
             "run": self.run, "metrics": self.metrics, "provenance": self.provenance, "history": self.history,
+            **({"calibration": self.calibration} if self.calibration else {}),
+            **({"scope": self.scope} if self.scope else {}),
             **({"weights_id": self.weights_id} if self.weights_id else {}),
         }
 
@@ -288,6 +297,16 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             raise ValueError(f"num_outputs {num_outputs} is implausibly large")
         if min(index) < 0 or max(index) >= num_outputs or len(set(index)) != len(index):
             raise ValueError("class 'index' values must be distinct and below num_outputs")
+        calibration = meta.get("calibration") or {}
+        t = calibration.get("temperature", 1.0) if isinstance(calibration, dict) else None
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.01 <= t <= 100:
+            raise ValueError(f"calibration temperature {t!r} is not a number in 0.01..100")
+        scope = meta.get("scope") or {}
+        if not isinstance(scope, dict) or (scope and not all(isinstance(scope.get(k), str) and scope[k]
+                                                              for k in ("rank", "name"))):
+            raise ValueError("scope must be an object with the text fields rank and name (and description)")
+        if scope and scope["rank"] not in RANKS:
+            raise ValueError(f"scope rank {scope['rank']!r} is not one of {', '.join(RANKS)}")
         thr = meta.get("in_scope_threshold")
         if thr is not None and not 0 <= float(thr) <= 1:  # NaN or 5 would silently mark every photo out of scope
             raise ValueError(f"in_scope_threshold {thr!r} is not a probability")
@@ -297,6 +316,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             output_index=index, in_scope_threshold=None if thr is None else float(thr),
             history=list(meta.get("history") or []), run=dict(meta.get("run") or {}),
             provenance=dict(meta.get("provenance") or {}), metrics=dict(meta.get("metrics") or {}),
+            calibration=dict(calibration), scope={k: str(v) for k, v in scope.items() if isinstance(v, (str, int, float))},
             default=bool(meta.get("default", False)), path=folder,
             weights_id=str(meta["weights_id"]) if meta.get("weights_id") else None)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:  # OverflowError: int(Infinity)

@@ -17,6 +17,7 @@ import logging
 import numpy as np
 
 from .bundle import Bundle, BundleError
+from .models import logits_and_features
 from .preprocess import ArrayTransform, draft_size, eval_transform
 from .runtime import ExportedModelError, agreement_ok, export_command, open_exported
 
@@ -115,11 +116,23 @@ class Engine:
         with torch.inference_mode():
             return self.model(x).float().cpu().numpy()
 
+    def logits_and_features(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(logits, pooled pre-logit features) of a timm model's batch in one forward pass."""
+        if self.exported is not None and self.exported.has_features:
+            return self.exported.run_with_features(batch)
+        import torch  # the export lacks the features output: PyTorch gives both
+        x = torch.from_numpy(np.ascontiguousarray(batch))
+        if not self.exact:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            logits, features = logits_and_features(self.model, x)
+        return logits.float().numpy(), features.float().numpy()
+
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """(N, num_outputs) softmax probabilities for a (N, 3, S, S) batch."""
+        """(N, num_outputs) calibrated probabilities (softmax of logits / the bundle's temperature) for a batch."""
         if len(batch) == 0:
             return np.zeros((0, self.bundle.num_outputs), dtype=np.float32)
-        return softmax(self.logits(batch))
+        return softmax(self.logits(batch) / self.bundle.temperature)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

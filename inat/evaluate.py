@@ -17,31 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import expected_calibration_error
 from .data import DatasetError, load_split
 from .labelled import LABELS_CSV, LabelledPhoto, read_labelled
 from .predict import Predictor
 from .record import Identification
 
-ECE_BINS = 15
 TOP_CONFUSED = 10
-
-
-def expected_calibration_error(confidence, correct, bins: int = ECE_BINS) -> float:
-    """Σ_b |B|/n · |accuracy(B) − mean confidence(B)| over `bins` equal-width bins (lo, hi].
-
-    Returns 0.0 for no samples. A confidence of exactly 0 falls into the first bin.
-    """
-    confidence = np.asarray(confidence, dtype=np.float64)
-    correct = np.asarray(correct, dtype=np.float64)
-    if confidence.size == 0:
-        return 0.0
-    which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
-    return float(ece)
 
 
 def _group_accuracy(keys, top1, top5) -> dict:

