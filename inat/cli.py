@@ -12,15 +12,18 @@ import os
 import shlex
 import sys
 
-from . import dataset_report, evaluate, export, runs, train
+from tqdm import tqdm
+
+from . import calibration, dataset_report, evaluate, export, runs, train
 from .errors import first_line
 from .hub import model_rows, resolve
 from .importer import import_checkpoint
+from .observations import image_files, observation_rows, write_csv
 from .predict import Predictor
 from .record import Identification
 from .taxonomy import display_name
 
-COMMAND_MODULES = (train, evaluate, runs, dataset_report, export)
+COMMAND_MODULES = (train, evaluate, calibration, runs, dataset_report, export)
 
 
 def _print_json(obj) -> None:
@@ -29,21 +32,32 @@ def _print_json(obj) -> None:
 
 # -- predict ------------------------------------------------------------------------------------
 def cmd_predict(args) -> int:
+    # With --csv a folder stands for every photo in it (and its sub-folders), in a stable order.
+    paths = image_files(args.paths) if args.csv else args.paths
     try:
         predictor = Predictor(args.model, exact=args.exact)
     except Exception as e:  # a bad --model gets one line, not a traceback
         msg = first_line(e)
         if args.json:
-            for path in args.paths:
+            for path in paths:
                 _print_json(Identification(path, args.model or "default", error=f"model not loaded: {msg}").to_json())
         else:
             print(f"error: {msg}", file=sys.stderr)
         return 1
-    results = predictor.predict(args.paths, k=args.top, batch_size=args.batch_size)
+    with tqdm(total=len(paths), unit="photo", desc="identifying", file=sys.stderr, dynamic_ncols=True,
+              disable=False if args.csv else None, leave=False) as bar:
+        results = predictor.predict(paths, k=args.top, batch_size=args.batch_size,
+                                    progress=lambda n: bar.update(n - bar.n))
+    if args.csv:
+        rows = observation_rows([r.to_json() for r in results])
+        write_csv(rows, args.csv)
+        failed = sum(1 for r in results if r.error)
+        print(f"wrote {args.csv}: {len(rows)} photos" + (f", {failed} could not be read" if failed else ""),
+              file=sys.stderr)
     for r in results:
         if args.json:
             _print_json(r.to_json())
-        else:
+        elif not args.csv:
             print(format_identification(r))
     return 1 if any(r.error for r in results) else 0
 
@@ -105,12 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("predict", help="identify the species in photos")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="image files")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files (with --csv, folders too)")
     p.add_argument("--model", default=None, help="model name or bundle path (default: the default model)")
     p.add_argument("--top", type=int, default=5, metavar="K", help="how many species to list (default 5)")
     p.add_argument("--json", action="store_true", help="one JSON object per input, one per line")
     p.add_argument("--exact", action="store_true", help="fp32 eager PyTorch, full-size decoding (bit-faithful)")
     p.add_argument("--batch-size", type=int, default=16, help="images per forward pass (default 16)")
+    p.add_argument("--csv", metavar="OUT.csv", default=None,
+                   help="write one row per photo (date, place and position from EXIF, the taxon) in the columns of "
+                        "iNaturalist's observation export; folders are searched for photos")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("import", help="turn a thesis checkpoint into a bundle")

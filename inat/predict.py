@@ -70,19 +70,20 @@ class Predictor:
             return None, str(e)
         return self.engine.inputs([im])[0], None
 
-    def predict(self, images, k: int = 5, batch_size: int = 16) -> list[Identification]:
+    def predict(self, images, k: int = 5, batch_size: int = 16, progress=None) -> list[Identification]:
         """Records for paths, bytes or PIL images, in input order.
 
         An input that cannot be read gets `error` (one line) and no predictions; the others are still
         predicted. Photos are decoded by a small thread pool while the network runs on the batch
         before, and go through the network `batch_size` at a time (memory stays bounded).
+        `progress(n)`, when given, is called with the number of photos done after each batch.
         """
         images = list(images)
         batch_size = max(1, int(batch_size))
         results: list[Identification | None] = [None] * len(images)
         if len(images) <= 1:
             prepared = iter([self._prepare(src) for src in images])
-            self._run(images, prepared, results, k, batch_size)
+            self._run(images, prepared, results, k, batch_size, progress)
             return results  # type: ignore[return-value]
         with ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="inat-decode") as pool:
             window: deque = deque()
@@ -96,10 +97,10 @@ class Predictor:
                         yield window.popleft().result()
                 while window:
                     yield window.popleft().result()
-            self._run(images, prepared(), results, k, batch_size)
+            self._run(images, prepared(), results, k, batch_size, progress)
         return results  # type: ignore[return-value]
 
-    def _run(self, images, prepared, results, k: int, batch_size: int) -> None:
+    def _run(self, images, prepared, results, k: int, batch_size: int, progress) -> None:
         pending: list[tuple[int, np.ndarray]] = []
         for i, (x, error) in enumerate(prepared):
             if error is not None:
@@ -111,6 +112,8 @@ class Predictor:
                 for (j, _), row in zip(pending, probs):
                     results[j] = self._record(row, _label(images[j], j), k)
                 pending = []
+            if progress is not None and (not pending or i == len(images) - 1):
+                progress(i + 1)
 
 
 def _label(src, i: int) -> str:
