@@ -23,7 +23,8 @@ from .bundle import Bundle
 from .hub import resolve
 from .images import ImageError, open_image
 from .preprocess import ArrayTransform, draft_size
-from .runtime import FILES, FORMAT, INPUT, OUTPUT, ExportedModelError, OnnxModel, agreement_ok, export_dir
+from .models import has_features, logits_and_features
+from .runtime import FEATURES, FILES, FORMAT, INPUT, OUTPUT, ExportedModelError, OnnxModel, agreement_ok, export_dir
 
 OPSET = 17
 SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -40,13 +41,16 @@ class ExportError(RuntimeError):
 def export_onnx(bundle: Bundle, out_dir: Path | None = None, *, opset: int = OPSET) -> Path:
     """Write `model.onnx` (fp32, dynamic batch) for `bundle` and return its path.
 
-    The export is checked before it replaces any existing file: ONNX Runtime must reproduce the
+    A timm model's export has a second output, its pooled pre-logit features (the router reads the
+    starter's). The export is checked before it replaces any existing file: ONNX Runtime must reproduce the
     PyTorch logits on photo-like inputs (|Δ| ≤ 1e-3 of the logit scale), else ExportError.
     """
     import torch  # keeps torch out of start-up
     out_dir = Path(out_dir or export_dir(bundle))
     out_dir.mkdir(parents=True, exist_ok=True)
     model = bundle.load_model()
+    outputs = [OUTPUT, FEATURES] if has_features(model) else [OUTPUT]
+    traced = _features_wrapper(model) if len(outputs) == 2 else model
     s = bundle.preprocess.input_size
     dummy = torch.randn(2, 3, s, s, generator=torch.Generator().manual_seed(0))
     final = out_dir / FILES["fp32"]
@@ -56,9 +60,9 @@ def export_onnx(bundle: Bundle, out_dir: Path | None = None, *, opset: int = OPS
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notices
             # The TorchScript-based exporter needs no extra package (the dynamo one needs onnxscript)
             # and gives a plain static graph ONNX Runtime optimises well.
-            torch.onnx.export(model, (dummy,), str(tmp), dynamo=False, opset_version=opset,
-                              input_names=[INPUT], output_names=[OUTPUT],
-                              dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}}, do_constant_folding=True)
+            torch.onnx.export(traced, (dummy,), str(tmp), dynamo=False, opset_version=opset,
+                              input_names=[INPUT], output_names=outputs,
+                              dynamic_axes={k: {0: "batch"} for k in [INPUT, *outputs]}, do_constant_folding=True)
         _stamp(tmp, bundle, "fp32", {})
         x = _photo_like(bundle, 2)
         with torch.inference_mode():
@@ -71,6 +75,20 @@ def export_onnx(bundle: Bundle, out_dir: Path | None = None, *, opset: int = OPS
     finally:
         tmp.unlink(missing_ok=True)
     return final
+
+
+def _features_wrapper(model):
+    """`model` as a module returning (logits, pooled features): both outputs of one forward pass."""
+    import torch  # only while exporting
+
+    class WithFeatures(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return logits_and_features(self.model, x)
+    return WithFeatures().eval()
 
 
 def _photo_like(bundle: Bundle, n: int) -> np.ndarray:

@@ -82,6 +82,17 @@ def _lite0(num_classes: int):
     return timm.create_model(LITE0_TIMM_ARCH, pretrained=False, num_classes=num_classes)
 
 
+def has_features(model) -> bool:
+    """Whether `model` exposes its pooled pre-logit features (timm models do; the router reads them)."""
+    return callable(getattr(model, "forward_head", None)) and callable(getattr(model, "forward_features", None))
+
+
+def logits_and_features(model, x):
+    """(logits, pooled pre-logit features) of a timm model in one pass: the classifier applied to the features."""
+    features = model.forward_head(model.forward_features(x), pre_logits=True)
+    return model.get_classifier()(features), features
+
+
 def get_submodule(model, dotted: str):
     for part in dotted.split("."):
         model = model[int(part)] if part.isdigit() else getattr(model, part)

@@ -20,7 +20,7 @@ from .errors import first_line
 
 FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 FORMAT = "inat-onnx"
-INPUT, OUTPUT = "input", "logits"
+INPUT, OUTPUT, FEATURES = "input", "logits", "features"  # FEATURES: pooled pre-logits, timm models only
 # What an exported model must keep, against fp32 eager PyTorch, to be used by default.
 AGREEMENT_TOP1 = 0.99
 AGREEMENT_TOP5 = 0.97
@@ -75,11 +75,17 @@ class OnnxModel:
         self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
         self.input_shape = self.session.get_inputs()[0].shape
         self.output_shape = self.session.get_outputs()[0].shape
+        self.has_features = [o.name for o in self.session.get_outputs()][1:2] == [FEATURES]
         self._input = self.session.get_inputs()[0].name
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """(N, num_outputs) float32 logits for a (N, 3, S, S) float32 batch."""
-        return self.session.run(None, {self._input: np.ascontiguousarray(x, dtype=np.float32)})[0]
+        return self.session.run([OUTPUT], {self._input: np.ascontiguousarray(x, dtype=np.float32)})[0]
+
+    def run_with_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(logits, pooled features) in one pass; only for an export that has the features output."""
+        logits, features = self.session.run([OUTPUT, FEATURES], {self._input: np.ascontiguousarray(x, dtype=np.float32)})
+        return logits, features
 
     def check(self, bundle: Bundle) -> "OnnxModel":
         """Self, after checking it was exported from exactly this bundle's weights with its input and output
