@@ -27,10 +27,12 @@ from tqdm import tqdm
 
 from . import checkpoint
 from .bundle import JSON_NAME, Bundle, load_bundle, save_bundle, settle, write_json_atomic
+from .calibration import calibrate, format_calibration, save_calibration
 from .data import ImageDataset, load_split, split_taxa
 from .distributed import all_reduce, describe_device, distributed, setup_device
 from .models import create_model, get_spec, get_submodule, list_models, load_imagenet_weights
 from .preprocess import Preprocess, draft_size, eval_transform, train_transform
+from .rollup import TaxonTree
 
 INITS = ("scratch", "imagenet", "transfer")
 OPTIMIZERS = ("adamw", "sgd")
@@ -74,6 +76,8 @@ class TrainConfig:
     amp: bool | None = _opt(None, "float16 mixed precision (default: on for CUDA)")
     channels_last: bool | None = _opt(None, "channels-last memory format (default: on; measured 1.1-1.8x faster on CPU)")
     device: str = _opt("auto", "auto | cpu | cuda | cuda:N")
+    calibrate: bool = _opt(False, "at the end, fit a temperature on the val split so the probabilities mean what "
+                                  "they say (python -m inat calibrate; the val split also chose the best epoch)")
 
     def __post_init__(self):
         get_spec(self.arch)  # unknown names fail here, with the list of valid ones
@@ -338,6 +342,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
             break
     if start_epoch > cfg.epochs and main:  # resumed a run that had already finished
         print(f"{out}: all {cfg.epochs} epochs already done", file=sys.stderr)
+    if main and cfg.calibrate and (out / JSON_NAME).is_file():
+        record = calibrate(load_bundle(out), cfg.data, cfg.val_split)
+        save_calibration(out, {**record, "command": run_info["command"]})
+        print(format_calibration(out.name, record), file=sys.stderr)
     return _reload(out, bundle) if main else bundle
 
 
@@ -352,10 +360,20 @@ def _write_epoch(bundle: Bundle, model, history: list[dict], run_info: dict, val
     bundle.metrics = {"val_top1": best["val_top1"], "val_top5": best["val_top5"], "split": val_split}
     bundle.provenance = {"dataset": str(Path(run_info["config"]["data"])), "trained_by": "python -m inat train",
                          "command": run_info["command"], "date": time.strftime("%Y-%m-%d")}
+    bundle.scope = default_scope(bundle.classes, run_info["dataset"])
     if best is history[-1] or not (out / JSON_NAME).is_file():
         save_bundle(bundle, out, model)  # weights + bundle.json, each replaced atomically
     else:
         write_json_atomic(out / JSON_NAME, bundle.to_json())
+
+
+def default_scope(taxa, dataset: str) -> dict:
+    """The world a trained bundle knows: the deepest taxon all its classes share (editable in bundle.json)."""
+    shared = TaxonTree(taxa).shared()
+    if not shared:
+        return {}
+    rank, name = shared[-1]
+    return {"rank": rank, "name": name, "description": f"{len(taxa)} species of {dataset}"}
 
 
 def _reload(out: Path, bundle: Bundle) -> Bundle:
