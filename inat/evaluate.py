@@ -12,14 +12,16 @@ through the `Predictor`, so evaluation sees exactly what `predict` and the app s
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from .calibration import expected_calibration_error
+from .calibration import expected_calibration_error, reliability
 from .data import DatasetError, load_split
 from .labelled import LABELS_CSV, LabelledPhoto, read_labelled
+from .plots import plot_reliability, save_png
 from .predict import Predictor
 from .record import Identification
 
@@ -61,6 +63,7 @@ def metrics(taxa, targets, ranked, confidence, top: int = TOP_CONFUSED) -> dict:
         "top1": sum(top1) / n if n else 0.0,
         "top5": sum(top5) / n if n else 0.0,
         "ece": expected_calibration_error(confidence, top1),
+        "reliability": reliability(confidence, top1),
         "per_kingdom": _group_accuracy(kingdoms, top1, top5),
         "per_phylum": {ph: {"kingdom": k, **v} for (k, ph), v in per_phylum.items()},
         "confused_pairs": [{"true": _species(taxa[t]), "predicted": _species(taxa[p]), "count": c}
@@ -136,6 +139,7 @@ def open_world(records: list[Identification], truths: list[LabelledPhoto], known
         "top1": float(np.mean(hits1)) if hits1 else None,
         "top5": float(np.mean(hits5)) if hits5 else None,
         "ece": expected_calibration_error(conf, hits1) if hits1 else None,
+        "reliability": reliability(conf, hits1) if hits1 else [],
         "group_acc": (sum(max(r.groups, key=r.groups.get) == truth_group(t) for r, t in routed) / len(routed)
                       if routed else None),
     }
@@ -233,6 +237,10 @@ def format_evaluation(r: dict) -> str:
 def cmd_evaluate(args) -> int:
     r = evaluate(args.model, args.data, args.split, batch_size=args.batch_size)
     print(json.dumps(r, ensure_ascii=False) if args.json else format_evaluation(r))
+    if args.plot:
+        title = f"{r['model']} on {Path(r['data']).name}" + (f" ({r['split']})" if r.get("split") else "")
+        save_png(plot_reliability(r["reliability"], title=title), args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
     return 0
 
 
@@ -244,4 +252,5 @@ def add_cli(sub) -> None:
     p.add_argument("--split", default="val", help="split of an iNat 2021 dataset, e.g. val or train_mini (default val)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--plot", type=Path, metavar="PATH", help="also write the reliability diagram as a PNG")
     p.set_defaults(func=cmd_evaluate)
