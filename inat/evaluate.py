@@ -20,7 +20,8 @@ import numpy as np
 
 from .calibration import expected_calibration_error, reliability
 from .data import DatasetError, load_split
-from .labelled import LABELS_CSV, LabelledPhoto, read_labelled
+from .bundle import Bundle
+from .labelled import LABELS_CSV, LabelledPhoto, read_labelled, read_names
 from .plots import plot_reliability, save_png
 from .predict import Predictor
 from .record import Identification
@@ -146,10 +147,10 @@ def open_world(records: list[Identification], truths: list[LabelledPhoto], known
 
 
 def evaluate_labelled(model, data_dir, split: str = "val", batch_size: int = 32, predictor=None,
-                      truths: list[LabelledPhoto] | None = None) -> dict:
+                      truths: list[LabelledPhoto] | None = None, names: dict[str, str] | None = None) -> dict:
     """Open-world figures (`open_world`) of a model on labelled photos (`labels.csv` or an iNat split)."""
     predictor = predictor or Predictor(model)
-    truths = truths if truths is not None else read_labelled(data_dir, split)
+    truths = truths if truths is not None else read_labelled(data_dir, split, names)
     records = predictor.predict([str(t.path) for t in truths], k=5, batch_size=batch_size)
     known = set().union(*(species_names(t) for t in predictor.classes))
     out = {"model": predictor.name, "data": str(data_dir), "split": None if (Path(data_dir) / LABELS_CSV).is_file()
@@ -192,16 +193,17 @@ def evaluate_bundle(model, data_dir, split: str, batch_size: int = 32, predictor
     return out
 
 
-def evaluate(model, data_dir, split: str = "val", batch_size: int = 32, predictor=None) -> dict:
+def evaluate(model, data_dir, split: str = "val", batch_size: int = 32, predictor=None,
+             names: dict[str, str] | None = None) -> dict:
     """`evaluate_bundle` on a split of the model's own dataset, else `evaluate_labelled`."""
     predictor = predictor or Predictor(model)
-    if not (Path(data_dir) / LABELS_CSV).is_file():
+    if not (Path(data_dir) / LABELS_CSV).is_file() and isinstance(predictor.bundle, Bundle):
         try:
             return evaluate_bundle(model, data_dir, split, batch_size, predictor)
         except DatasetError as e:
             if "categories not among" not in str(e):
                 raise
-    return evaluate_labelled(model, data_dir, split, batch_size, predictor)
+    return evaluate_labelled(model, data_dir, split, batch_size, predictor, names=names)
 
 
 def _pct(x) -> str:
@@ -235,7 +237,8 @@ def format_evaluation(r: dict) -> str:
 
 
 def cmd_evaluate(args) -> int:
-    r = evaluate(args.model, args.data, args.split, batch_size=args.batch_size)
+    r = evaluate(args.model, args.data, args.split, batch_size=args.batch_size,
+                 names=read_names(args.names) if args.names else None)
     print(json.dumps(r, ensure_ascii=False) if args.json else format_evaluation(r))
     if args.plot:
         title = f"{r['model']} on {Path(r['data']).name}" + (f" ({r['split']})" if r.get("split") else "")
@@ -250,6 +253,8 @@ def add_cli(sub) -> None:
     p.add_argument("--data", required=True, help="a folder with labels.csv, or an iNat 2021 dataset folder "
                                                  "(SPLIT.json, or torchvision's folders)")
     p.add_argument("--split", default="val", help="split of an iNat 2021 dataset, e.g. val or train_mini (default val)")
+    p.add_argument("--names", type=Path, metavar="TSV", help="tab-separated common_name, scientific_name: gives or "
+                   "corrects the species of labels.csv photos by their common name (assets/experts/*-inat2017-*.tsv)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", type=Path, metavar="PATH", help="also write the reliability diagram as a PNG")

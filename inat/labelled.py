@@ -47,9 +47,23 @@ def truth_lineage(scientific_name: str | None, ranks: dict) -> dict:
     return out
 
 
-def read_labels_csv(folder: str | Path) -> list[LabelledPhoto]:
-    """The photos listed in `folder/labels.csv`, in file order; DatasetError for a missing or malformed file."""
+def read_names(path: str | Path) -> dict[str, str]:
+    """common name → scientific name from a tab-separated file with those two columns (others ignored)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    if not rows or not {"common_name", "scientific_name"} <= set(rows[0]):
+        raise DatasetError(f"{path}: expected tab-separated columns common_name and scientific_name")
+    return {r["common_name"].strip(): r["scientific_name"].strip() for r in rows if r["scientific_name"].strip()}
+
+
+def read_labels_csv(folder: str | Path, names: dict[str, str] | None = None) -> list[LabelledPhoto]:
+    """The photos listed in `folder/labels.csv`, in file order; DatasetError for a missing or malformed file.
+
+    `names` (common name → scientific name, e.g. `read_names(...)`) gives or corrects the scientific name of
+    the photos with that common name: a collection known by common names only, matched by hand to a model.
+    """
     folder = Path(folder)
+    names = names or {}
     f = folder / LABELS_CSV
     if not f.is_file():
         raise DatasetError(f"{folder}: no {LABELS_CSV} (columns file, common_name, scientific_name, kingdom … genus)")
@@ -57,9 +71,12 @@ def read_labels_csv(folder: str | Path) -> list[LabelledPhoto]:
         rows = list(csv.DictReader(fh))
     if not rows or "file" not in rows[0]:
         raise DatasetError(f"{f}: no 'file' column")
-    return [LabelledPhoto(folder / r["file"], (r.get("scientific_name") or "").strip() or None,
-                          (r.get("common_name") or "").strip() or None,
-                          truth_lineage(r.get("scientific_name"), r)) for r in rows]
+    out = []
+    for r in rows:
+        common = (r.get("common_name") or "").strip() or None
+        scientific = names.get(common or "") or (r.get("scientific_name") or "").strip() or None
+        out.append(LabelledPhoto(folder / r["file"], scientific, common, truth_lineage(scientific, r)))
+    return out
 
 
 def read_inat_split(data_dir: str | Path, split: str) -> list[LabelledPhoto]:
@@ -73,9 +90,9 @@ def read_inat_split(data_dir: str | Path, split: str) -> list[LabelledPhoto]:
     return out
 
 
-def read_labelled(data_dir: str | Path, split: str = "val") -> list[LabelledPhoto]:
-    """`labels.csv` when the folder has one, else `split` of an iNat 2021 dataset."""
+def read_labelled(data_dir: str | Path, split: str = "val", names: dict[str, str] | None = None) -> list[LabelledPhoto]:
+    """`labels.csv` when the folder has one (with `names`, see read_labels_csv), else `split` of an iNat 2021 dataset."""
     data_dir = Path(data_dir)
     if (data_dir / LABELS_CSV).is_file():
-        return read_labels_csv(data_dir)
+        return read_labels_csv(data_dir, names)
     return read_inat_split(data_dir, split)
