@@ -55,6 +55,7 @@ class Bundle:
     metrics: dict = field(default_factory=dict)         # measured accuracy, e.g. {"val_top1": 0.83, "split": ...}
     calibration: dict = field(default_factory=dict)     # {"temperature": T, ...} from inat.calibration; {}: none
     scope: dict = field(default_factory=dict)           # the world it knows: {"rank", "name", "description"}; {}: unsaid
+    expert: bool = False                    # a species expert for its group (birds, insects, plants): naturalist uses it
     default: bool = False
     path: Path | None = None                # the bundle folder; None for built-in models
     state_loader: Callable[[], dict] | None = None  # built-ins: produces the state dict
@@ -84,6 +85,7 @@ class Bundle:
             "run": self.run, "metrics": self.metrics, "provenance": self.provenance, "history": self.history,
             **({"calibration": self.calibration} if self.calibration else {}),
             **({"scope": self.scope} if self.scope else {}),
+            **({"expert": True} if self.expert else {}),
             **({"weights_id": self.weights_id} if self.weights_id else {}),
         }
 
@@ -317,7 +319,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             history=list(meta.get("history") or []), run=dict(meta.get("run") or {}),
             provenance=dict(meta.get("provenance") or {}), metrics=dict(meta.get("metrics") or {}),
             calibration=dict(calibration), scope={k: str(v) for k, v in scope.items() if isinstance(v, (str, int, float))},
-            default=bool(meta.get("default", False)), path=folder,
+            default=bool(meta.get("default", False)), path=folder, expert=meta.get("expert") is True,
             weights_id=str(meta["weights_id"]) if meta.get("weights_id") else None)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:  # OverflowError: int(Infinity)
         msg = f"missing field {e}" if isinstance(e, KeyError) else first_line(e)

@@ -8,6 +8,7 @@
       ancestor              iNat's "pretty sure" taxon {"rank", "name", "probability"}, or None
       lineage               kingdom → species of the top class, each with its summed probability
       groups                the router's probability of each kind of organism (None without a router)
+      scope                 a bundle's declared world {"rank", "name", "description", "probability"}, when it has one
       error                 one line when the photo could not be used (then nothing else is set)
 
 `to_json()` is exactly one line of `python -m inat predict --json`.
@@ -52,6 +53,7 @@ class Identification:
     ancestor: dict | None = None
     lineage: list[dict] = field(default_factory=list)
     groups: dict[str, float] | None = None
+    scope: dict | None = None
     error: str | None = None
 
     @property
@@ -67,22 +69,22 @@ class Identification:
     def to_dict(self) -> dict:
         """`to_json()` plus the lineage, the summed in-scope probability and the router's groups (the app's raw result)."""
         return {**self.to_json(), "lineage": self.lineage, "in_scope_probability": self.scope_probability,
-                "groups": self.groups}
+                "groups": self.groups, "scope": self.scope}
 
 
 def identify(tree: TaxonTree, class_probs: np.ndarray, image: str, model: str, k: int = 5, *,
-             scope_threshold: float | None = None, sources: list[str] | None = None) -> Identification:
+             scope_threshold: float | None = None, source=None) -> Identification:
     """The record for one photo from its probabilities over `tree`'s classes.
 
     `scope_threshold`: models with a notion of scope (outputs that are not classes, e.g. ImageNet objects)
-    call the photo in scope when the classes' summed probability reaches it. `sources`: the model that
-    produced each class, for a combined model.
+    call the photo in scope when the classes' summed probability reaches it. `source(i)`: the model that
+    produced class i for this photo, for a combined model.
     """
     class_probs = np.asarray(class_probs)
     scope = float(class_probs.sum()) if scope_threshold is not None else None
     k = max(1, min(int(k), len(class_probs)))
     top = np.argsort(-class_probs, kind="stable")[:k]
-    preds = [Prediction(tree.taxa[i], float(class_probs[i]), int(i), sources[i] if sources else None) for i in top]
+    preds = [Prediction(tree.taxa[i], float(class_probs[i]), int(i), source(int(i)) if source else None) for i in top]
     sums = tree.sums(class_probs)
     lineage = [{"rank": r, "name": n, "probability": p} for r, n, p in tree.lineage(class_probs, int(top[0]), sums)]
     return Identification(image, model, preds, in_scope=None if scope is None else scope >= scope_threshold,

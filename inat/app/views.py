@@ -45,7 +45,7 @@ def label_value(r: Identification) -> dict | str:
     sentence NOT_AN_ORGANISM when the photo is out of the model's scope (so the big heading never names
     a species the model does not believe in)."""
     if r.in_scope is False:
-        return NOT_AN_ORGANISM
+        return f"This does not look like {scope_words(r.scope)}" if r.scope else NOT_AN_ORGANISM
     return {display_name(p.taxon.common_name, p.taxon.scientific_name): p.probability for p in r.predictions}
 
 
@@ -61,11 +61,38 @@ def ancestor_sentence(r: Identification) -> str | None:
     return f"We're pretty sure this is {where} ({fmt_pct(a['probability'])})."
 
 
+# Everyday words for the taxa people name a photo by ("a bird", not "class Aves").
+EVERYDAY = {"Plantae": "a plant", "Animalia": "an animal", "Fungi": "a fungus", "Aves": "a bird",
+            "Insecta": "an insect", "Mammalia": "a mammal", "Reptilia": "a reptile", "Amphibia": "an amphibian",
+            "Actinopterygii": "a ray-finned fish", "Arachnida": "a spider or other arachnid",
+            "Mollusca": "a mollusc", "Lepidoptera": "a butterfly or moth", "Coleoptera": "a beetle",
+            "Odonata": "a dragonfly or damselfly", "Hymenoptera": "a bee, wasp or ant", "Tracheophyta": "a vascular plant",
+            "Polypodiopsida": "a fern", "Pinopsida": "a conifer", "Magnoliopsida": "a flowering plant",
+            "Liliopsida": "a monocot (grass, lily, orchid…)", "Agaricales": "a gilled mushroom"}
+INATURALIST_TAXON = "https://www.inaturalist.org/taxa/{}"
+
+
+def everyday(name: str) -> str | None:
+    """'a bird' for Aves, 'a plant' for Plantae…; None when there is no everyday word."""
+    return EVERYDAY.get(name)
+
+
+def scope_words(scope: dict) -> str:
+    """How the card names a bundle's world: 'a plant' for kingdom Plantae, else 'in kingdom X'."""
+    return everyday(scope["name"]) or f"in {scope['rank']} {md(scope['name'])}"
+
+
 def card_markdown(r: Identification) -> str:
     """The taxonomy card: the top class with its probability, common and scientific name, then kingdom →
     species with each rank's rolled-up probability, and the "pretty sure" line."""
     if not r.predictions:
         return "No prediction."
+    if r.in_scope is False and r.scope:  # a closed-set bundle shown something outside its world
+        knows = md(r.scope.get("description") or f"{r.scope['rank']} {r.scope['name']}")
+        return "\n".join([f"### This does not look like {scope_words(r.scope)}.", "",
+                          f"This model knows {knows}; the photo looks like something else "
+                          f"(only {fmt_pct(r.scope_probability)} likely to be inside that).", "",
+                          "Try the `naturalist` model, which names plants, animals and fungi of every kind."])
     if r.in_scope is False:
         guesses = ", ".join(f"{md(p.taxon.label)} {fmt_pct(p.probability)}" for p in r.predictions[:3])
         lines = [f"### {NOT_AN_ORGANISM}.", ""]
@@ -76,7 +103,14 @@ def card_markdown(r: Identification) -> str:
         return "\n".join(lines)
     top = r.top.taxon
     heading = md(top.common_name) if top.common_name else taxon_md(top.rank, top.scientific_name)
-    lines = [f"### {fmt_pct(r.top.probability)} · {heading}", f"{taxon_md(top.rank, top.scientific_name)} · {top.rank}", ""]
+    lines = [f"### {fmt_pct(r.top.probability)} · {heading}", f"{taxon_md(top.rank, top.scientific_name)} · {top.rank}"]
+    if top.taxon_id is not None:
+        lines[-1] += f" · [iNaturalist]({INATURALIST_TAXON.format(top.taxon_id)})"
+    if r.top.model:
+        lines.append(f"Named by the `{md(r.top.model)}` model.")
+    if r.scope:
+        lines.append(f"Among the {md(r.scope.get('description') or r.scope['name'])} this model knows.")
+    lines.append("")
     sentence = ancestor_sentence(r)
     if sentence:
         lines += [f"**{sentence}**", ""]
