@@ -35,15 +35,29 @@ def test_a_data_url_is_decoded(photo, tmp_path):
     Image.new("RGB", (6, 4), "red").save(tmp_path / "p.png")
     url = "data:image/png;base64," + base64.b64encode((tmp_path / "p.png").read_bytes()).decode()
     assert photo.preprocess(ImageData(url=url, orig_name="clip.png")).size == (6, 4)
-    with pytest.raises(gr.Error, match="clip.png is not usable"):
+    with pytest.raises(gr.Error, match="clip.png is empty: choose a photo file"):  # "@@@" decodes to nothing
         photo.preprocess(ImageData(url="data:image/png;base64,@@@", orig_name="clip.png"))
 
 
-def test_unusable_files_are_one_escaped_sentence(photo, tmp_path):
+def test_unusable_files_are_one_escaped_sentence(photo, tmp_path, caplog):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"nope")
-    with pytest.raises(gr.Error) as err:
+    with caplog.at_level("INFO", logger="inat"), pytest.raises(gr.Error) as err:
         photo.preprocess(ImageData(path=str(bad), orig_name="<i>x.jpg"))
-    assert str(err.value.message) == "&lt;i&gt;x.jpg is not usable: not an image file Pillow can read."
+    assert str(err.value.message) == ("&lt;i&gt;x.jpg is not a photo this app can open: choose a JPEG, PNG, WebP or "
+                                      "HEIC file.")
+    assert "not an image file Pillow can read" in caplog.text  # the technical reason is logged, not shown
     with pytest.raises(gr.Error, match="No photo received"):
         photo.preprocess(ImageData(orig_name="x.jpg"))
+
+
+def test_an_empty_upload_never_shows_the_servers_path(photo, tmp_path):
+    # Finding 5: Gradio's upload folder path appeared in the message ("empty.jpg is not usable: /tmp/gradio/…").
+    empty = tmp_path / "gradio" / "0123abcd" / "empty.jpg"
+    empty.parent.mkdir(parents=True)
+    empty.write_bytes(b"")
+    with pytest.raises(gr.Error) as err:
+        photo.preprocess(ImageData(path=str(empty), orig_name="empty.jpg"))
+    message = str(err.value.message)
+    assert message == "empty.jpg is empty: choose a photo file (JPEG, PNG, WebP or HEIC)."
+    assert str(tmp_path) not in message and "/" not in message

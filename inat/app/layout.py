@@ -151,6 +151,7 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
             log.exception("model %s failed to load", model)
             raise gr.Error(f"The {model} model could not be loaded: choose another model (whoever runs this "
                            f"app finds the reason in its log).", print_exception=False) from None
+        size = getattr(image, "size", None)  # before predicting: decoding may reduce a lazily opened JPEG
         try:
             result = predictor.predict([image], k=TOP_K)[0]
         except Exception:
@@ -162,7 +163,6 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
             raise gr.Error(photo_problem("This photo", result.error), print_exception=False)
         result.image = "photo"  # never the server's temp path
         shared = predictor.tree.shared()  # ranks every class shares: never the page's claim
-        size = getattr(image, "size", None)
         return label_value(result), card_markdown(result, shared, size), result.to_dict()
 
     def clear():

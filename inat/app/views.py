@@ -296,7 +296,7 @@ PHOTO_PROBLEMS = (
                   f"of the photo."),
     ("too narrow", "{name} is too long and narrow: crop it closer to the organism and try again."),
     ("no pixels", "{name} has no pixels: choose another photo."),
-    ("unreadable image", "{name} could not be opened as a photo: save it as JPEG or PNG and try again."),
+    ("unreadable image", "{name} is damaged or incomplete: upload the original photo again."),
 )
 
 
