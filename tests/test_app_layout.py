@@ -106,6 +106,18 @@ def test_identify_refuses_with_one_sentence(app, image, model, words):
     assert words in e.value.message and "\n" not in e.value.message
 
 
+def test_a_file_that_is_no_photo_is_an_api_error_and_a_card_on_the_page(app):
+    from inat.app.photo import UnusablePhoto
+    _, identify = app_identify(app.demo)
+    refused = UnusablePhoto("notes.jpg is not a photo this app can open: choose a JPEG, PNG, WebP or HEIC file.")
+    with pytest.raises(gr.Error) as e:  # /identify: the sentence as the error
+        identify(refused, "felids")
+    assert e.value.message == refused.message
+    shown = next(fn.fn for fn in app.demo.fns.values() if fn.name == "identify_shown")
+    label, card, raw = shown(refused, "felids")  # the page: in the card, where the result would have been
+    assert label is None and raw is None and card.startswith("## This file cannot be used") and refused.message in card
+
+
 def test_a_model_that_cannot_load_is_one_sentence(app_env, tmp_path, monkeypatch):
     import inat.app.predictors
 

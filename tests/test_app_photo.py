@@ -1,4 +1,5 @@
-"""inat.app.photo: the photo input opens uploads with inat.images.open_image and refuses them in one sentence."""
+"""inat.app.photo: the photo input opens uploads with inat.images.open_image and refuses them in one sentence
+(an UnusablePhoto: the API raises it, the page shows it in the card)."""
 import base64
 
 import pytest
@@ -7,7 +8,7 @@ from PIL import Image
 gr = pytest.importorskip("gradio")
 from gradio.data_classes import ImageData  # noqa: E402
 
-from inat.app.photo import photo_input_class  # noqa: E402
+from inat.app.photo import UnusablePhoto, photo_input_class  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -35,20 +36,19 @@ def test_a_data_url_is_decoded(photo, tmp_path):
     Image.new("RGB", (6, 4), "red").save(tmp_path / "p.png")
     url = "data:image/png;base64," + base64.b64encode((tmp_path / "p.png").read_bytes()).decode()
     assert photo.preprocess(ImageData(url=url, orig_name="clip.png")).size == (6, 4)
-    with pytest.raises(gr.Error, match="clip.png is empty: choose a photo file"):  # "@@@" decodes to nothing
-        photo.preprocess(ImageData(url="data:image/png;base64,@@@", orig_name="clip.png"))
+    bad = photo.preprocess(ImageData(url="data:image/png;base64,@@@", orig_name="clip.png"))
+    assert bad == UnusablePhoto("clip.png is empty: choose a photo file (JPEG, PNG, WebP or HEIC).")  # "@@@": nothing
 
 
 def test_unusable_files_are_one_escaped_sentence(photo, tmp_path, caplog):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"nope")
-    with caplog.at_level("INFO", logger="inat"), pytest.raises(gr.Error) as err:
-        photo.preprocess(ImageData(path=str(bad), orig_name="<i>x.jpg"))
-    assert str(err.value.message) == ("&lt;i&gt;x.jpg is not a photo this app can open: choose a JPEG, PNG, WebP or "
-                                      "HEIC file.")
+    with caplog.at_level("INFO", logger="inat"):
+        refused = photo.preprocess(ImageData(path=str(bad), orig_name="<i>x.jpg"))
+    assert refused == UnusablePhoto("&lt;i&gt;x.jpg is not a photo this app can open: choose a JPEG, PNG, WebP or "
+                                    "HEIC file.")
     assert "not an image file Pillow can read" in caplog.text  # the technical reason is logged, not shown
-    with pytest.raises(gr.Error, match="No photo received"):
-        photo.preprocess(ImageData(orig_name="x.jpg"))
+    assert photo.preprocess(ImageData(orig_name="x.jpg")) == UnusablePhoto("No photo received: upload one again.")
 
 
 def test_an_empty_upload_never_shows_the_servers_path(photo, tmp_path):
@@ -56,8 +56,6 @@ def test_an_empty_upload_never_shows_the_servers_path(photo, tmp_path):
     empty = tmp_path / "gradio" / "0123abcd" / "empty.jpg"
     empty.parent.mkdir(parents=True)
     empty.write_bytes(b"")
-    with pytest.raises(gr.Error) as err:
-        photo.preprocess(ImageData(path=str(empty), orig_name="empty.jpg"))
-    message = str(err.value.message)
+    message = photo.preprocess(ImageData(path=str(empty), orig_name="empty.jpg")).message
     assert message == "empty.jpg is empty: choose a photo file (JPEG, PNG, WebP or HEIC)."
     assert str(tmp_path) not in message and "/" not in message

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import FELID_PROBS, FELIDS
 from inat.app.views import (NBSP, NOT_AN_ORGANISM, PHOTO_PROBLEMS, card_markdown, claim, fmt_pct, heading, label_value,
-                            md, photo_note, photo_problem, short_pct, taxon_name, why_line)
+                            md, photo_note, photo_problem, problem_card, short_pct, taxon_name, why_line)
 from inat.record import identify
 from inat.rollup import TaxonTree
 from inat.taxonomy import Taxon
@@ -270,3 +270,8 @@ def test_every_refusal_of_open_image_has_a_plain_sentence(tmp_path):
 def test_an_unknown_reason_still_gets_a_sentence():
     assert photo_problem("x.gif", "something new") == "x.gif could not be opened as a photo: try another photo (JPEG, PNG, WebP or HEIC)."
     assert all(s.endswith(".") for _, s in PHOTO_PROBLEMS)
+
+
+def test_a_file_that_cannot_be_used_is_said_in_the_card():
+    card = problem_card("notes.jpg is not a photo this app can open: choose a JPEG, PNG, WebP or HEIC file.")
+    assert card.startswith("## This file cannot be used") and card.endswith("HEIC file.")

@@ -1,7 +1,7 @@
 """The app in a real browser (Playwright's sync API driving Debian's chromium), as a naturalist uses it.
 
-At desktop size (1400 × 1000): a photo's result leads with what the model is sure of; an error clears
-the previous result and names no server path; an example keeps the chosen model; the examples have
+At desktop size (1400 × 1000): a photo's result leads with what the model is sure of; a file that is no
+photo clears the previous result and is explained in the card, with no server path; an example keeps the chosen model; the examples have
 names; About speaks without raw keys; Compare states its data set and chance level; help text is
 readable (contrast ≥ 4.5:1) and the keyboard order follows the page. At phone size (390 × 844): the
 result's heading comes into view after an upload, the rank table breaks no word, the tab names fit.
@@ -102,10 +102,12 @@ def test_an_error_clears_the_previous_result_at_once(page, tmp_path):
     bad = tmp_path / "notes.jpg"
     bad.write_text("not a photo")
     upload(page, bad)
-    expect(page.get_by_text("notes.jpg is not a photo this app can open").first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(card.locator("h2")).to_have_text("This file cannot be used", timeout=TIMEOUT_MS)
+    expect(card).to_contain_text("notes.jpg is not a photo this app can open: choose a JPEG")
     expect(card).not_to_contain_text("Panthera")
-    expect(card.locator("h2")).to_have_count(0)
-    expect(page.locator("#top5")).not_to_contain_text("Lion")
+    expect(page.locator("#top5")).to_be_hidden()
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no red badges over the outputs
+    expect(page.locator("#photo img").first).to_be_hidden()  # no broken-image icon
     page.screenshot(path=str(shots(tmp_path) / "app_error.png"), full_page=True)
     # A removed photo leaves nothing behind either.
     upload(page, sample_photo("lion.jpg"))
@@ -120,9 +122,9 @@ def test_an_error_names_no_server_path(page, tmp_path):
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
     upload(page, empty)
-    toast = page.get_by_text("empty.jpg is empty").first
-    expect(toast).to_be_visible(timeout=TIMEOUT_MS)
-    text = toast.inner_text()
+    card = page.locator("#taxonomy-card")
+    expect(card).to_contain_text("empty.jpg is empty", timeout=TIMEOUT_MS)
+    text = card.inner_text()
     assert "choose a photo file" in text and "/" not in text and "gradio" not in text.lower()
 
 

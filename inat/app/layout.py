@@ -25,9 +25,9 @@ from ..runs import list_runs
 from .about import about_markdown, model_choices, reliability, summary_markdown, technical_markdown
 from .compare import TABLE_HEADERS, compare_intro, curve_note, curve_rows, run_choices, table_rows, thesis_markdown
 from .figures import reliability_png
-from .photo import photo_input_class
+from .photo import UnusablePhoto, photo_input_class
 from .predictors import ModelCache
-from .views import PHOTO_TIPS, PLACEHOLDER, card_markdown, label_value, photo_problem
+from .views import PHOTO_TIPS, PLACEHOLDER, card_markdown, label_value, photo_problem, problem_card
 
 log = logging.getLogger("inat")
 
@@ -142,6 +142,8 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
     def identify(image, model: str | None = default):
         if image is None:
             raise gr.Error("Upload a photo first, or pick one of the examples.")
+        if isinstance(image, UnusablePhoto):
+            raise gr.Error(image.message, print_exception=False)
         if model not in values:
             raise gr.Error(f"Unknown model {html.escape(repr(model)[:80], quote=False)}; choose one of: "
                            f"{', '.join(sorted(values)) or 'none installed'}.", print_exception=False)
@@ -170,6 +172,9 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
 
     def identify_shown(image, model):
         # A new photo, an example or another model: identify what is on screen; nothing shown, nothing to do.
+        # A file that is no usable photo is explained in the card, where the result would have been.
+        if isinstance(image, UnusablePhoto):
+            return None, problem_card(image.message), None
         return clear() if image is None else identify(image, model)
 
     def describe(name):
@@ -252,7 +257,9 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                 photo.change(clear, None, outputs, queue=False, api_visibility="private").then(
                     identify_shown, [photo, model], outputs, api_visibility="private").then(
                     None, js=SHOW_RESULT_JS, api_visibility="private")
-                model.input(clear, None, outputs, queue=False, api_visibility="private").then(
+                # "always_last": a second choice made while the first is still running is not dropped.
+                model.input(clear, None, outputs, queue=False, api_visibility="private",
+                            trigger_mode="always_last").then(
                     identify_shown, [photo, model], outputs, api_visibility="private")
 
             with gr.Tab("Compare", id="compare") as compare_tab:
@@ -282,7 +289,9 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                              api_visibility="private")
                 for control in (metric, photos):
                     control.change(redraw, [metric, photos, selected], [plot, note], api_visibility="private")
-                selected.input(redraw, [metric, photos, selected], [plot, note], api_visibility="private")
+                # A run ticked while the plot is being drawn is drawn next, never dropped.
+                selected.input(redraw, [metric, photos, selected], [plot, note], api_visibility="private",
+                               trigger_mode="always_last")
 
             with gr.Tab("About", id="about"):
                 # Filled when the page loads: describing the starter imports torch, which would slow startup.

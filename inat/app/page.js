@@ -19,6 +19,16 @@
   document.addEventListener("DOMContentLoaded", name);
 })();
 
+// A file that is no photo leaves a broken-image icon in the photo box (the card says what is wrong): hide it.
+document.addEventListener("error", (event) => {
+  const img = event.target;
+  if (img instanceof HTMLImageElement && img.closest("#photo")) img.style.visibility = "hidden";
+}, true);
+document.addEventListener("load", (event) => {
+  const img = event.target;
+  if (img instanceof HTMLImageElement && img.closest("#photo")) img.style.visibility = "";
+}, true);
+
 // After a result arrives: bring its heading into view when it is below the fold (a phone, where the
 // result sits under the photo); on a wide screen it is already in view and nothing moves.
 window.inatShowResult = () => {

@@ -286,6 +286,11 @@ def card_markdown(r: Identification, shared=(), photo_size: tuple[int, int] | No
 
 
 # -- errors ----------------------------------------------------------------------------------------
+def problem_card(sentence: str) -> str:
+    """The result card for a photo that cannot be used: the reason, where the result would have been."""
+    return f"## This file cannot be used\n\n{sentence}"
+
+
 # What the page says for each way `inat.images.open_image` refuses a file (matched on its own message,
 # tested there), in one sentence that says what to do; the technical reason goes to the log.
 PHOTO_PROBLEMS = (
