@@ -38,6 +38,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("INAT_TEST_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Leave `slow` tests out unless the -m expression names them: pyproject's `-m 'not slow'` is replaced by
+    any -m given on the command line, and `-m "not integration"` must stay the quick loop."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
 def shared_data(relative: str = "") -> Path:
     """`../shared/data/relative`, or skip the calling test when it is absent (mark such tests `shared`)."""
     path = SHARED_DATA / relative

@@ -3,15 +3,11 @@ import json
 import math
 
 import pytest
-import torch
 
-from conftest import make_inat_dataset
-from inat.bundle import Bundle, save_bundle
+from conftest import make_bundle, make_inat_dataset
 from inat.cli import main
 from inat.data import DatasetError
-from inat.evaluate import evaluate_bundle, expected_calibration_error
-from inat.models import create_model
-from inat.preprocess import Preprocess
+from inat.evaluate import evaluate_bundle, expected_calibration_error, format_evaluation, metrics
 from inat.taxonomy import from_inat_json
 
 SIX = [
@@ -36,12 +32,7 @@ def six(tmp_path_factory):
 
 def constant_bundle(taxa, probs, out):
     """A real efficientnet_b0 bundle whose head ignores the image: logits = log(probs)."""
-    model = create_model("efficientnet_b0", len(taxa))
-    with torch.no_grad():
-        model.classifier[1].weight.zero_()
-        model.classifier[1].bias.copy_(torch.tensor(probs).log())
-    bundle = Bundle(name="constant", arch="efficientnet_b0", classes=taxa, preprocess=Preprocess(input_size=32))
-    save_bundle(bundle, out, model, half=False)
+    make_bundle(out, arch="efficientnet_b0", classes=taxa, probs=probs, name="constant")
     return out
 
 
@@ -104,3 +95,36 @@ def test_cli_json(six, tmp_path, capsys):
     assert main(["evaluate", "--model", str(path), "--data", str(six), "--split", "val"]) == 0
     text = capsys.readouterr().out
     assert "top-1  16.7 %" in text and "Danaus plexippus → Corvus corax" in text
+
+
+def test_metrics_of_hand_made_rankings():
+    taxa = from_inat_json({"categories": [
+        {"id": i, "kingdom": k, "phylum": p, "genus": g, "specific_epithet": "x"}
+        for i, (k, p, g) in enumerate([("Animalia", "Chordata", "A"), ("Animalia", "Mollusca", "B"),
+                                       ("Plantae", "Tracheophyta", "C")])]})
+    m = metrics(taxa, targets=[0, 0, 1, 2], ranked=[[0, 1], [1, 0], [0, 2], []], confidence=[0.9, 0.6, 0.5, 0.0])
+    assert (m["n"], m["top1"], m["top5"]) == (4, 0.25, 0.5)  # a photo with no ranking counts as wrong
+    assert m["per_kingdom"] == {"Animalia": {"n": 3, "top1": pytest.approx(1 / 3), "top5": pytest.approx(2 / 3)},
+                                "Plantae": {"n": 1, "top1": 0.0, "top5": 0.0}}
+    assert [(c["true"]["class_id"], c["predicted"]["class_id"], c["count"]) for c in m["confused_pairs"]] == \
+        [(0, 1, 1), (1, 0, 1)]
+    empty = metrics(taxa, [], [], [])
+    assert (empty["n"], empty["top1"], empty["top5"], empty["ece"]) == (0, 0.0, 0.0, 0.0)
+
+
+def test_format_evaluation_names_unreadable_photos():
+    r = {"model": "m", "data": "d", "split": "val", "n": 3, "errors": 2, "top1": 1 / 3, "top5": 1.0, "ece": 0.25,
+         "per_kingdom": {"Fungi": {"n": 3, "top1": 1 / 3, "top5": 1.0}},
+         "per_phylum": {"Basidiomycota": {"kingdom": "Fungi", "n": 3, "top1": 1 / 3, "top5": 1.0}},
+         "confused_pairs": []}
+    text = format_evaluation(r)
+    assert text.splitlines()[0] == "m on d (val): 3 photos, 2 unreadable"
+    assert "    Basidiomycota" in text and "most confused" not in text
+
+
+def test_unreadable_photos_are_counted_apart(tmp_path):
+    data = make_inat_dataset(tmp_path / "d", "official", species=SIX, splits={"val": ("val", "2021_valid", 1)})
+    next((data / "val").rglob("*.jpg")).write_bytes(b"not a photo")
+    taxa = from_inat_json(data / "val.json")
+    r = evaluate_bundle(constant_bundle(taxa, PROBS, tmp_path / "m"), data, "val")
+    assert (r["n"], r["errors"]) == (5, 1)

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from inat.models import create_model, get_spec, get_submodule, list_models
+from inat.models import create_model, get_spec, get_submodule, list_models, load_imagenet_weights
 
 THESIS_ARCHS = {"alexnet", "resnet50", "efficientnet_b0", "efficientnet_b3", "efficientnet_v2_s", "densenet121",
                 "vgg19", "efficientnet_lite0"}
@@ -29,3 +29,21 @@ def test_unknown_architecture_lists_the_valid_ones():
         create_model("efficientnet_b7", 10)
     with pytest.raises(ValueError, match="at least 1"):
         create_model("resnet50", 0)
+
+
+def test_imagenet_weights_come_from_local_files_only(tmp_path, monkeypatch):
+    # A 1000-way file in $INAT_IMAGENET_WEIGHTS under torchvision's own name: everything but the head is copied.
+    spec = get_spec("efficientnet_b0")
+    torch.manual_seed(0)
+    imagenet = create_model("efficientnet_b0", 1000).state_dict()
+    torch.save(imagenet, tmp_path / spec.imagenet_file)
+    monkeypatch.setenv("INAT_IMAGENET_WEIGHTS", str(tmp_path))
+    model = create_model("efficientnet_b0", 4)
+    copied = load_imagenet_weights(model, "efficientnet_b0")
+    own = model.state_dict()
+    assert copied == len(own) - 2  # all but the head's weight and bias
+    assert all(torch.equal(own[k], imagenet[k]) for k in own if not k.startswith(spec.head + "."))
+    monkeypatch.setenv("INAT_IMAGENET_WEIGHTS", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    with pytest.raises(FileNotFoundError, match="cannot be downloaded here"):
+        load_imagenet_weights(model, "efficientnet_b0")

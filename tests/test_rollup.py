@@ -31,12 +31,14 @@ def test_lineage_of_a_class_kingdom_first():
 
 def test_ancestor_is_the_deepest_taxon_over_the_threshold():
     tree = TaxonTree(TAXA)
-    assert ANCESTOR_THRESHOLD == 0.7  # iNaturalist's "pretty sure" level, which the app's sentence quotes
     # No species reaches 0.7, their genus Corvus does.
     assert tree.ancestor(np.array([0.1, 0.35, 0.45, 0.1])) == \
         {"rank": "genus", "name": "Corvus", "probability": pytest.approx(0.8)}
     # A confident species is its own answer.
     assert tree.ancestor(np.array([0.0, 0.9, 0.05, 0.05]))["name"] == "Corvus corax"
+    # The default threshold is iNaturalist's "pretty sure" level: reached exactly counts.
+    assert tree.ancestor(np.array([0.0, ANCESTOR_THRESHOLD, 0.2, 0.1]))["rank"] == "species"
+    assert tree.ancestor(np.array([0.0, ANCESTOR_THRESHOLD - 0.1, 0.15, 0.25]))["rank"] == "genus"
     # Spread over kingdoms: only the threshold decides.
     assert tree.ancestor(np.array([0.3, 0.2, 0.2, 0.3]), threshold=0.7)["rank"] == "kingdom"
     assert tree.ancestor(np.array([0.25, 0.25, 0.2, 0.3]), threshold=0.95) is None

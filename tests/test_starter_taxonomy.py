@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO, shared_data
+
 TSV = REPO / "assets" / "starter_taxonomy.tsv"
 BUILDER = REPO / "scripts" / "build_starter_taxonomy.py"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 WORDNET_NOUNS = Path("/usr/share/wordnet/data.noun")
 
 HEADER = ["class_id", "imagenet_name", "scientific_name", "common_name", "rank", "kingdom", "phylum",
@@ -170,10 +170,8 @@ def test_current_inat_taxa(by_id, class_id, name, taxon_id, column, value):
 
 
 @pytest.mark.shared
-@pytest.mark.skipif(not (SHARED / "imagenet-samples" / "labels.csv").exists(),
-                    reason="needs ../shared/data/imagenet-samples")
 def test_class_ids_match_the_imagenet_sample_labels(by_id):
-    with (SHARED / "imagenet-samples" / "labels.csv").open(newline="") as f:
+    with shared_data("imagenet-samples/labels.csv").open(newline="") as f:
         labels = {int(r["index"]): r["name"] for r in csv.DictReader(f)}
     checked = [i for i in by_id if i in labels]
     assert len(checked) > 200
@@ -188,10 +186,8 @@ def _normalised(name: str) -> str:
 
 
 @pytest.mark.shared
-@pytest.mark.skipif(not (SHARED / "inat21_class_index.json").exists(),
-                    reason="needs ../shared/data/inat21_class_index.json")
 def test_species_names_are_spelled_as_in_inat21(rows, capsys):
-    inat = {_normalised(n): n for n in json.loads((SHARED / "inat21_class_index.json").read_text()).values()}
+    inat = {_normalised(n): n for n in json.loads(shared_data("inat21_class_index.json").read_text()).values()}
     binomials = {r["scientific_name"] for r in rows if r["rank"] in BINOMIAL_RANKS}
     found = {n: inat[_normalised(n)] for n in binomials if _normalised(n) in inat}
     # The names follow current iNat, which has since dropped the apple's hybrid sign.
