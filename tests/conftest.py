@@ -1,21 +1,20 @@
 """What the tests share, in one place: sample photos, the fake-bundle builder, tiny datasets, the app rig.
 
-    sample_photo("lion.jpg")        a real photo shipped with gradio (lion.jpg, cheetah.jpg, tower.jpg)
     make_bundle(folder, ...)        a saved bundle with a real architecture, tiny head and input size;
                                     `probs=` makes its output the same for every photo
     make_inat_dataset(root, ...)    a tiny iNat 2021 dataset in either on-disk layout
-    shared_data("inat21-plants47")  a folder of ../shared/data, or the test is skipped
+    shared("data/inat21-plants47")  a path under ../shared (data/, models/), or the test is skipped
     app_weights(root)               weights/ and runs/ folders the app's tests serve
 
-Fixtures: `tiny_inat`, `tiny_inat_torchvision`, `plants47`, `exported` (a tiny bundle with its ONNX
+Photos (gradio's samples, generated ones, EXIF) are tests/photos.py's. Fixtures: `tiny_inat`, `tiny_inat_torchvision`, `plants47`, `exported` (a tiny bundle with its ONNX
 export), and per module `app_env` (INAT_WEIGHTS and
 INAT_RUNS on the app's folders) and `served` (the app launched on a free loopback port).
-Markers (pyproject.toml): `slow` (deselected by default), `integration` (a browser, a launched server,
-a notebook kernel: `-m "not integration"` is the quick inner loop), `shared` (needs ../shared/data).
+Markers (pyproject.toml): `slow` (deselected by default), `integration` (the system end to end: a browser,
+a served app, `python -m inat` or a notebook in its own process, training runs, the hostile-input and
+damaged-bundle sweeps; `-m "not integration"` is the quick inner loop), `shared` (needs ../shared).
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import socket
@@ -33,9 +32,9 @@ import pytest  # noqa: E402
 from inat.taxonomy import Taxon, parse_folder_name  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-# ../shared/data beside the repository; INAT_TEST_SHARED_DATA points elsewhere (a missing folder checks
-# that every test needing it skips cleanly).
-SHARED_DATA = Path(os.environ.get("INAT_TEST_SHARED_DATA") or REPO.parent / "shared" / "data")
+# ../shared beside the repository (real photos and models, never in the repository); INAT_TEST_SHARED points
+# elsewhere (a missing folder checks that every test needing it skips cleanly).
+SHARED = Path(os.environ.get("INAT_TEST_SHARED") or REPO.parent / "shared")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -49,28 +48,14 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not item.get_closest_marker("slow")]
 
 
-def shared_data(relative: str = "") -> Path:
-    """`../shared/data/relative`, or skip the calling test when it is absent (mark such tests `shared`)."""
-    path = SHARED_DATA / relative
+def shared(relative: str) -> Path:
+    """`../shared/relative` (e.g. "data/inat21-plants47"), or skip the calling test when it is absent.
+
+    Every test that reads ../shared goes through here and carries the `shared` marker."""
+    path = SHARED / relative
     if not path.exists():
-        pytest.skip(f"needs ../shared/data/{relative} (not present)")
+        pytest.skip(f"needs ../shared/{relative} (not present)")
     return path
-
-
-# -- sample photos ---------------------------------------------------------------------------------
-PHOTOS = ("lion.jpg", "cheetah.jpg", "tower.jpg")  # the app's examples; the tower is not an organism
-
-
-def sample_photo(name: str) -> str:
-    """Path of a photo shipped with gradio, the file `gradio.media.get_image(name)` returns.
-
-    Found in gradio's package folder without importing gradio (that takes seconds);
-    test_app_layout.py checks it is get_image's file.
-    """
-    spec = importlib.util.find_spec("gradio")
-    path = Path(next(iter(spec.submodule_search_locations))) / "media_assets" / "images" / name
-    assert path.is_file(), f"gradio ships no {name}"
-    return str(path)
 
 
 # -- the fake bundle -------------------------------------------------------------------------------
@@ -284,7 +269,7 @@ def tiny_inat_torchvision(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def plants47() -> Path:
     """The real 47-species dataset in ../shared/data; tests using it skip when it is absent."""
-    path = shared_data("inat21-plants47")
+    path = shared("data/inat21-plants47")
     if not (path / "val.json").is_file():
         pytest.skip("../shared/data/inat21-plants47 has no val.json")
     return path

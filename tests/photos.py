@@ -1,6 +1,12 @@
-"""Photos with EXIF dates and GPS positions written into them, as phones and cameras write them."""
+"""The photos tests use: gradio's sample photos, generated photo-like pictures, and EXIF blocks.
+
+    sample_photo("lion.jpg")     a real photo shipped with gradio (lion.jpg, cheetah.jpg, tower.jpg)
+    picture(seed, size, grain)   a generated photo-like picture (smooth colour fields, optional grain)
+    exif_block(...), ...         EXIF dates and GPS positions written as phones and cameras write them
+"""
 from __future__ import annotations
 
+import importlib.util
 import io
 import struct
 from pathlib import Path
@@ -9,6 +15,19 @@ import numpy as np
 from PIL import Image
 
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
+PHOTOS = ("lion.jpg", "cheetah.jpg", "tower.jpg")  # the app's examples; the tower is not an organism
+
+
+def sample_photo(name: str) -> str:
+    """Path of a photo shipped with gradio, the file `gradio.media.get_image(name)` returns.
+
+    Found in gradio's package folder without importing gradio (that takes seconds);
+    test_app_layout.py checks it is get_image's file.
+    """
+    spec = importlib.util.find_spec("gradio")
+    path = Path(next(iter(spec.submodule_search_locations))) / "media_assets" / "images" / name
+    assert path.is_file(), f"gradio ships no {name}"
+    return str(path)
 
 
 def dms(value: float) -> tuple[float, float, float]:
@@ -44,10 +63,13 @@ def exif_block(when: str | None = "2024:05:04 09:15:30", offset: str | None = "-
     return ex
 
 
-def picture(seed: int = 0, size=(96, 72)) -> Image.Image:
-    """A small photo-like RGB image."""
+def picture(seed: int = 0, size=(96, 72), grain: float = 0.0) -> Image.Image:
+    """A photo-like RGB image of `size` (w, h): smooth colour fields, plus Gaussian grain of that std."""
     rng = np.random.default_rng(seed)
     im = Image.fromarray(rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)).resize(size, Image.BICUBIC)
+    if grain:
+        noisy = np.asarray(im) + rng.normal(0, grain, (size[1], size[0], 3))
+        im = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
     return im
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PHOTOS, app_identify, sample_photo
+from conftest import app_identify
+from photos import PHOTOS, sample_photo
 from inat.app.layout import CONCURRENCY_LIMIT, EXAMPLES, MAX_FILE_SIZE, QUEUE_SIZE, TOP_K, App, build_app
 
 gr = pytest.importorskip("gradio")

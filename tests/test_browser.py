@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import sample_photo
+from photos import sample_photo
 
 CHROMIUM = os.environ.get("INAT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -39,6 +39,30 @@ def test_the_committed_bundles_load_unchanged():
         assert load_bundle(f.parent).history, f
 
 
+def test_calibration_and_scope_travel_with_the_bundle(tmp_path):
+    plain = make_bundle(tmp_path / "plain")
+    meta = json.loads((tmp_path / "plain" / JSON_NAME).read_text())
+    assert "calibration" not in meta and "scope" not in meta and plain.temperature == 1.0  # optional keys
+    scope = {"rank": "genus", "name": "Corvus", "description": "two crows"}
+    make_bundle(tmp_path / "b", calibration={"method": "temperature", "temperature": 1.5}, scope=scope)
+    b = load_bundle(tmp_path / "b")
+    assert b.temperature == 1.5 and b.scope == scope
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("calibration", {"temperature": 0}, "calibration temperature 0 is not a number in 0.01..100"),
+    ("calibration", {"temperature": "2"}, "calibration temperature"), ("calibration", {"temperature": True}, "temperature"),
+    ("calibration", [2.0], "calibration temperature None"),
+    ("scope", {"rank": "tribe", "name": "Felini"}, "scope rank 'tribe' is not one of kingdom"),
+    ("scope", {"rank": "genus"}, "scope must be an object"), ("scope", "Plantae", "scope must be an object")])
+def test_calibration_and_scope_are_checked_when_read(tmp_path, key, value, match):
+    make_bundle(tmp_path / "b")
+    meta = json.loads((tmp_path / "b" / JSON_NAME).read_text())
+    (tmp_path / "b" / JSON_NAME).write_text(json.dumps({**meta, key: value}))
+    with pytest.raises(BundleError, match=match):
+        load_bundle(tmp_path / "b")
+
+
 def test_weights_are_fp16_on_disk_and_fp32_in_memory(tmp_path):
     import torch
     from safetensors import safe_open

@@ -1,5 +1,6 @@
-"""`python -m inat`: the command-line contracts. Subprocesses where the user's view matters (exit status,
-stdout/stderr, a pipe), in-process `main()` elsewhere. The commands other modules add are tested with them."""
+"""`python -m inat`: the command-line contracts. In-process `main()`, and `python -m inat` in its own process
+where the user's view matters (exit status, stdout/stderr, a pipe: `integration`). The commands other
+modules add are tested with those modules."""
 import json
 import os
 import subprocess
@@ -7,7 +8,8 @@ import sys
 
 import pytest
 
-from conftest import FELID_PROBS, FELIDS, REPO, TAXA, sample_photo
+from conftest import FELID_PROBS, FELIDS, REPO, TAXA
+from photos import sample_photo
 from inat.cli import format_identification, main
 from inat.record import Identification
 
@@ -27,16 +29,18 @@ def weights(exported):
     return exported.parent
 
 
-def test_help_for_every_command():
-    r = inat("--help")
-    assert r.returncode == 0
-    commands = ("predict", "import", "labels", "models", "train", "evaluate", "runs", "dataset-report", "export")
-    for cmd in commands:
-        assert cmd in r.stdout
+def test_help_for_every_command(capsys):
+    commands = ("predict", "import", "labels", "models", "train", "evaluate", "calibrate", "runs", "dataset-report",
+                "export")
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert all(cmd in out for cmd in commands)
     for cmd in commands:
         with pytest.raises(SystemExit) as e:
             main([cmd, "--help"])
-        assert e.value.code == 0
+        assert e.value.code == 0 and capsys.readouterr().out.startswith(f"usage: python -m inat {cmd}")
 
 
 def test_start_up_loads_no_heavy_library():
@@ -46,6 +50,7 @@ def test_start_up_loads_no_heavy_library():
                           cwd=REPO).stdout == "[]\n"
 
 
+@pytest.mark.integration
 def test_predict_json_one_line_per_input_in_order(weights, tmp_path):
     (tmp_path / "notes.jpg").write_text("not a photo")
     lion = sample_photo("lion.jpg")
@@ -164,6 +169,7 @@ def test_exit_status_of_interrupts_and_failures(monkeypatch, capsys):
 # ---------------------------------------------------------------------------------------------
 # The built-in starter through the command line (assets/starter_taxonomy.tsv and the packaged weights).
 
+@pytest.mark.integration
 def test_starter_names_lion_and_cheetah_and_rejects_the_tower():
     photos = [sample_photo(n) for n in ("lion.jpg", "cheetah.jpg", "tower.jpg")]
     r = inat("predict", *photos, "--model", "starter", "--top", "3", "--json")
@@ -186,6 +192,7 @@ def test_starter_labels_are_exactly_the_imagenet_organism_classes(capsys):
                for x in rows)
 
 
+@pytest.mark.integration
 def test_labels_piped_into_head_ends_quietly():
     r = subprocess.run(f"{sys.executable} -m inat labels --model starter --json | head -1", shell=True,
                        capture_output=True, text=True, cwd=REPO, timeout=300)

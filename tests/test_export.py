@@ -16,6 +16,7 @@ from inat.export import ExportError, calibration_photos, export_int8, export_onn
 from inat.predict import Predictor
 from inat.preprocess import Preprocess
 from inat.runtime import FILES, OnnxModel, export_dir, open_exported
+from photos import picture
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +24,8 @@ def photos(tmp_path_factory):
     """Twelve small generated JPEGs to calibrate on, one of them in a sub-folder."""
     folder = tmp_path_factory.mktemp("photos")
     (folder / "sub").mkdir()
-    rng = np.random.default_rng(0)
     for i in range(12):
-        px = rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)
-        Image.fromarray(px).resize((60, 45), Image.BICUBIC).save(folder / ("sub" if i == 0 else ".") / f"p{i}.jpg")
+        picture(i, (60, 45)).save(folder / ("sub" if i == 0 else ".") / f"p{i}.jpg")
     (folder / "notes.txt").write_text("not a photo")
     return folder
 
@@ -49,6 +48,7 @@ def test_export_writes_an_onnx_model_that_matches_pytorch(exported):
     assert not list(exported.glob("*.tmp"))
 
 
+@pytest.mark.integration
 def test_a_torchvision_architecture_exports_too(tmp_path):
     make_bundle(tmp_path / "b0", arch="efficientnet_b0")
     bundle = load_bundle(tmp_path / "b0")
@@ -60,6 +60,7 @@ def test_a_torchvision_architecture_exports_too(tmp_path):
     np.testing.assert_allclose(open_exported(bundle).run(x.numpy()), ref, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.integration
 def test_builtin_models_export_to_the_cache_and_are_used_from_there(exported, tmp_path, monkeypatch):
     monkeypatch.setenv("INAT_CACHE", str(tmp_path / "cache"))
     state = load_bundle(exported).state_dict()
@@ -91,6 +92,7 @@ def test_int8_needs_photos(exported, tmp_path):
         export_int8(load_bundle(copy_bundle(exported, tmp_path / "b")), tmp_path / "empty")
 
 
+@pytest.mark.integration
 def test_cli_export_with_int8_calibrated_on_a_folder(exported, photos, tmp_path, capsys):
     folder = copy_bundle(exported, tmp_path / "b", exports=False)
     assert main(["export", "--model", str(folder), "--format", "onnx", "--int8", "--calibration", str(photos)]) == 0

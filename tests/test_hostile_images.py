@@ -36,7 +36,8 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from conftest import app_identify, make_bundle, sample_photo
+from conftest import app_identify, make_bundle
+from photos import sample_photo
 from inat.images import MAX_ASPECT, MAX_PIXELS, MAX_SIDE, open_image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ SECONDS_LIMIT = 5.0          # no input may take longer than this, on either pat
 HANG_ABORT = 120             # a real hang dumps every thread's stack and ends the process
 FAST_EXAMPLES = int(os.environ.get("INAT_HYPOTHESIS_EXAMPLES", "40"))
 # Pillow warns while reading the hand-made EXIF blocks; the warning is the expected, harmless outcome.
-pytestmark = pytest.mark.filterwarnings("ignore:Truncated File Read")
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:Truncated File Read")]
 
 # Which formats Pillow writes for each mode (checked once by `saveable`); file extension of each.
 MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I;16", "I", "F")

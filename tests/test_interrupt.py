@@ -32,6 +32,7 @@ EPOCHS = 3
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE",
        "PYTHONPATH": str(REPO)}
 TIME_KEYS = ("seconds", "images_per_s")
+pytestmark = pytest.mark.integration  # training processes killed and resumed
 
 # Runs inat.cli.main like `python -m inat`, optionally SIGKILLing itself at the n-th os.replace
 # (INAT_KILL_AT_REPLACE) or saving the weights of every epoch (INAT_SNAPSHOT_DIR, the reference).

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PHOTOS, REPO, free_port, make_bundle, sample_photo
+from conftest import REPO, free_port, make_bundle
+from photos import PHOTOS, sample_photo
 
 CLIENT_TIMEOUT = 300.0
 pytestmark = pytest.mark.integration

@@ -210,15 +210,15 @@ def test_geotagged_folder_end_to_end(tmp_path):
 
 
 def test_rows_from_the_real_predictor(tmp_path):
-    # The record contract as the Predictor writes it today (tiny random Lite0 over util.TAXA).
+    # The record contract as the Predictor writes it today (tiny random Lite0 over conftest.TAXA).
     pytest.importorskip("torch")
+    from conftest import make_bundle
     from inat.predict import Predictor
-    from util import make_bundle
     bundle = make_bundle(tmp_path / "tiny")
     photo = save_with_exif(tmp_path / "p.jpg", exif_block(lat=-0.1807, lon=-78.4678))
     (tmp_path / "bad.jpg").write_bytes(b"nope")
     records = Predictor(str(tmp_path / "tiny")).predict([str(photo), str(tmp_path / "bad.jpg")], k=3)
-    good, bad = observation_rows(records)
+    good, bad = observation_rows([r.to_json() for r in records])  # what predict --csv passes
     assert good["error"] is None and good["model"]
     assert good["species_guess"] in {t.scientific_name for t in bundle.classes}
     assert 0 < good["species_guess_probability"] <= 1 and "Quito" in good["place_guess"]

@@ -9,22 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import FELID_PROBS, FELIDS, TAXA, copy_bundle, make_bundle, sample_photo
+from conftest import FELID_PROBS, FELIDS, TAXA, copy_bundle, make_bundle
+from photos import picture, sample_photo
 from inat.bundle import load_bundle
 from inat.predict import Predictor
 from inat.record import Identification
 
 CONTRACT_KEYS = ["image", "model", "in_scope", "predictions", "ancestor", "error"]
 PRED_KEYS = ["class_id", "probability", "scientific_name", "common_name", "rank", "taxonomy"]
-
-
-def jpeg(path, w: int, h: int, seed: int = 0) -> str:
-    """A photo-like JPEG: smooth colour fields, a little grain."""
-    rng = np.random.default_rng(seed)
-    im = Image.fromarray(rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)).resize((w, h), Image.BICUBIC)
-    grain = rng.normal(0, 8, (h, w, 3))
-    Image.fromarray(np.clip(np.asarray(im) + grain, 0, 255).astype(np.uint8)).save(path, quality=90)
-    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +29,11 @@ def predictor(exported, tmp_path_factory):
 def jpegs(tmp_path_factory):
     """Three JPEG files, one large enough for reduced-scale decoding."""
     folder = tmp_path_factory.mktemp("jpegs")
-    return [jpeg(folder / f"p{i}.jpg", *size, seed=i) for i, size in enumerate([(640, 480), (300, 400), (1600, 1200)])]
+    out = []
+    for i, size in enumerate([(640, 480), (300, 400), (1600, 1200)]):
+        picture(i, size, grain=8).save(folder / f"p{i}.jpg", quality=90)
+        out.append(str(folder / f"p{i}.jpg"))
+    return out
 
 
 def test_results_follow_the_contract(predictor, tmp_path):

@@ -6,14 +6,11 @@ import pytest
 from PIL import Image
 
 from inat.preprocess import ArrayTransform, Preprocess, draft_size, eval_transform, train_transform
+from photos import picture
 
 
 def photo(w: int, h: int, seed: int = 0) -> Image.Image:
-    """A photo-like image: smooth colour fields, a little grain."""
-    rng = np.random.default_rng(seed)
-    im = Image.fromarray(rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)).resize((w, h), Image.BICUBIC)
-    grain = rng.normal(0, 8, (h, w, 3))
-    return Image.fromarray(np.clip(np.asarray(im) + grain, 0, 255).astype(np.uint8))
+    return picture(seed, (w, h), grain=8)
 
 
 def test_round_trip_and_replace():

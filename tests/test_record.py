@@ -56,11 +56,12 @@ def test_to_json_is_the_contract_in_order():
     assert all(type(p["probability"]) is float for p in line["predictions"])
 
 
-def test_to_dict_adds_the_lineage_and_the_scope_probability():
+def test_to_dict_adds_the_lineage_the_scope_probability_and_the_groups():
     r = identify(TaxonTree(FELIDS), np.array(FELID_PROBS), "lion.jpg", "felids", scope_threshold=0.5)
     d = r.to_dict()
-    assert list(d) == CONTRACT_KEYS + ["lineage", "in_scope_probability"]
+    assert list(d) == CONTRACT_KEYS + ["lineage", "in_scope_probability", "groups"]
     assert d["in_scope_probability"] == pytest.approx(1.0) and d["lineage"][-1]["name"] == "Panthera leo"
+    assert d["groups"] is None  # no router
     json.dumps(d)
 
 

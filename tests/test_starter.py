@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import sample_photo
+from photos import sample_photo
 from inat.starter import (IMAGENET_CLASSES, IN_SCOPE_THRESHOLD, NAME, TAXONOMY_TSV, starter_bundle, starter_classes,
                           starter_metrics)
 

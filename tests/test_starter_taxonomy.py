@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, shared_data
+from conftest import REPO, shared
 
 TSV = REPO / "assets" / "starter_taxonomy.tsv"
 BUILDER = REPO / "scripts" / "build_starter_taxonomy.py"
@@ -171,7 +171,7 @@ def test_current_inat_taxa(by_id, class_id, name, taxon_id, column, value):
 
 @pytest.mark.shared
 def test_class_ids_match_the_imagenet_sample_labels(by_id):
-    with shared_data("imagenet-samples/labels.csv").open(newline="") as f:
+    with shared("data/imagenet-samples/labels.csv").open(newline="") as f:
         labels = {int(r["index"]): r["name"] for r in csv.DictReader(f)}
     checked = [i for i in by_id if i in labels]
     assert len(checked) > 200
@@ -187,7 +187,7 @@ def _normalised(name: str) -> str:
 
 @pytest.mark.shared
 def test_species_names_are_spelled_as_in_inat21(rows, capsys):
-    inat = {_normalised(n): n for n in json.loads(shared_data("inat21_class_index.json").read_text()).values()}
+    inat = {_normalised(n): n for n in json.loads(shared("data/inat21_class_index.json").read_text()).values()}
     binomials = {r["scientific_name"] for r in rows if r["rank"] in BINOMIAL_RANKS}
     found = {n: inat[_normalised(n)] for n in binomials if _normalised(n) in inat}
     # The names follow current iNat, which has since dropped the apple's hybrid sign.

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import FOLDERS, TAXA, shared_data
+from conftest import FOLDERS, TAXA, shared
 from inat.taxonomy import (RANKS, TAXONOMY_KEYS, Taxon, TaxonomyError, display_name, from_folder_names,
                            from_inat_json, from_thesis_tsv, load_categories, parse_folder_name)
 
@@ -130,7 +130,7 @@ def test_lineage_skips_empty_ranks():
 
 @pytest.mark.shared
 def test_real_plants47_json_and_folders_agree():
-    root = shared_data("inat21-plants47")
+    root = shared("data/inat21-plants47")
     taxa = from_inat_json(root / "train_mini.json")
     assert len(taxa) == 47 and taxa[0].class_id == 5889
     folders = from_folder_names(p.name for p in (root / "train_mini").iterdir())

