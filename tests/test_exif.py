@@ -7,10 +7,10 @@ import pytest
 from PIL import Image, ImageFile
 from PIL.TiffImagePlugin import IFDRational
 
-from inat.exif import PhotoMetadata, photo_metadata
+from conftest import shared
 from photos import (add_exif_to_jpeg, exif_block, picture, png_with_exif_after_pixels, rationals, raw_gps_exif,
                     save_with_exif)
-from conftest import shared
+from inat.exif import PhotoMetadata, photo_metadata
 
 EMPTY = PhotoMetadata()
 

@@ -10,13 +10,13 @@ import torch
 from PIL import Image
 
 from conftest import TAXA, copy_bundle, make_bundle
+from photos import picture
 from inat.bundle import Bundle, load_bundle
 from inat.cli import main
 from inat.export import ExportError, calibration_photos, export_int8, export_onnx, split_photos
 from inat.predict import Predictor
 from inat.preprocess import Preprocess
 from inat.runtime import FILES, OnnxModel, export_dir, open_exported
-from photos import picture
 
 
 @pytest.fixture(scope="module")

