@@ -15,6 +15,7 @@ damaged-bundle sweeps; `-m "not integration"` is the quick inner loop), `shared`
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -98,21 +99,29 @@ def make_bundle(folder, *, arch: str = "efficientnet_lite0", classes=None, size:
     import torch
 
     from inat.bundle import Bundle, save_bundle
-    from inat.models import create_model, get_spec, get_submodule
+    from inat.models import get_spec
     from inat.preprocess import Preprocess
     classes = list(TAXA if classes is None else classes)
     outputs = len(probs) if probs is not None else len(classes)
-    torch.manual_seed(seed)
-    model = create_model(arch, outputs)
+    state = dict(_random_state(arch, outputs, seed))
     if probs is not None:
-        head = get_submodule(model, get_spec(arch).head)
-        with torch.no_grad():
-            head.weight.zero_()
-            head.bias.copy_(torch.log(torch.tensor(probs, dtype=torch.float32)))
+        head = get_spec(arch).head
+        state[f"{head}.weight"] = torch.zeros_like(state[f"{head}.weight"])
+        state[f"{head}.bias"] = torch.log(torch.tensor(probs, dtype=torch.float32))
     bundle = Bundle(name=fields.pop("name", Path(folder).name), arch=arch, classes=classes,
                     preprocess=preprocess or Preprocess(input_size=size), num_outputs=outputs, **fields)
-    save_bundle(bundle, folder, model, half=(probs is None) if half is None else half)
+    save_bundle(bundle, folder, state, half=(probs is None) if half is None else half)
     return bundle
+
+
+@functools.lru_cache(maxsize=16)
+def _random_state(arch: str, outputs: int, seed: int) -> dict:
+    """The state dict of a freshly made `arch` (seeded): made once per session, saved by many bundles."""
+    import torch
+
+    from inat.models import create_model
+    torch.manual_seed(seed)
+    return create_model(arch, outputs).state_dict()
 
 
 def copy_bundle(src, dst, *, exports: bool = True) -> Path:

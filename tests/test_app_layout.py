@@ -55,7 +55,8 @@ def test_examples_set_the_photo_only(app):
 def test_model_picker_lists_names_with_the_default(app):
     picker = next(c for c in app.demo.config["components"] if c["props"].get("elem_id") == "model-picker")
     choices = [tuple(c) for c in picker["props"]["choices"]]
-    assert [v for _, v in choices] == ["starter", "felids", "scoped"]
+    from inat.hub import BUILTINS
+    assert [v for _, v in choices] == [*BUILTINS, "felids", "scoped"]
     assert ("felids — efficientnet_lite0, 4 classes, top-1 50.0 %", "felids") in choices
     assert picker["props"]["value"] == "felids" == app.default
 
@@ -85,7 +86,7 @@ def test_identify_handler(app):
 
 @pytest.mark.parametrize("image, model, words", [
     (None, "felids", "Upload a photo first"),
-    ("photo", "../weights/felids", "Unknown model '../weights/felids'; choose one of: felids, scoped, starter."),
+    ("photo", "../weights/felids", "Unknown model '../weights/felids'; choose one of: felids, "),
     ("photo", "<b>x</b>", "Unknown model '&lt;b&gt;x&lt;/b&gt;'"),
 ])
 def test_identify_refuses_with_one_sentence(app, image, model, words):

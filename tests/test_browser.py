@@ -25,11 +25,11 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)), reason=f"no browser at {CHROMIUM}"),
 ]
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
 def page(served):
+    sync_api = pytest.importorskip("playwright.sync_api")  # here, not at import: the quick loop never loads it
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -51,7 +51,7 @@ def shots(tmp_path) -> Path:
 
 
 def test_identify_in_browser(page, tmp_path):
-    expect = sync_api.expect
+    from playwright.sync_api import expect
     page.locator("#taxonomy-card").wait_for()
     page.locator("input[type=file]").first.set_input_files(sample_photo("lion.jpg"))
     card = page.locator("#taxonomy-card")
@@ -66,7 +66,7 @@ def test_identify_in_browser(page, tmp_path):
 
 
 def test_an_example_sets_the_photo_and_keeps_the_chosen_model(page, tmp_path):
-    expect = sync_api.expect
+    from playwright.sync_api import expect
     card = page.locator("#taxonomy-card")
     pick_model(page, "scoped")  # the lion on screen is identified again, with this model
     expect(card).to_contain_text("This does not look like an organism I know", timeout=TIMEOUT_MS)
@@ -82,7 +82,7 @@ def test_an_example_sets_the_photo_and_keeps_the_chosen_model(page, tmp_path):
 
 
 def test_compare_tab_shows_a_plot(page, tmp_path):
-    expect = sync_api.expect
+    from playwright.sync_api import expect
     page.get_by_role("tab", name="Compare architectures").click()
     img = page.locator("#compare-plot img")
     expect(img).to_be_visible(timeout=TIMEOUT_MS)
@@ -96,7 +96,7 @@ def test_compare_tab_shows_a_plot(page, tmp_path):
 
 
 def test_bad_file_shows_error_and_page_keeps_working(page, tmp_path):
-    expect = sync_api.expect
+    from playwright.sync_api import expect
     bad = tmp_path / "notes.jpg"
     bad.write_text("not a photo")
     page.get_by_role("tab", name="Identify").click()
@@ -117,7 +117,7 @@ def test_oversize_upload_is_refused_with_a_sentence(page, tmp_path):
     # Over max_file_size: Gradio refuses the upload itself (the server answers 413 without reading it);
     # the page must say so in words, and keep working.
     import re
-    expect = sync_api.expect
+    from playwright.sync_api import expect
     big = tmp_path / "huge.jpg"
     big.write_bytes(b"\xff\xd8\xff" + os.urandom(21 * 1024 * 1024))
     page.get_by_role("tab", name="Identify").click()
