@@ -78,8 +78,8 @@ def everyday(name: str) -> str | None:
 
 
 def scope_words(scope: dict) -> str:
-    """How the card names a bundle's world: 'a plant' for kingdom Plantae, else 'in kingdom X'."""
-    return everyday(scope["name"]) or f"in {scope['rank']} {md(scope['name'])}"
+    """How the card names a bundle's world: 'a plant' for kingdom Plantae, else 'something in family X'."""
+    return everyday(scope["name"]) or f"something in {scope['rank']} {md(scope['name'])}"
 
 
 def card_markdown(r: Identification) -> str:
