@@ -47,6 +47,31 @@ def test_card_shows_the_top_class_the_lineage_and_the_pretty_sure_line():
         assert row in card
 
 
+def test_the_card_links_inaturalist_and_names_the_model_that_answered():
+    r = record()
+    assert "*Panthera leo* · species · [iNaturalist](https://www.inaturalist.org/taxa/41964)" in card_markdown(r)
+    assert "iNaturalist" not in card_markdown(record([0.1, 0.6, 0.2, 0.1]))  # the leopard has no taxon_id here
+    from dataclasses import replace
+    from inat.record import Prediction
+    named = replace(r, predictions=[Prediction(FELIDS[0], 0.4, 0, model="cats")] + r.predictions[1:])
+    assert "Named by the `cats` model." in card_markdown(named)
+
+
+def test_a_closed_set_model_says_when_a_photo_is_outside_its_world():
+    scope = {"rank": "kingdom", "name": "Plantae", "description": "47 plant species", "probability": 0.02}
+    r = record()
+    r.in_scope, r.scope, r.scope_probability = False, scope, 0.02
+    assert label_value(r) == "This does not look like a plant"
+    card = card_markdown(r)
+    assert card.startswith("### This does not look like a plant.") and "This model knows 47 plant species" in card
+    assert "| Species |" not in card and "Lion" not in card
+    r.in_scope, r.scope = True, {**scope, "probability": 0.98}
+    assert "Among the 47 plant species this model knows." in card_markdown(r)
+    r.in_scope, r.scope = False, {"rank": "family", "name": "Felidae"}  # no everyday word for it
+    assert label_value(r) == "This does not look like something in family Felidae"
+    assert card_markdown(r).startswith("### This does not look like something in family Felidae.\n\nThis model knows family Felidae")
+
+
 def test_out_of_scope_names_no_species():
     r = record([p * 0.1 for p in FELID_PROBS], threshold=0.5)
     assert r.in_scope is False
