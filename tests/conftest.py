@@ -7,11 +7,12 @@
     app_weights(root)               weights/ and runs/ folders the app's tests serve
 
 Photos (gradio's samples, generated ones, EXIF) are tests/photos.py's. Fixtures: `tiny_inat`, `tiny_inat_torchvision`, `plants47`, `exported` (a tiny bundle with its ONNX
-export), and per module `app_env` (INAT_WEIGHTS and
+export), `gr` (gradio, loaded on demand), and per module `app_env` (INAT_WEIGHTS and
 INAT_RUNS on the app's folders) and `served` (the app launched on a free loopback port).
-Markers (pyproject.toml): `slow` (deselected by default), `integration` (the system end to end: a browser,
-a served app, `python -m inat` or a notebook in its own process, training runs, the hostile-input and
-damaged-bundle sweeps; `-m "not integration"` is the quick inner loop), `shared` (needs ../shared).
+Markers (pyproject.toml): `slow` (deselected by default), `integration` (the system end to end: Gradio's
+page, a browser, a served app, `python -m inat` or a notebook in its own process, training runs, the
+hostile-input and damaged-bundle sweeps; `-m "not integration"` is the quick inner loop), `shared`
+(needs ../shared).
 """
 from __future__ import annotations
 
@@ -178,6 +179,12 @@ def app_identify(demo):
         if fn.api_name == "identify":
             return fn.inputs[0], fn.fn
     raise LookupError("the demo has no api_name='identify' event")
+
+
+@pytest.fixture(scope="session")
+def gr():
+    """The gradio module, imported when a test asks for it (it takes seconds: the quick loop never loads it)."""
+    return pytest.importorskip("gradio")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""inat.app.layout: the page's wiring and handlers, then the launched app through gradio_client (integration).
+"""inat.app.layout: the page's wiring and handlers on a real Gradio page, then the launched app through
+gradio_client. All `integration` (Gradio itself takes seconds to load; the pure views are test_app_views.py).
 
 The app serves conftest's `felids` (the default; Lion 40 %, genus Panthera 75 % whatever the photo) and
 `scoped` (90 % on an out-of-scope output), so every answer is known in advance.
@@ -14,11 +15,11 @@ from conftest import app_identify
 from photos import PHOTOS, sample_photo
 from inat.app.layout import CONCURRENCY_LIMIT, EXAMPLES, MAX_FILE_SIZE, QUEUE_SIZE, TOP_K, App, build_app
 
-gr = pytest.importorskip("gradio")
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def app(app_env) -> App:
+def app(app_env, gr) -> App:
     return build_app(runs=[])
 
 
@@ -89,7 +90,7 @@ def test_identify_handler(app):
     ("photo", "../weights/felids", "Unknown model '../weights/felids'; choose one of: felids, "),
     ("photo", "<b>x</b>", "Unknown model '&lt;b&gt;x&lt;/b&gt;'"),
 ])
-def test_identify_refuses_with_one_sentence(app, image, model, words):
+def test_identify_refuses_with_one_sentence(app, gr, image, model, words):
     from PIL import Image
     _, identify = app_identify(app.demo)
     with pytest.raises(gr.Error) as e:
@@ -97,7 +98,7 @@ def test_identify_refuses_with_one_sentence(app, image, model, words):
     assert words in e.value.message and "\n" not in e.value.message
 
 
-def test_a_model_that_cannot_load_is_one_sentence(app_env, tmp_path, monkeypatch):
+def test_a_model_that_cannot_load_is_one_sentence(app_env, gr, tmp_path, monkeypatch):
     import inat.app.predictors
 
     def broken(bundle):
@@ -146,7 +147,6 @@ def client(served):
     return Client(served[0], verbose=False, download_files=False)
 
 
-@pytest.mark.integration
 def test_api_identify_lion(client):
     from gradio_client import handle_file
     label, card, raw = client.predict(handle_file(sample_photo("lion.jpg")), api_name="/identify")
@@ -156,7 +156,6 @@ def test_api_identify_lion(client):
     assert raw["model"] == "felids" and raw["predictions"][0]["class_id"] == 101 and raw["image"] == "photo"
 
 
-@pytest.mark.integration
 def test_api_model_picker_and_out_of_scope(client):
     from gradio_client import handle_file
     label, card, raw = client.predict(handle_file(sample_photo("tower.jpg")), "scoped", api_name="/identify")
@@ -176,7 +175,6 @@ def _write_png_header(path: Path, width: int, height: int) -> None:
                      + chunk(b"IEND", b""))
 
 
-@pytest.mark.integration
 def test_api_bad_files_give_one_sentence_and_server_survives(client, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
@@ -202,7 +200,6 @@ def test_api_bad_files_give_one_sentence_and_server_survives(client, tmp_path):
     assert label["label"] == "Lion (Panthera leo)"
 
 
-@pytest.mark.integration
 def test_upload_over_max_file_size_is_refused(served, tmp_path):
     import httpx
     url, _ = served
@@ -214,7 +211,6 @@ def test_upload_over_max_file_size_is_refused(served, tmp_path):
     assert httpx.get(url + "gradio_api/info", timeout=30).status_code == 200
 
 
-@pytest.mark.integration
 def test_uploads_stay_in_gradios_temp_dir(served):
     """A hostile file name cannot place the upload elsewhere: Gradio keeps the base name only,
     inside a content-hash folder of its temp dir, and our code never writes uploads itself."""

@@ -4,23 +4,23 @@ import base64
 import pytest
 from PIL import Image
 
-gr = pytest.importorskip("gradio")
-from gradio.data_classes import ImageData  # noqa: E402
+from inat.app.photo import photo_input_class
 
-from inat.app.photo import photo_input_class  # noqa: E402
+pytestmark = pytest.mark.integration  # a Gradio component: gradio takes seconds to load
 
 
 @pytest.fixture(scope="module")
-def photo():
+def photo(gr):
     return photo_input_class()(type="pil", render=False)
 
 
-def test_renders_as_an_image_input(photo):
+def test_renders_as_an_image_input(photo, gr):
     assert isinstance(photo, gr.Image) and photo.get_block_name() == "image"
     assert photo.preprocess(None) is None
 
 
 def test_opens_uploads_like_the_predictor(photo, tmp_path):
+    from gradio.data_classes import ImageData
     rgba = tmp_path / "a.png"
     Image.new("RGBA", (7, 5), (0, 0, 0, 0)).save(rgba)
     im = photo.preprocess(ImageData(path=str(rgba), orig_name="a.png"))
@@ -31,7 +31,8 @@ def test_opens_uploads_like_the_predictor(photo, tmp_path):
     assert photo.preprocess(ImageData(path=str(tmp_path / "r.jpg"), orig_name="r.jpg")).size == (20, 40)
 
 
-def test_a_data_url_is_decoded(photo, tmp_path):
+def test_a_data_url_is_decoded(photo, gr, tmp_path):
+    from gradio.data_classes import ImageData
     Image.new("RGB", (6, 4), "red").save(tmp_path / "p.png")
     url = "data:image/png;base64," + base64.b64encode((tmp_path / "p.png").read_bytes()).decode()
     assert photo.preprocess(ImageData(url=url, orig_name="clip.png")).size == (6, 4)
@@ -39,7 +40,8 @@ def test_a_data_url_is_decoded(photo, tmp_path):
         photo.preprocess(ImageData(url="data:image/png;base64,@@@", orig_name="clip.png"))
 
 
-def test_unusable_files_are_one_escaped_sentence(photo, tmp_path):
+def test_unusable_files_are_one_escaped_sentence(photo, gr, tmp_path):
+    from gradio.data_classes import ImageData
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"nope")
     with pytest.raises(gr.Error) as err:
