@@ -1,4 +1,4 @@
-"""What the tests share, in one place: sample photos, the fake-bundle builder, tiny datasets, the app rig.
+"""What the tests share, in one place: the fake-bundle builder, tiny datasets, ../shared, the app rig.
 
     make_bundle(folder, ...)        a saved bundle with a real architecture, tiny head and input size;
                                     `probs=` makes its output the same for every photo
@@ -6,9 +6,10 @@
     shared("data/inat21-plants47")  a path under ../shared (data/, models/), or the test is skipped
     app_weights(root)               weights/ and runs/ folders the app's tests serve
 
-Photos (gradio's samples, generated ones, EXIF) are tests/photos.py's. Fixtures: `tiny_inat`, `tiny_inat_torchvision`, `plants47`, `exported` (a tiny bundle with its ONNX
-export), `gr` (gradio, loaded on demand), and per module `app_env` (INAT_WEIGHTS and
-INAT_RUNS on the app's folders) and `served` (the app launched on a free loopback port).
+Photos (gradio's samples, generated ones, EXIF blocks) are tests/photos.py's.
+Fixtures: `tiny_inat`, `tiny_inat_torchvision`, `plants47`, `exported` (a tiny bundle with its ONNX
+export), `gr` (gradio, loaded on demand), and per module `app_env` (INAT_WEIGHTS and INAT_RUNS on the
+app's folders) and `served` (the app launched on a free loopback port).
 Markers (pyproject.toml): `slow` (deselected by default), `integration` (the system end to end: Gradio's
 page, a browser, a served app, `python -m inat` or a notebook in its own process, training runs, the
 hostile-input and damaged-bundle sweeps; `-m "not integration"` is the quick inner loop), `shared`
