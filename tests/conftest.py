@@ -1,4 +1,4 @@
-"""What the tests share, in one place: sample photos, the fake-bundle builder, tiny datasets, the app rig.
+"""What the tests share, in one place: the fake-bundle builder, tiny datasets, ../shared, the app rig.
 
     make_bundle(folder, ...)        a saved bundle with a real architecture, tiny head and input size;
                                     `probs=` makes its output the same for every photo
@@ -6,15 +6,18 @@
     shared("data/inat21-plants47")  a path under ../shared (data/, models/), or the test is skipped
     app_weights(root)               weights/ and runs/ folders the app's tests serve
 
-Photos (gradio's samples, generated ones, EXIF) are tests/photos.py's. Fixtures: `tiny_inat`, `tiny_inat_torchvision`, `plants47`, `exported` (a tiny bundle with its ONNX
-export), and per module `app_env` (INAT_WEIGHTS and
-INAT_RUNS on the app's folders) and `served` (the app launched on a free loopback port).
-Markers (pyproject.toml): `slow` (deselected by default), `integration` (the system end to end: a browser,
-a served app, `python -m inat` or a notebook in its own process, training runs, the hostile-input and
-damaged-bundle sweeps; `-m "not integration"` is the quick inner loop), `shared` (needs ../shared).
+Photos (gradio's samples, generated ones, EXIF blocks) are tests/photos.py's.
+Fixtures: `tiny_inat`, `tiny_inat_torchvision`, `plants47`, `exported` (a tiny bundle with its ONNX
+export), `gr` (gradio, loaded on demand), and per module `app_env` (INAT_WEIGHTS and INAT_RUNS on the
+app's folders) and `served` (the app launched on a free loopback port).
+Markers (pyproject.toml): `slow` (deselected by default), `integration` (the system end to end: Gradio's
+page, a browser, a served app, `python -m inat` or a notebook in its own process, training runs, the
+hostile-input and damaged-bundle sweeps; `-m "not integration"` is the quick inner loop), `shared`
+(needs ../shared).
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -98,21 +101,29 @@ def make_bundle(folder, *, arch: str = "efficientnet_lite0", classes=None, size:
     import torch
 
     from inat.bundle import Bundle, save_bundle
-    from inat.models import create_model, get_spec, get_submodule
+    from inat.models import get_spec
     from inat.preprocess import Preprocess
     classes = list(TAXA if classes is None else classes)
     outputs = len(probs) if probs is not None else len(classes)
-    torch.manual_seed(seed)
-    model = create_model(arch, outputs)
+    state = dict(_random_state(arch, outputs, seed))
     if probs is not None:
-        head = get_submodule(model, get_spec(arch).head)
-        with torch.no_grad():
-            head.weight.zero_()
-            head.bias.copy_(torch.log(torch.tensor(probs, dtype=torch.float32)))
+        head = get_spec(arch).head
+        state[f"{head}.weight"] = torch.zeros_like(state[f"{head}.weight"])
+        state[f"{head}.bias"] = torch.log(torch.tensor(probs, dtype=torch.float32))
     bundle = Bundle(name=fields.pop("name", Path(folder).name), arch=arch, classes=classes,
                     preprocess=preprocess or Preprocess(input_size=size), num_outputs=outputs, **fields)
-    save_bundle(bundle, folder, model, half=(probs is None) if half is None else half)
+    save_bundle(bundle, folder, state, half=(probs is None) if half is None else half)
     return bundle
+
+
+@functools.lru_cache(maxsize=16)
+def _random_state(arch: str, outputs: int, seed: int) -> dict:
+    """The state dict of a freshly made `arch` (seeded): made once per session, saved by many bundles."""
+    import torch
+
+    from inat.models import create_model
+    torch.manual_seed(seed)
+    return create_model(arch, outputs).state_dict()
 
 
 def copy_bundle(src, dst, *, exports: bool = True) -> Path:
@@ -169,6 +180,12 @@ def app_identify(demo):
         if fn.api_name == "identify":
             return fn.inputs[0], fn.fn
     raise LookupError("the demo has no api_name='identify' event")
+
+
+@pytest.fixture(scope="session")
+def gr():
+    """The gradio module, imported when a test asks for it (it takes seconds: the quick loop never loads it)."""
+    return pytest.importorskip("gradio")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""inat.app.layout: the page's wiring and handlers, then the launched app through gradio_client (integration).
+"""inat.app.layout: the page's wiring and handlers on a real Gradio page, then the launched app through
+gradio_client. All `integration` (Gradio itself takes seconds to load; the pure views are test_app_views.py).
 
 The app serves conftest's `felids` (the default; Lion 40 %, genus Panthera 75 % whatever the photo) and
 `scoped` (90 % on an out-of-scope output), so every answer is known in advance.
@@ -16,11 +17,11 @@ from inat.app.layout import (CONCURRENCY_LIMIT, EXAMPLES, MAX_FILE_SIZE, QUEUE_S
                               example_path)
 from inat.app.views import NBSP
 
-gr = pytest.importorskip("gradio")
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def app(app_env) -> App:
+def app(app_env, gr) -> App:
     return build_app(runs=[])
 
 
@@ -61,7 +62,8 @@ def test_examples_set_the_photo_only(app):
 def test_model_picker_lists_names_with_the_default(app):
     picker = next(c for c in app.demo.config["components"] if c["props"].get("elem_id") == "model-picker")
     choices = [tuple(c) for c in picker["props"]["choices"]]
-    assert [v for _, v in choices] == ["starter", "felids", "scoped"]
+    from inat.hub import BUILTINS
+    assert [v for _, v in choices] == [*BUILTINS, "felids", "scoped"]
     assert ("felids — 4 species", "felids") in choices
     assert picker["props"]["value"] == "felids" == app.default
     assert not picker["props"].get("info")  # the grey 1.9:1 help text is gone (finding 6): model-summary says it
@@ -95,10 +97,10 @@ def test_identify_handler(app):
 
 @pytest.mark.parametrize("image, model, words", [
     (None, "felids", "Upload a photo first"),
-    ("photo", "../weights/felids", "Unknown model '../weights/felids'; choose one of: felids, scoped, starter."),
+    ("photo", "../weights/felids", "Unknown model '../weights/felids'; choose one of: felids, "),
     ("photo", "<b>x</b>", "Unknown model '&lt;b&gt;x&lt;/b&gt;'"),
 ])
-def test_identify_refuses_with_one_sentence(app, image, model, words):
+def test_identify_refuses_with_one_sentence(app, gr, image, model, words):
     from PIL import Image
     _, identify = app_identify(app.demo)
     with pytest.raises(gr.Error) as e:
@@ -106,7 +108,7 @@ def test_identify_refuses_with_one_sentence(app, image, model, words):
     assert words in e.value.message and "\n" not in e.value.message
 
 
-def test_a_file_that_is_no_photo_is_an_api_error_and_a_card_on_the_page(app):
+def test_a_file_that_is_no_photo_is_an_api_error_and_a_card_on_the_page(app, gr):
     from inat.app.photo import UnusablePhoto
     _, identify = app_identify(app.demo)
     refused = UnusablePhoto("notes.jpg is not a photo this app can open: choose a JPEG, PNG, WebP or HEIC file.")
@@ -118,7 +120,7 @@ def test_a_file_that_is_no_photo_is_an_api_error_and_a_card_on_the_page(app):
     assert label is None and raw is None and card.startswith("## This file cannot be used") and refused.message in card
 
 
-def test_a_model_that_cannot_load_is_one_sentence(app_env, tmp_path, monkeypatch):
+def test_a_model_that_cannot_load_is_one_sentence(app_env, gr, tmp_path, monkeypatch):
     import inat.app.predictors
 
     def broken(bundle):
@@ -180,7 +182,6 @@ def test_the_result_is_brought_into_view_in_the_browser(app):
     assert len(js_only) == 2  # after the Identify button and after a new photo: the result is brought into view
 
 
-@pytest.mark.integration
 def test_the_starter_names_the_plant_example():
     from inat.app.views import taxon_name
     from inat.predict import Predictor
@@ -221,7 +222,6 @@ def client(served):
     return Client(served[0], verbose=False, download_files=False)
 
 
-@pytest.mark.integration
 def test_api_identify_lion(client):
     from gradio_client import handle_file
     label, card, raw = client.predict(handle_file(sample_photo("lion.jpg")), api_name="/identify")
@@ -231,7 +231,6 @@ def test_api_identify_lion(client):
     assert raw["model"] == "felids" and raw["predictions"][0]["class_id"] == 101 and raw["image"] == "photo"
 
 
-@pytest.mark.integration
 def test_api_model_picker_and_out_of_scope(client):
     from gradio_client import handle_file
     label, card, raw = client.predict(handle_file(sample_photo("tower.jpg")), "scoped", api_name="/identify")
@@ -251,7 +250,6 @@ def _write_png_header(path: Path, width: int, height: int) -> None:
                      + chunk(b"IEND", b""))
 
 
-@pytest.mark.integration
 def test_api_bad_files_give_one_sentence_and_server_survives(client, tmp_path):
     from gradio_client import handle_file
     from gradio_client.exceptions import AppError
@@ -279,7 +277,6 @@ def test_api_bad_files_give_one_sentence_and_server_survives(client, tmp_path):
     assert label["label"] == "Lion (Panthera leo)"
 
 
-@pytest.mark.integration
 def test_upload_over_max_file_size_is_refused(served, tmp_path):
     import httpx
     url, _ = served
@@ -291,7 +288,6 @@ def test_upload_over_max_file_size_is_refused(served, tmp_path):
     assert httpx.get(url + "gradio_api/info", timeout=30).status_code == 200
 
 
-@pytest.mark.integration
 def test_uploads_stay_in_gradios_temp_dir(served):
     """A hostile file name cannot place the upload elsewhere: Gradio keeps the base name only,
     inside a content-hash folder of its temp dir, and our code never writes uploads itself."""

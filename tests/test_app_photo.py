@@ -5,18 +5,22 @@ import base64
 import pytest
 from PIL import Image
 
-gr = pytest.importorskip("gradio")
-from gradio.data_classes import ImageData  # noqa: E402
+from inat.app.photo import UnusablePhoto, photo_input_class
 
-from inat.app.photo import UnusablePhoto, photo_input_class  # noqa: E402
+pytestmark = pytest.mark.integration  # a Gradio component: gradio takes seconds to load
 
 
 @pytest.fixture(scope="module")
-def photo():
+def photo(gr):
     return photo_input_class()(type="pil", render=False)
 
 
-def test_renders_as_an_image_input(photo):
+def ImageData(**kw):  # noqa: N802 - gradio's upload payload, imported with gradio
+    from gradio.data_classes import ImageData
+    return ImageData(**kw)
+
+
+def test_renders_as_an_image_input(photo, gr):
     assert isinstance(photo, gr.Image) and photo.get_block_name() == "image"
     assert photo.preprocess(None) is None
 

@@ -2,10 +2,8 @@
 
 The records come from `inat.record.identify` over small class lists, so every number on the card is known
 in advance. The felids of conftest: Lion 40 %, Leopard 35 %, Domestic cat 20 %, English oak 5 %; genus
-Panthera 75 %.
+Panthera 75 %. (That importing the views loads neither gradio nor torch: test_cli.py's start-up test.)
 """
-import sys
-
 import numpy as np
 import pytest
 
@@ -52,14 +50,6 @@ PLANTS = [  # every class in kingdom Plantae and phylum Tracheophyta, each in it
 ]
 
 
-def test_views_load_neither_gradio_nor_torch():
-    import subprocess
-    code = ("import sys, inat.app.views, inat.app.about, inat.app.compare; "
-            "print('gradio' in sys.modules, 'torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["False", "False"]
-
-
 # -- finding 3: the heading is what the model is sure of ---------------------------------------------------
 def test_a_confident_species_is_the_heading():
     r = record([0.93, 0.03, 0.02, 0.02])
@@ -85,7 +75,7 @@ def test_a_weak_species_gives_way_to_the_group_it_is_sure_of():
 def test_a_group_without_an_everyday_word_names_its_rank():
     cats = [FELIDS[1], FELIDS[2], FELIDS[3]]  # leopard, cat, oak: family Felidae is the claim
     r = record([0.4, 0.35, 0.25], classes=cats)
-    assert heading(r) == pct("A cat (family) — family Felidae, 75 %")
+    assert heading(r) == pct("A cat — family Felidae, 75 %")
     r = record([0.4, 0.35, 0.25], classes=[
         taxon(1, "A b", None, ["Animalia", "Chordata", "Mammalia", "Xorder", "Xidae", "A", "b"]),
         taxon(2, "A c", None, ["Animalia", "Chordata", "Mammalia", "Xorder", "Xidae", "A", "c"]),
@@ -143,6 +133,8 @@ def test_outside_a_closed_set_models_world():
     assert card.startswith("## This does not look like a plant")
     assert pct("This model knows 47 plant species of coastal California; it gives this photo only 3.0 %") in card
     assert "Lion" not in card
+    r.scope = {"rank": "family", "name": "Mustelidae"}  # a world with no everyday word
+    assert heading(r) == label_value(r) == "This does not look like something in family Mustelidae"
 
 
 # -- finding 10: names ------------------------------------------------------------------------------------

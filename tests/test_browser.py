@@ -32,12 +32,16 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)), reason=f"no browser at {CHROMIUM}"),
 ]
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
+
+
+def expect(*args, **kw):
+    from playwright.sync_api import expect  # imported by the fixtures' importorskip: the quick loop never loads it
+    return expect(*args, **kw)
 
 
 @pytest.fixture(scope="module")
 def browser(served):
+    sync_api = pytest.importorskip("playwright.sync_api")  # here, not at import: the quick loop never loads it
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield browser

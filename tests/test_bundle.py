@@ -46,7 +46,9 @@ def test_calibration_and_scope_travel_with_the_bundle(tmp_path):
     scope = {"rank": "genus", "name": "Corvus", "description": "two crows"}
     make_bundle(tmp_path / "b", calibration={"method": "temperature", "temperature": 1.5}, scope=scope)
     b = load_bundle(tmp_path / "b")
-    assert b.temperature == 1.5 and b.scope == scope
+    assert b.temperature == 1.5 and b.scope == scope and not b.expert
+    make_bundle(tmp_path / "e", expert=True)
+    assert json.loads((tmp_path / "e" / JSON_NAME).read_text())["expert"] is True and load_bundle(tmp_path / "e").expert
 
 
 @pytest.mark.parametrize("key, value, match", [

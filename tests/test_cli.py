@@ -44,8 +44,11 @@ def test_help_for_every_command(capsys):
 
 
 def test_start_up_loads_no_heavy_library():
-    code = "import sys, inat, inat.cli, inat.app; print(sorted(m for m in ('torch', 'gradio', 'onnxruntime', " \
-           "'polars', 'matplotlib') if m in sys.modules))"
+    # The whole package, the CLI, the app's views and the Lite0 weights' module: torch, gradio, onnxruntime and
+    # matplotlib load only when a model, the page or a figure is wanted.
+    code = "import sys, inat, inat.cli, inat.app, inat.app.views, inat.app.about, inat.app.compare, inat.lite0; " \
+           "print(sorted(m for m in (" \
+           "'torch', 'gradio', 'onnxruntime', 'polars', 'matplotlib') if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=REPO).stdout == "[]\n"
 

@@ -8,10 +8,10 @@ import pytest
 from conftest import REPO
 from inat.app import App
 
-pytest.importorskip("gradio")
 
-
+@pytest.mark.integration  # builds the Gradio page
 def test_import_demo_loads_no_model_and_changes_no_environment(app_env, monkeypatch):
+    pytest.importorskip("gradio")
     import inat.app.predictors
 
     def no(bundle):

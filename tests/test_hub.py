@@ -3,19 +3,25 @@ import pytest
 
 from conftest import REPO, make_bundle
 from inat.bundle import BundleError
-from inat.hub import default_model, list_bundles, model_names, model_rows, resolve, weights_dir
+from inat.hub import BUILTINS, default_model, list_bundles, model_names, model_rows, resolve, weights_dir
 from inat.starter import NAME as STARTER
 
 
-@pytest.fixture
-def weights(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
     """A weights folder with alpha, beta (the default, measured) and an unreadable bundle."""
-    monkeypatch.setenv("INAT_WEIGHTS", str(tmp_path))
-    make_bundle(tmp_path / "alpha")
-    make_bundle(tmp_path / "beta", default=True, metrics={"val_top1": 0.25})
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "broken" / "bundle.json").write_text("{")
-    return tmp_path
+    folder = tmp_path_factory.mktemp("weights")
+    make_bundle(folder / "alpha")
+    make_bundle(folder / "beta", default=True, metrics={"val_top1": 0.25})
+    (folder / "broken").mkdir()
+    (folder / "broken" / "bundle.json").write_text("{")
+    return folder
+
+
+@pytest.fixture
+def weights(folder, monkeypatch):
+    monkeypatch.setenv("INAT_WEIGHTS", str(folder))
+    return folder
 
 
 def test_weights_dir(monkeypatch, tmp_path):
@@ -27,7 +33,7 @@ def test_weights_dir(monkeypatch, tmp_path):
 
 def test_names_list_and_default(weights):
     assert [b.name for b in list_bundles()] == ["alpha", "beta"]  # the broken one is skipped
-    assert model_names() == [STARTER, "alpha", "beta"]
+    assert model_names() == [*BUILTINS, "alpha", "beta"] and STARTER in BUILTINS
     assert default_model() == "beta"  # a name, never a path
 
 
@@ -60,8 +66,8 @@ def test_names_only_never_opens_a_path(weights):
 
 def test_model_rows(weights):
     rows = model_rows()
-    assert [r["name"] for r in rows] == [STARTER, "alpha", "beta"]
-    starter, alpha, beta = rows
+    assert [r["name"] for r in rows] == [*BUILTINS, "alpha", "beta"]
+    starter, alpha, beta = rows[list(BUILTINS).index(STARTER)], rows[-2], rows[-1]
     assert list(alpha) == ["name", "path", "builtin", "arch", "classes", "default", "val_top1"]
     assert starter["builtin"] and starter["path"] is None and not starter["default"]
     assert alpha == {"name": "alpha", "path": str(weights / "alpha"), "builtin": False, "arch": "efficientnet_lite0",
@@ -75,4 +81,4 @@ def test_a_broken_builtin_is_left_out_of_the_rows(weights, monkeypatch):
     def missing():
         raise FileNotFoundError("starter_taxonomy.tsv")
     monkeypatch.setitem(inat.hub.BUILTINS, STARTER, missing)
-    assert [r["name"] for r in model_rows()] == ["alpha", "beta"]
+    assert [r["name"] for r in model_rows()] == [n for n in BUILTINS if n != STARTER] + ["alpha", "beta"]

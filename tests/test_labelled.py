@@ -2,7 +2,7 @@
 import pytest
 
 from inat.data import DatasetError
-from inat.labelled import LabelledPhoto, read_inat_split, read_labelled, read_labels_csv, truth_lineage
+from inat.labelled import LabelledPhoto, read_inat_split, read_labelled, read_labels_csv, read_names, truth_lineage
 
 
 @pytest.mark.parametrize("name, ranks, lineage", [
@@ -27,6 +27,22 @@ def test_labels_csv(tmp_path):
                                      "genus": "Danaus", "species": "Danaus plexippus"})
     assert monarch.species == "Danaus plexippus" and tower.species is None and tower.lineage == {}
     assert read_labelled(tmp_path) == [monarch, tower]  # labels.csv wins over any split
+
+
+def test_a_names_map_gives_or_corrects_the_species(tmp_path):
+    (tmp_path / "labels.csv").write_text("file,common_name,scientific_name,kingdom\n1.jpg,Monarch,,Animalia\n"
+                                         "2.jpg,Banded Peacock,Anartia fatima,Animalia\n3.jpg,Julia,,Animalia\n")
+    (tmp_path / "names.tsv").write_text("common_name\tscientific_name\tmethod\nMonarch\tDanaus plexippus\tby_hand\n"
+                                        "Banded Peacock\tPapilio palinurus\tby_hand\nJulia\t\tnone\n")
+    names = read_names(tmp_path / "names.tsv")
+    assert names == {"Monarch": "Danaus plexippus", "Banded Peacock": "Papilio palinurus"}  # empty names dropped
+    monarch, peacock, julia = read_labels_csv(tmp_path, names)
+    assert monarch.species == "Danaus plexippus" and monarch.lineage["genus"] == "Danaus"
+    assert peacock.scientific_name == "Papilio palinurus"  # the dataset's own name corrected
+    assert julia.species is None
+    (tmp_path / "bad.tsv").write_text("name\tspecies\nx\ty\n")
+    with pytest.raises(DatasetError, match="expected tab-separated columns common_name and scientific_name"):
+        read_names(tmp_path / "bad.tsv")
 
 
 def test_labels_csv_errors(tmp_path):

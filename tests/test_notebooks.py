@@ -8,10 +8,8 @@ from conftest import REPO
 
 NOTEBOOKS = REPO / "training_notebooks"
 
-papermill = pytest.importorskip("papermill")
-
-
 def run(name: str, tmp_path: Path, **parameters) -> dict:
+    papermill = pytest.importorskip("papermill")  # here, not at import: the quick loop never loads it
     out = tmp_path / name
     papermill.execute_notebook(str(NOTEBOOKS / name), str(out), parameters=parameters, cwd=str(REPO),
                                kernel_name="python3", progress_bar=False)

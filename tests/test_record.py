@@ -56,12 +56,12 @@ def test_to_json_is_the_contract_in_order():
     assert all(type(p["probability"]) is float for p in line["predictions"])
 
 
-def test_to_dict_adds_the_lineage_the_scope_probability_and_the_groups():
+def test_to_dict_adds_what_the_app_shows():
     r = identify(TaxonTree(FELIDS), np.array(FELID_PROBS), "lion.jpg", "felids", scope_threshold=0.5)
     d = r.to_dict()
-    assert list(d) == CONTRACT_KEYS + ["lineage", "in_scope_probability", "groups"]
+    assert list(d) == CONTRACT_KEYS + ["lineage", "in_scope_probability", "groups", "scope"]
     assert d["in_scope_probability"] == pytest.approx(1.0) and d["lineage"][-1]["name"] == "Panthera leo"
-    assert d["groups"] is None  # no router
+    assert d["groups"] is None and d["scope"] is None  # no router, no declared scope
     json.dumps(d)
 
 
@@ -74,7 +74,7 @@ def test_an_error_record_says_nothing_else():
 
 def test_a_combined_model_names_the_source_of_each_class():
     r = identify(TaxonTree(FELIDS), np.array(FELID_PROBS), "x", "naturalist", k=4,
-                 sources=["cats", "cats", "cats", "trees"])
+                 source=lambda i: "trees" if i == 3 else "cats")
     assert [p.model for p in r.predictions] == ["cats", "cats", "cats", "trees"]
     assert r.to_json()["predictions"][3]["model"] == "trees"
     assert "model" not in Prediction(FELIDS[0], 0.5, 0).to_json()

@@ -51,7 +51,7 @@ EVERYDAY = {
     "Testudines": "a turtle", "Anura": "a frog or toad", "Caudata": "a salamander or newt",
     "Agaricales": "a gilled mushroom", "Asparagales": "an orchid, iris or relative",
     # families, genera and species people know by a plain word
-    "Felidae": "a cat (family)", "Canidae": "a dog, wolf or fox", "Ursidae": "a bear",
+    "Felidae": "a cat", "Canidae": "a dog, wolf or fox", "Ursidae": "a bear",
     "Anatidae": "a duck, goose or swan",
     "Accipitridae": "a hawk or eagle", "Nymphalidae": "a brush-footed butterfly", "Apidae": "a bee",
     "Formicidae": "an ant", "Asteraceae": "a daisy or aster", "Rosaceae": "a plant of the rose family",
@@ -131,8 +131,8 @@ def taxon_name_md(t: Taxon) -> str:
 
 
 def scope_words(scope: dict) -> str:
-    """How the card names a bundle's world: 'a plant' for kingdom Plantae, else 'in kingdom X'."""
-    return everyday(scope["name"]) or f"in {scope['rank']} {md(scope['name'])}"
+    """How the card names a bundle's world: 'a plant' for kingdom Plantae, else 'something in family X'."""
+    return everyday(scope["name"]) or f"something in {scope['rank']} {md(scope['name'])}"
 
 
 # -- what the page claims ------------------------------------------------------------------------
