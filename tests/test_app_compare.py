@@ -5,7 +5,7 @@ import pytest
 
 from conftest import HISTORY
 from inat.app.compare import (TABLE_HEADERS, chance, compare_intro, curve_note, curve_rows, run_choices, run_label,
-                              table_rows, thesis_markdown)
+                              runs_markdown, table_rows, thesis_markdown)
 from inat.app.views import NBSP
 
 RUNS = [{"name": "lite0_transfer_64", "arch": "efficientnet_lite0", "init": "transfer", "img_size": 64,
@@ -72,6 +72,10 @@ def test_the_runs_table():
     assert table_rows(RUNS)[0] == ["EfficientNet-Lite0 · frozen · 64 px", f"45.0{NBSP}%", 3, 3, "9 min",
                                    "lite0_transfer_64"]
     assert table_rows([{"name": "x", "history": [{"epoch": 1, "train_loss": 2.0}]}]) == [["x", "—", "—", 1, "—", "x"]]
+    text = runs_markdown(RUNS)
+    assert text.startswith("### Our runs, at their best epoch")
+    assert f"| EfficientNet-Lite0 · frozen · 64 px | 45.0{NBSP}% | 3 | 3 | 9 min | `lite0_transfer_64` |" in text
+    assert "No recorded runs yet" in runs_markdown([])
 
 
 def test_run_records_carry_their_number_of_classes(tmp_path):

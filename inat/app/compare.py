@@ -23,7 +23,7 @@ REGIMES = {
 }
 PHOTOS = {"validation": 1, "training": 0}   # → index of the history key in inat.plots.METRICS
 THESIS_DATASET = "iNat 2021, 10,000 species"
-TABLE_HEADERS = ["Run", "Best top-1 on validation", "Best epoch", "Epochs", "Training time", "Record"]
+TABLE_HEADERS = ["Run", "Best top-1", "Best epoch", "Epochs", "Training time", "Record"]  # top-1 on validation
 
 
 def run_label(run: dict) -> str:
@@ -145,6 +145,16 @@ def table_rows(runs: list[dict]) -> list[list]:
                      best.get("epoch", "—") if best else "—", r.get("epochs") or len(r.get("history") or []),
                      format_duration(r.get("seconds")) or "—", r["name"]])
     return rows
+
+
+def runs_markdown(runs: list[dict]) -> str:
+    """The runs table under its heading (`table_rows`; the record names in code type)."""
+    if not runs:
+        return "### Our runs\n\nNo recorded runs yet: train one with `python -m inat train`."
+    rows = [[md(label), best, epoch, epochs, time, f"`{name}`"]
+            for label, best, epoch, epochs, time, name in table_rows(runs)]
+    return ("### Our runs, at their best epoch\n\nBest top-1 on the validation photos; the record is the folder in "
+            "`weights/` or `runs/`.\n\n" + markdown_table(TABLE_HEADERS, rows))
 
 
 def thesis_markdown() -> str:

@@ -23,7 +23,7 @@ from ..hub import default_model, list_bundles, model_rows, resolve, weights_dir
 from ..plots import METRICS
 from ..runs import list_runs
 from .about import about_markdown, model_choices, reliability, summary_markdown, technical_markdown
-from .compare import TABLE_HEADERS, compare_intro, curve_note, curve_rows, run_choices, table_rows, thesis_markdown
+from .compare import compare_intro, curve_note, curve_rows, run_choices, runs_markdown, thesis_markdown
 from .figures import reliability_png
 from .photo import UnusablePhoto, photo_input_class
 from .predictors import ModelCache
@@ -220,7 +220,7 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
         names = known if select_all or not keep else keep
         rows = curve_rows(all_runs, metric, photos, names)
         return (gr.CheckboxGroup(choices=run_choices(all_runs), value=names), plot_value(all_runs, rows, metric),
-                curve_note(all_runs, metric, photos, names), table_rows(all_runs),
+                curve_note(all_runs, metric, photos, names), runs_markdown(all_runs),
                 compare_intro(all_runs, dataset_words()))
 
     with gr.Blocks(title="What species is this?", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
@@ -278,9 +278,8 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                                    buttons=["export", "fullscreen"], label="Per epoch")
                 note = gr.Markdown(elem_id="compare-note")
                 reload = gr.Button("Reload runs", size="sm")
-                gr.Markdown("### Our runs, at their best epoch")
-                table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True,
-                                     label="Recorded runs (weights/ and runs/)", elem_id="runs-table")
+                # A Markdown table like the thesis's: no word is broken; on a phone it scrolls sideways.
+                table = gr.Markdown(elem_id="runs-table")
                 gr.Markdown(thesis_markdown(), elem_id="thesis-table")
                 compare_outputs = [selected, plot, note, table, intro]
                 compare_tab.select(lambda m, p, n: load_runs(m, p, n, False), [metric, photos, selected],

@@ -21,7 +21,7 @@ SMALL_SIDE = 200     # px on the short side: below it, the detail that tells spe
 LABEL_MIN = 0.005    # gr.Label shows whole percents: a possibility below this would read "0%"
 INATURALIST_TAXON = "https://www.inaturalist.org/taxa/{}"
 PLACEHOLDER = "Your result appears here: upload a photo, or pick one of the examples."
-PHOTO_TIPS = ("**Tips:** one plant or animal per photo, filling most of the frame and in focus; "
+PHOTO_TIPS = ("**Tips:** one plant, animal or fungus per photo, filling most of the frame and in focus; "
               "for a plant, a flower or a leaf up close.")
 FORMATS = "JPEG, PNG, WebP or HEIC"
 
