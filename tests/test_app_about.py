@@ -110,6 +110,15 @@ def test_about_the_naturalist_ensemble():
     assert reliability(FakeEnsemble(bundle(), {})) is None
 
 
+def test_naturalist_without_experts_says_so():
+    ens = FakeEnsemble(bundle(name="starter"), {})
+    assert summary_markdown(ens).startswith("Names any plant, animal or fungus with the starter's 4 kinds of organisms "
+                                            "(no species expert is installed).")
+    text = about_markdown(ens)
+    assert "No expert is installed" in text and "**What it knows:** the starter" in text
+    assert limits(ens)[0].startswith("No species expert is installed: every answer comes from the starter's 4 kinds")
+
+
 def test_about_a_model_that_cannot_be_read_or_was_never_measured():
     assert about_markdown(None, error="nope: no such model") == "This model cannot be read: nope: no such model. Choose another model."
     text = about_markdown(bundle(metrics={}))

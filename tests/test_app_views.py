@@ -189,7 +189,8 @@ def test_the_model_that_named_it_and_the_world_it_knows():
     r.predictions[0] = type(r.predictions[0])(r.predictions[0].taxon, 0.93, 0, "inat2017-birds")
     r.scope = {"rank": "kingdom", "name": "Animalia", "description": "4 felids"}
     card = card_markdown(r)
-    assert "Named by the `inat2017-birds` model." in card and "Among the 4 felids this model knows." in card
+    assert "*Panthera leo* · species · [iNaturalist](https://www.inaturalist.org/taxa/41964) · named by the " \
+           "`inat2017-birds` model\n\nAmong the 4 felids this model knows." in card  # own lines, not run together
 
 
 def test_markdown_in_names_is_escaped():

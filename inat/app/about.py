@@ -116,10 +116,10 @@ def limits(m) -> list[str]:
     """What the model cannot do, one plain sentence each."""
     out = []
     if is_ensemble(m):
-        groups = ", ".join(f"{g}" for g in m.experts) or "no group (no expert is installed)"
-        out.append(f"Species experts cover {groups}; everything else comes from the starter's "
-                   f"{len(m.starter.classes)} kinds of organisms, often named as a genus or family rather than "
-                   f"a species.")
+        starter = (f"the starter's {len(m.starter.classes)} kinds of organisms, often named as a genus or family "
+                   f"rather than a species")
+        out.append(f"Species experts cover {', '.join(m.experts)}; everything else comes from {starter}."
+                   if m.experts else f"No species expert is installed: every answer comes from {starter}.")
     else:
         classes = list(m.classes)
         above = sum(t.rank in ABOVE_SPECIES for t in classes)
@@ -159,9 +159,9 @@ def summary_markdown(m) -> str:
         return "This model cannot be read; choose another."
     if is_ensemble(m):
         parts = [f"{md(g)} ({len(b.classes):,} species)" for g, b in m.experts.items()]
-        text = ("Names any plant, animal or fungus: " +
-                (f"experts for {', '.join(parts)}, and " if parts else "") +
-                f"the starter's {len(m.starter.classes)} kinds of organisms for the rest.")
+        starter = f"the starter's {len(m.starter.classes)} kinds of organisms"
+        text = (f"Names any plant, animal or fungus: experts for {', '.join(parts)}, and {starter} for the rest."
+                if parts else f"Names any plant, animal or fungus with {starter} (no species expert is installed).")
     else:
         what = (m.scope or {}).get("description") or coverage(m.classes, m.scope)
         text = f"Knows {md(what)}."
@@ -185,7 +185,8 @@ def about_markdown(m, error: str | None = None) -> str:
                  "species.", ""]
         parts += ["**Its experts:**", *experts, ""] if experts else \
             ["No expert is installed: every answer comes from the starter.", ""]
-        parts += [f"**Everything else:** the starter, {coverage(m.starter.classes)}.", ""]
+        parts += [f"**{'Everything else' if experts else 'What it knows'}:** the starter, "
+                  f"{coverage(m.starter.classes)}.", ""]
         parts += ["**How often it is right:**"]
         parts += [f"- {md(b.name)}: {accuracy_sentence(b) or 'not measured yet.'}"
                   for b in [m.starter, *m.experts.values()]]

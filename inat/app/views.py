@@ -265,15 +265,14 @@ def card_markdown(r: Identification, shared=(), photo_size: tuple[int, int] | No
         return "\n".join(lines + (["", note] if note else []))
     top = r.top
     link = "" if top.taxon.taxon_id is None else f" · [iNaturalist]({INATURALIST_TAXON.format(top.taxon.taxon_id)})"
+    by = f" · named by the {code(top.model)} model" if top.model else ""
     if c["kind"] == "species":
         t = top.taxon
-        lines.append(f"{taxon_md(t.rank, t.scientific_name)} · {t.rank}{link}")
+        lines.append(f"{taxon_md(t.rank, t.scientific_name)} · {t.rank}{link}{by}")
     else:
-        lines.append(f"Most likely species: {taxon_name_md(top.taxon)}, {fmt_pct(top.probability)}{link}")
-    if top.model:
-        lines.append(f"Named by the {code(top.model)} model.")
+        lines.append(f"Most likely species: {taxon_name_md(top.taxon)}, {fmt_pct(top.probability)}{link}{by}")
     if r.scope:
-        lines.append(f"Among the {md(r.scope.get('description') or r.scope['name'])} this model knows.")
+        lines += ["", f"Among the {md(r.scope.get('description') or r.scope['name'])} this model knows."]
     if note:
         lines += ["", note]
     if r.lineage:
