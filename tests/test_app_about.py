@@ -130,6 +130,8 @@ def test_coverage_counts_in_words():
     assert coverage(FELIDS) == "3 animals and 1 plants"
     assert coverage(plants(3).classes, {"name": "Plantae"}) == "3 plant species"
     assert coverage(birds(5).classes) == "5 bird species"
+    sub = Taxon(9, "Avis s0 minor", None, "subspecies", {"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves"})
+    assert coverage([*birds(2).classes, sub]) == "3 bird species"  # a subspecies still names a species
 
 
 def test_limits_always_say_one_organism_and_no_place_or_date():

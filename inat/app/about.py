@@ -41,7 +41,7 @@ def coverage(classes, scope: dict | None = None) -> str:
     '398 animals, 29 plants and 8 fungi'. `scope`: the bundle's declared world, whose name comes first."""
     classes = list(classes)
     n = len(classes)
-    all_species = all(t.rank == "species" for t in classes)
+    all_species = all(t.rank not in ABOVE_SPECIES for t in classes)  # a subspecies or breed names a species
     noun = _plural_noun(classes, scope)
     if noun:
         return f"{n:,} {noun} species" if all_species else f"{n:,} kinds of {noun}"
@@ -62,7 +62,7 @@ def short_title(m) -> str:
     classes = list(m.classes)
     if _plural_noun(classes, m.scope):
         return coverage(classes, m.scope)
-    return f"{len(classes):,} species" if all(t.rank == "species" for t in classes) else \
+    return f"{len(classes):,} species" if all(t.rank not in ABOVE_SPECIES for t in classes) else \
         f"{len(classes):,} kinds of organisms"
 
 
