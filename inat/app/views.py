@@ -106,6 +106,11 @@ def _cap(text: str) -> str:
 
 
 # -- names ---------------------------------------------------------------------------------------
+def _common(t: Taxon) -> str | None:
+    """The class's common name, or None when it has none or it only repeats the scientific name."""
+    return t.common_name if t.common_name and t.common_name != t.scientific_name else None
+
+
 def taxon_name(t: Taxon) -> str:
     """How the page names a class in plain text, one line.
 
@@ -113,7 +118,7 @@ def taxon_name(t: Taxon) -> str:
     'Chicken, hen (Gallus gallus)'; a class above species says its rank, 'Vulture (class Aves)', and a
     genus whose common name is its scientific name reads 'Genus Junco', never a bare 'Junco'.
     """
-    common = t.common_name if t.common_name and t.common_name != t.scientific_name else None
+    common = _common(t)
     if common and common.endswith(")") and " (" in common:
         head, _, qualifier = common[:-1].partition(" (")
         common = f"{head}, {qualifier}"
@@ -124,7 +129,7 @@ def taxon_name(t: Taxon) -> str:
 
 def taxon_name_md(t: Taxon) -> str:
     """`taxon_name` in Markdown: the common name bold, genus and species names italic."""
-    common = t.common_name if t.common_name and t.common_name != t.scientific_name else None
+    common = _common(t)
     sci = taxon_md(t.rank, t.scientific_name)
     where = f"{t.rank} {sci}" if t.rank in ABOVE_SPECIES else sci
     return f"**{md(common)}** ({where})" if common else _cap(where)
@@ -165,7 +170,7 @@ def heading(r: Identification, shared=()) -> str:
         return f"This does not look like {scope_words(r.scope)}" if r.scope else NOT_AN_ORGANISM
     if c["kind"] == "species":
         t = r.top.taxon
-        common = t.common_name if t.common_name and t.common_name != t.scientific_name else None
+        common = _common(t)
         sci = f"{t.rank} {taxon_md(t.rank, t.scientific_name)}" if t.rank in ABOVE_SPECIES else \
             taxon_md(t.rank, t.scientific_name)
         return f"{md(common)} — {sci}, {short_pct(c['probability'])}" if common else \
