@@ -153,6 +153,13 @@ def test_names_never_nest_brackets_or_hide_a_rank(t, shown):
     assert taxon_name(t) == shown
 
 
+def test_brackets_are_never_nested_in_the_card():
+    hen = taxon(8, "Gallus gallus", "Chicken (hen)", ["Animalia", "Chordata", "Aves", "Galliformes", "Phasianidae",
+                                                       "Gallus", "gallus"])
+    card = card_markdown(record([0.6, 0.4], classes=[hen, FELIDS[0]]))
+    assert "Most likely species: **Chicken, hen** (*Gallus gallus*)" in card and "(hen)" not in card
+
+
 def test_a_class_above_species_is_headed_with_its_rank():
     vulture = taxon(23, "Aves", "Vulture", ["Animalia", "Chordata", "Aves"], rank="class")
     r = record([0.8, 0.2], classes=[vulture, FELIDS[0]])

@@ -107,8 +107,14 @@ def _cap(text: str) -> str:
 
 # -- names ---------------------------------------------------------------------------------------
 def _common(t: Taxon) -> str | None:
-    """The class's common name, or None when it has none or it only repeats the scientific name."""
-    return t.common_name if t.common_name and t.common_name != t.scientific_name else None
+    """The class's common name, or None when it has none or it only repeats the scientific name. A name with
+    its own brackets keeps its words without them ('Chicken (hen)' → 'Chicken, hen'), so the page never
+    nests brackets when the scientific name follows."""
+    common = t.common_name if t.common_name and t.common_name != t.scientific_name else None
+    if common and common.endswith(")") and " (" in common:
+        head, _, qualifier = common[:-1].partition(" (")
+        common = f"{head}, {qualifier}"
+    return common
 
 
 def taxon_name(t: Taxon) -> str:
@@ -119,9 +125,6 @@ def taxon_name(t: Taxon) -> str:
     genus whose common name is its scientific name reads 'Genus Junco', never a bare 'Junco'.
     """
     common = _common(t)
-    if common and common.endswith(")") and " (" in common:
-        head, _, qualifier = common[:-1].partition(" (")
-        common = f"{head}, {qualifier}"
     if t.rank not in ABOVE_SPECIES:
         return f"{common} ({t.scientific_name})" if common else t.scientific_name
     return f"{common} ({t.rank} {t.scientific_name})" if common else f"{_cap(t.rank)} {t.scientific_name}"
