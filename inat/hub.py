@@ -10,16 +10,40 @@ built-in registers here, in BUILTINS.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Callable
 
 from .bundle import JSON_NAME, Bundle, BundleError, load_bundle
+from .naturalist import NAME as NATURALIST
+from .naturalist import Ensemble
+from .scope import expert_group
+from .starter import ASSETS
 from .starter import NAME as STARTER
 from .starter import starter_bundle
 
-# Built-in models: name → a function returning its Bundle (no weights read until the model is loaded).
-BUILTINS: dict[str, Callable[[], Bundle]] = {STARTER: starter_bundle}
+
+def naturalist() -> Ensemble:
+    """The starter, the router and every installed expert (one per group: the first by folder name)."""
+    experts: dict[str, Bundle] = {}
+    for b in list_bundles():
+        group = expert_group(b) if b.expert else None
+        if group and group not in experts:
+            experts[group] = b
+    return Ensemble(starter_bundle(), experts, metrics=naturalist_metrics())
+
+
+def naturalist_metrics() -> dict:
+    """What benchmarks/open_world.py measured of naturalist (assets/naturalist_metrics.json), or {}."""
+    try:
+        return json.loads((ASSETS / "naturalist_metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+# Built-in models: name → a function returning its Bundle or Ensemble (no weights read until it is loaded).
+BUILTINS: dict[str, Callable[[], Bundle | Ensemble]] = {NATURALIST: naturalist, STARTER: starter_bundle}
 
 
 def weights_dir() -> Path:
@@ -46,11 +70,11 @@ def model_names() -> list[str]:
 
 
 def default_model() -> str:
-    """The name of the default model: the bundle marked `"default": true` in the weights folder, else the starter."""
-    return next((b.path.name for b in list_bundles() if b.default), STARTER)
+    """The name of the default model: the bundle marked `"default": true` in the weights folder, else naturalist."""
+    return next((b.path.name for b in list_bundles() if b.default), NATURALIST)
 
 
-def resolve(name_or_path: str | os.PathLike | None = None, *, names_only: bool = False) -> Bundle:
+def resolve(name_or_path: str | os.PathLike | None = None, *, names_only: bool = False) -> Bundle | Ensemble:
     """The Bundle for a built-in name, a bundle name in the weights folder or (unless `names_only`) a bundle
     path; None means the default model. Raises BundleError listing what is available."""
     name = str(name_or_path) if name_or_path is not None else default_model()
