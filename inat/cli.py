@@ -11,7 +11,7 @@ import json
 import sys
 
 # Modules that contribute sub-commands via add_cli(subparsers); missing ones are skipped.
-COMMAND_MODULES = ("inat.train", "inat.evaluate", "inat.runs", "inat.report", "inat.export")
+COMMAND_MODULES = ("inat.train", "inat.evaluate", "inat.runs", "inat.report", "inat.export", "inat.download")
 
 
 def command_line(command: str) -> str | None:

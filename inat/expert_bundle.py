@@ -1,0 +1,128 @@
+"""An expert's verified source files → a normal bundle: weights, classes with taxonomy, provenance.
+
+The model's last output is `background`, which is not a taxon: it stays an output (num_outputs =
+species + 1) without a class, so its probability counts against scope exactly as the starter's
+565 non-organism ImageNet outputs do. Classes come from the committed taxonomy TSV of the expert
+(`assets/experts/NAME.tsv`, iNaturalist's taxonomy); without it, from the label file alone.
+"""
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+from .bundle import Bundle, save_bundle
+from .experts import COMMIT, LICENCE, NOTICE, REPOSITORY, Expert
+from .models import MOBILENET_V2_TF_PREPROCESS
+from .taxonomy import TAXONOMY_KEYS, Taxon
+
+BACKGROUND = "background"
+TSV_COLUMNS = ("index", "scientific_name", "common_name", "rank", *TAXONOMY_KEYS, "taxon_id", "match")
+
+
+class ExpertError(ValueError):
+    """Source files that do not make the expert they claim to be; one line naming the file."""
+
+
+def parse_labels(text: str, file: str = "labels") -> list[tuple[str, str | None]]:
+    """[(scientific name, common name or None)] for every line but the final `background`.
+
+    The files spell a hybrid's × as the four characters "\\xd7"; common names may hold parentheses
+    ("Circus cyaneus hudsonius (Northern Harrier (American))"), so only the first " (" splits.
+    """
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines or lines[-1] != BACKGROUND:
+        raise ExpertError(f"{file}: last line must be '{BACKGROUND}'")
+    out = []
+    for i, line in enumerate(lines[:-1]):
+        line = line.replace("\\xd7", "×")
+        sci, sep, common = line.partition(" (")
+        if sep and not common.endswith(")"):
+            raise ExpertError(f"{file}: line {i + 1} is not 'Scientific name (Common name)': {line[:60]!r}")
+        out.append((sci.strip(), common[:-1].strip() or None if sep else None))
+    return out
+
+
+def classes_from_tsv(path: Path, n: int) -> list[Taxon]:
+    """Taxa for outputs 0..n-1 from an expert taxonomy TSV (columns TSV_COLUMNS, one row an output).
+
+    Empty cells stay empty (None): a rank iNaturalist's taxonomy did not give is never invented.
+    """
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    missing = [c for c in TSV_COLUMNS if rows and c not in rows[0]]
+    if not rows or missing:
+        raise ExpertError(f"{path}: expected tab-separated columns {' '.join(TSV_COLUMNS)}"
+                          + (f" (missing {', '.join(missing)})" if missing else ""))
+    taxa = {}
+    for r in rows:
+        i = int(r["index"])
+        tax = {k: (r.get(k) or "").strip() or None for k in TAXONOMY_KEYS}
+        tid = (r.get("taxon_id") or "").strip()
+        taxa[i] = Taxon(i, r["scientific_name"].strip(), (r.get("common_name") or "").strip() or None,
+                        (r.get("rank") or "").strip() or "species", tax, int(tid) if tid else None)
+    if sorted(taxa) != list(range(n)):
+        raise ExpertError(f"{path}: rows must index the outputs 0..{n - 1} once each (found {len(taxa)} rows)")
+    return [taxa[i] for i in range(n)]
+
+
+def classes_from_labels(labels: list[tuple[str, str | None]], lineage: dict) -> list[Taxon]:
+    """Taxa from the label file alone: the names, the lineage the whole model shares, genus and epithet
+    read off the binomial (the fallback until the expert's taxonomy TSV is committed)."""
+    taxa = []
+    for i, (sci, common) in enumerate(labels):
+        parts = sci.split()
+        tax = {k: lineage.get(k) for k in TAXONOMY_KEYS}
+        hybrid = "×" in sci
+        if parts and parts[0][:1].isupper():
+            tax["genus"] = parts[0]
+        if len(parts) >= 2 and not hybrid:
+            tax["specific_epithet"] = parts[1]
+        rank = "hybrid" if hybrid else "subspecies" if len(parts) == 3 else "species" if len(parts) == 2 else "genus"
+        taxa.append(Taxon(i, sci, common, rank, tax))
+    return taxa
+
+
+def expert_classes(expert: Expert, labels: list[tuple[str, str | None]]) -> tuple[list[Taxon], str]:
+    """(taxa in output order, where their taxonomy came from)."""
+    if len(labels) != expert.species:
+        raise ExpertError(f"{expert.labels.name}: {len(labels)} classes, expected {expert.species}")
+    if expert.taxonomy_tsv.is_file():
+        taxa = classes_from_tsv(expert.taxonomy_tsv, expert.species)
+        return taxa, f"assets/experts/{expert.taxonomy_tsv.name} (iNaturalist taxonomy)"
+    return classes_from_labels(labels, expert.lineage), f"{expert.labels.name} (names only)"
+
+
+def build_expert_bundle(expert: Expert, src: Path, out: Path, *, sha256: dict, command: str | None) -> Bundle:
+    """Convert the verified files in `src` into a bundle written to `out`; returns it.
+
+    `sha256` maps each source file name to its checksum, recorded in the provenance.
+    """
+    from .tflite_convert import ARCH, convert_mobilenet_v2, num_outputs
+    from .tflite_reader import read_tflite
+    labels = parse_labels((src / expert.labels.name).read_text(encoding="utf-8"), expert.labels.name)
+    classes, taxonomy_source = expert_classes(expert, labels)
+    graph = read_tflite(src / expert.model.name, name=expert.model.name)
+    if num_outputs(graph) != expert.species + 1:
+        raise ExpertError(f"{expert.model.name}: {num_outputs(graph)} outputs, expected {expert.species + 1}")
+    model = convert_mobilenet_v2(graph)
+    bundle = Bundle(
+        name=expert.name, arch=ARCH, classes=classes, preprocess=MOBILENET_V2_TF_PREPROCESS,
+        num_outputs=expert.species + 1, output_index=list(range(expert.species)),
+        in_scope_threshold=expert.in_scope_threshold,
+        run={"init": "converted", "dataset": f"iNaturalist 2017 ({expert.group})", "img_size": 224,
+             "batchnorm": "folded"},  # identity BN layers: inat.warmstart recalibrates them before training
+        metrics=dict(expert.accuracy),
+        provenance={
+            "source": expert.model.url, "repository": REPOSITORY, "commit": COMMIT,
+            "files": {name: {"url": f.url, "sha256": sha256.get(name)} for name, f in
+                      ((f.name, f) for f in expert.files)},
+            "licence": LICENCE,
+            "notice": NOTICE.format(file=expert.model.name, commit=COMMIT[:8]),
+            "taxonomy": taxonomy_source,
+            "outputs": f"{expert.species} species, then '{BACKGROUND}' (output {expert.species}, no class)",
+            "converted_by": "inat.download (dequantized uint8 → float32 → fp16; TensorFlow SAME padding)",
+            "command": command, "date": time.strftime("%Y-%m-%d"),
+        })
+    save_bundle(bundle, out, model, half=True)
+    return bundle
