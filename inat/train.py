@@ -41,6 +41,7 @@ class TrainConfig:
     arch: str                       # a registered architecture (inat.models.list_models())
     out: str                        # bundle folder to write, e.g. weights/plants47 or runs/NAME
     init: str = "imagenet"          # scratch | imagenet (fine-tune all) | transfer (frozen backbone)
+    init_from: str | None = None    # a bundle whose weights replace ImageNet's for imagenet/transfer (warmstart.py)
     epochs: int = 10
     batch_size: int = 32            # per process
     img_size: int = 224             # replaces input_size in the arch's ImageNet preprocessing
@@ -64,6 +65,8 @@ class TrainConfig:
         get_spec(self.arch)  # unknown names fail here, with the list of valid ones
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, not {self.init!r}")
+        if self.init_from and self.init == "scratch":
+            raise ValueError("--init-from starts from a bundle's weights: use it with --init imagenet or transfer")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {self.optimizer!r}")
         if self.epochs < 1 or self.batch_size < 1:
@@ -105,10 +108,13 @@ def load_data(data_dir, train_split: str, val_split: str, pre, *, random_resized
     return train, val, taxa
 
 
-def build_model(arch: str, num_classes: int, init: str):
-    """A model ready to train: ImageNet weights unless scratch, backbone frozen for transfer."""
+def build_model(arch: str, num_classes: int, init: str, init_from: str | None = None, taxa=None):
+    """A model ready to train: ImageNet weights (or `init_from` bundle's) unless scratch, backbone frozen for transfer."""
     model = create_model(arch, num_classes)
-    if init != "scratch":
+    if init_from:
+        from .warmstart import load_bundle_weights
+        load_bundle_weights(model, arch, init_from, taxa)
+    elif init != "scratch":
         load_imagenet_weights(model, arch)
     if init == "transfer":
         head = get_submodule(model, get_spec(arch).head)
@@ -314,7 +320,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
     train_set, val_set, taxa = load_data(cfg.data, cfg.train_split, cfg.val_split, pre,
                                          random_resized_crop=cfg.random_resized_crop, hflip=cfg.hflip,
                                          rotation=cfg.rotation)
-    model = build_model(cfg.arch, len(taxa), cfg.init).to(device)
+    model = build_model(cfg.arch, len(taxa), cfg.init, cfg.init_from, taxa).to(device)
+    if cfg.init_from and state is None:
+        _calibrate(model, cfg, train_set, device, main)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     distributed = _distributed()
@@ -340,7 +348,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
         settle(out)  # a run killed while saving: finish or drop its half-done files
 
     bundle = Bundle(name=out.name, arch=cfg.arch, classes=taxa, preprocess=pre, history=history)
-    run_info = {"init": cfg.init, "dataset": Path(cfg.data).name, "img_size": cfg.img_size, "epochs": cfg.epochs,
+    run_info = {"init": f"{cfg.init} from {cfg.init_from}" if cfg.init_from else cfg.init, "dataset": Path(cfg.data).name, "img_size": cfg.img_size, "epochs": cfg.epochs,
                 "command": command, "device": describe_device(device, world), "config": asdict(cfg)}
     if state is not None and state.get("command"):
         run_info["command"] = state["command"]  # the command that started the run, not the resume
@@ -375,6 +383,16 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
     if start_epoch > cfg.epochs and main:  # resumed a run that had already finished
         print(f"{out}: all {cfg.epochs} epochs already done", file=sys.stderr)
     return _reload(out, bundle) if main else bundle
+
+
+def _calibrate(model, cfg: TrainConfig, train_set, device, main: bool) -> None:
+    """Real batch-norm statistics for a bundle whose BN was folded away (see inat/warmstart.py)."""
+    from .bundle import resolve_bundle
+    from .warmstart import calibration_batches, needs_recalibration, recalibrate_batchnorm
+    if needs_recalibration(resolve_bundle(cfg.init_from)):
+        n = recalibrate_batchnorm(model, calibration_batches(train_set, cfg.batch_size, device, seed=cfg.seed))
+        if main:
+            print(f"{cfg.init_from}: batch norm statistics of {n} layers measured on training photos", file=sys.stderr)
 
 
 def _write_epoch(bundle: Bundle, model, history: list[dict], run_info: dict, val_split: str, spent: float,
@@ -452,6 +470,8 @@ def add_cli(sub) -> None:
                    help=f"one of: {', '.join(list_models())}")
     p.add_argument("--init", default=d["init"].default, choices=INITS,
                    help="scratch | imagenet (fine-tune all layers) | transfer (frozen backbone, train the head)")
+    p.add_argument("--init-from", default=None, metavar="BUNDLE",
+                   help="start from this bundle's weights instead of ImageNet's (same --arch; e.g. weights/inat2017-birds)")
     p.add_argument("--epochs", type=int, default=d["epochs"].default)
     p.add_argument("--batch-size", type=int, default=d["batch_size"].default, help="per process")
     p.add_argument("--img-size", type=int, default=d["img_size"].default, help="input side in pixels")
