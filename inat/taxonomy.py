@@ -27,23 +27,28 @@ class TaxonomyError(ValueError):
 
 @dataclass(frozen=True)
 class Taxon:
-    """One model class: the dataset's own category id, names, rank and Linnaean path."""
+    """One model class: the dataset's own category id, names, rank, Linnaean path and iNat taxon id."""
 
     class_id: int
     scientific_name: str
     common_name: str | None = None
     rank: str = "species"
     taxonomy: dict = field(default_factory=dict)
+    taxon_id: int | None = None    # iNaturalist's taxon id, when known (the card links to its page)
 
     def to_dict(self) -> dict:
-        """The record as the JSON contract spells it (all taxonomy keys present, None when unknown)."""
-        return {
+        """The record as the JSON contract spells it (all taxonomy keys present, None when unknown;
+        `taxon_id` only when known)."""
+        out = {
             "class_id": self.class_id,
             "scientific_name": self.scientific_name,
             "common_name": self.common_name,
             "rank": self.rank,
             "taxonomy": {k: self.taxonomy.get(k) or None for k in TAXONOMY_KEYS},
         }
+        if self.taxon_id is not None:
+            out["taxon_id"] = self.taxon_id
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "Taxon":
@@ -54,13 +59,16 @@ class Taxon:
                            ("rank", d.get("rank")), *tax.items()]:
             if value is not None and not isinstance(value, (str, int, float)):  # a list would break roll-up later
                 raise ValueError(f"class {d.get('class_id')!r}: {key} must be text, not {type(value).__name__}")
-        common = d.get("common_name")
+        common, taxon_id = d.get("common_name"), d.get("taxon_id")
+        if taxon_id is not None and (isinstance(taxon_id, bool) or not isinstance(taxon_id, int)):
+            raise ValueError(f"class {d.get('class_id')!r}: taxon_id must be an integer, not {taxon_id!r}")
         return cls(
             class_id=int(d["class_id"]),
             scientific_name=str(d["scientific_name"]),
             common_name=str(common) if common else None,
             rank=str(d.get("rank") or "species"),
             taxonomy={k: str(tax[k]) if tax.get(k) else None for k in TAXONOMY_KEYS},
+            taxon_id=taxon_id,
         )
 
     def lineage(self) -> list[tuple[str, str]]:
