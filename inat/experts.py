@@ -46,7 +46,6 @@ class Expert:
     model: SourceFile             # the .tflite file
     labels: SourceFile            # one class a line, "Scientific name (Common name)", `background` last
     species: int                  # classes that are taxa (the outputs are species + 1: background)
-    lineage: dict                 # kingdom / phylum / class every one of its classes shares
     accuracy: dict = field(default_factory=dict)  # measured by benchmarks/expert_parity.py; {} = never measured
     licence_file: SourceFile = LICENSE_FILE  # copied into the bundle
     in_scope_threshold: float = 0.5  # summed species probability (1 − background) below which a photo is out of scope
@@ -75,7 +74,7 @@ EXPERTS: dict[str, Expert] = {e.name: e for e in [
                          git_blob="225ffa93c74237a64e1a5782fce3dfbc61f9d380", size=3579500),
         labels=SourceFile("inat_bird_labels.txt",
                           sha256="a16108dfe3f8daff015b87a97ab6a17e717b9b1bccd719f6d8f747746d7b9277", size=37146),
-        species=964, lineage={"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves"},
+        species=964,
     ),
     Expert(
         name="inat2017-insects", group="insects",
@@ -84,7 +83,7 @@ EXPERTS: dict[str, Expert] = {e.name: e for e in [
                          git_blob="48abc7c548282910bd6d9bc9aeb5663c7288070b", size=3655867),
         labels=SourceFile("inat_insect_labels.txt",
                           sha256="e5e03664a8a70eafc3308268eb8cd6aa28652912735bfdd45e436ae9617155bc", size=40317),
-        species=1021, lineage={"kingdom": "Animalia", "phylum": "Arthropoda", "class": "Insecta"},
+        species=1021,
     ),
     # Not in our mirror (the file is larger than what our snapshots keep): pinned by the git blob id
     # the repository's tree gives it at COMMIT; its accuracy has never been measured by us.
@@ -94,7 +93,7 @@ EXPERTS: dict[str, Expert] = {e.name: e for e in [
                          git_blob="85737c16869a13417a44229bf1968c4e964d2d7f"),
         labels=SourceFile("inat_plant_labels.txt",
                           sha256="53b78d1ac5808be1648520472db5d17a75a809e3bc51121887a68d9779fac257", size=78171),
-        species=2101, lineage={"kingdom": "Plantae"},
+        species=2101,
     ),
 ]}
 

@@ -50,10 +50,8 @@ def check_mobilenet_v2(graph: Graph) -> None:
             raise TFLiteError(f"convolution {i} is not SAME-padded and undilated")
         if op.kind == "DEPTHWISE_CONV_2D" and op.options.get("depth_multiplier", 1) != 1:
             raise TFLiteError(f"depthwise convolution {i} has a depth multiplier")
-        w = graph.tensors[op.inputs[1]].shape
-        # The linear bottleneck: a 1×1 projection that ends a block has no activation; all else ReLU6.
-        linear = op.kind == "CONV_2D" and i not in (0, 51) and w[1:3] == (1, 1) and \
-            i + 1 < len(convs) and convs[i - 1].kind == "DEPTHWISE_CONV_2D"
+        # The linear bottleneck: the projection after each depthwise convolution has no activation.
+        linear = op.kind == "CONV_2D" and i > 0 and convs[i - 1].kind == "DEPTHWISE_CONV_2D"
         want = None if linear else "RELU6"
         if op.options.get("activation") != want:
             raise TFLiteError(f"convolution {i} has activation {op.options.get('activation')}, expected {want}")

@@ -81,3 +81,14 @@ def test_init_from_needs_a_pretrained_init():
     from inat.train import TrainConfig
     with pytest.raises(ValueError, match="--init imagenet or transfer"):
         TrainConfig(data="d", arch="mobilenet_v2_tf", out="o", init="scratch", init_from="weights/x")
+
+
+def test_train_from_a_folded_bn_bundle(tiny_inat, tmp_path, capsys):
+    from inat.train import TrainConfig, train
+    make_bundle(tmp_path / "expert", arch="mobilenet_v2_tf", size=32, run={"batchnorm": "folded"})
+    cfg = TrainConfig(data=str(tiny_inat), out=str(tmp_path / "ft"), arch="mobilenet_v2_tf", init="imagenet",
+                      init_from=str(tmp_path / "expert"), epochs=1, batch_size=8, img_size=32, workers=0,
+                      device="cpu")
+    bundle = train(cfg, show=False)
+    assert bundle.run["init"] == f"imagenet from {tmp_path / 'expert'}" and len(bundle.history) == 1
+    assert "batch norm statistics of 52 layers measured" in capsys.readouterr().err
