@@ -171,6 +171,7 @@ def install(name: str, source_dir: str | os.PathLike | None = None, out: str | o
     if source is not None and not source.is_dir():
         raise DownloadError(f"{source}: no such folder (--from takes a folder holding the source files)")
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(target)
     # Same file system as the target, so the final rename is atomic; hidden and two levels deep, so
     # nothing that lists bundles ever mistakes it for one.
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
@@ -197,6 +198,18 @@ def install(name: str, source_dir: str | os.PathLike | None = None, out: str | o
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return "installed", target
+
+
+def _remove_stale_partials(target: Path, age_s: float = 3600) -> None:
+    """Delete what killed installs of `target` left (hidden *.partial folders), once they are an hour old:
+    a younger one may belong to an install running right now."""
+    import time
+    for old in target.parent.glob(f".{target.name}.*.partial"):
+        try:
+            if old.is_dir() and time.time() - old.stat().st_mtime > age_s:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _convert(expert: Expert, src: Path, staged: Path, sha: dict, command: str | None) -> None:

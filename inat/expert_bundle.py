@@ -62,12 +62,16 @@ def classes_from_tsv(path: Path, n: int) -> list[Taxon]:
         raise ExpertError(f"{path}: expected tab-separated columns {' '.join(TSV_COLUMNS)}"
                           + (f" (missing {', '.join(missing)})" if missing else ""))
     taxa = {}
-    for r in rows:
-        i = int(r["index"])
+    for line, r in enumerate(rows, start=2):
+        try:
+            i = int(r["index"])
+            tid = (r.get("taxon_id") or "").strip()
+            tid = int(tid) if tid else None
+        except (TypeError, ValueError):
+            raise ExpertError(f"{path}: line {line}: index and taxon_id must be integers") from None
         tax = {k: (r.get(k) or "").strip() or None for k in TAXONOMY_KEYS}
-        tid = (r.get("taxon_id") or "").strip()
-        taxa[i] = Taxon(i, r["scientific_name"].strip(), (r.get("common_name") or "").strip() or None,
-                        (r.get("rank") or "").strip() or "species", tax, int(tid) if tid else None)
+        taxa[i] = Taxon(i, (r["scientific_name"] or "").strip(), (r.get("common_name") or "").strip() or None,
+                        (r.get("rank") or "").strip() or "species", tax, tid)
     if sorted(taxa) != list(range(n)):
         raise ExpertError(f"{path}: rows must index the outputs 0..{n - 1} once each (found {len(taxa)} rows)")
     return [taxa[i] for i in range(n)]
@@ -110,8 +114,7 @@ def build_expert_bundle(expert: Expert, src: Path, out: Path, *, sha256: dict, c
         metrics=dict(expert.accuracy),
         provenance={
             "source": expert.model.url, "repository": REPOSITORY, "commit": COMMIT,
-            "files": {name: {"url": f.url, "sha256": sha256.get(name)} for name, f in
-                      ((f.name, f) for f in expert.files)},
+            "files": {f.name: {"url": f.url, "sha256": sha256.get(f.name)} for f in expert.files},
             "licence": LICENCE,
             "notice": NOTICE.format(file=expert.model.name, commit=COMMIT[:8]),
             "taxonomy": taxonomy_source,

@@ -196,3 +196,15 @@ def test_unknown_name_and_no_name_are_one_line(capsys):
     assert rc == 1 and err.count("\n") == 1 and "inat2017-birds" in err
     rc, out, err = _run(capsys)
     assert rc == 1 and err.count("\n") == 1 and "--list" in err
+
+
+def test_a_killed_install_is_cleaned_up_by_the_next_one(fake_expert, capsys, fast_convert):
+    import os
+    expert, mirror = fake_expert
+    weights = Path(download.default_target("fake-expert")).parent
+    stale, fresh = weights / ".fake-expert.abc.partial", weights / ".fake-expert.def.partial"
+    for d in (stale, fresh):
+        (d / "bundle").mkdir(parents=True)
+    os.utime(stale, (0, 0))  # killed long ago; `fresh` may be an install running now
+    assert _run(capsys, "fake-expert", "--from", str(mirror))[0] == 0
+    assert _leftovers(weights) == [".fake-expert.def.partial", "fake-expert"]
