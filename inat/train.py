@@ -348,7 +348,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
         settle(out)  # a run killed while saving: finish or drop its half-done files
 
     bundle = Bundle(name=out.name, arch=cfg.arch, classes=taxa, preprocess=pre, history=history)
-    run_info = {"init": f"{cfg.init} from {cfg.init_from}" if cfg.init_from else cfg.init, "dataset": Path(cfg.data).name, "img_size": cfg.img_size, "epochs": cfg.epochs,
+    init = f"{cfg.init} from {cfg.init_from}" if cfg.init_from else cfg.init
+    run_info = {"init": init, "dataset": Path(cfg.data).name, "img_size": cfg.img_size, "epochs": cfg.epochs,
                 "command": command, "device": describe_device(device, world), "config": asdict(cfg)}
     if state is not None and state.get("command"):
         run_info["command"] = state["command"]  # the command that started the run, not the resume
