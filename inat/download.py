@@ -91,7 +91,8 @@ def _copy_stream(read, size: int | None, dest: Path, desc: str, show: bool) -> d
         while chunk := read(CHUNK):
             total += len(chunk)
             if total > MAX_BYTES:
-                raise DownloadError(f"{desc}: more than {MAX_BYTES >> 20} MB, not the pinned file; nothing was installed")
+                raise DownloadError(f"{desc}: more than {MAX_BYTES >> 20} MB, not the pinned file; "
+                                    "nothing was installed")
             try:
                 out.write(chunk)
             except OSError as e:  # a full disk is not a network problem: say which it is
@@ -220,7 +221,8 @@ def _convert(expert: Expert, src: Path, staged: Path, sha: dict, command: str | 
         build_expert_bundle(expert, src, staged, sha256=sha, command=command)
         load_bundle(staged).build_model()  # the installed bundle must load as any other would
     except (TFLiteError, ExpertError, BundleError) as e:
-        raise DownloadError(f"{expert.name}: conversion failed ({str(e).splitlines()[0]}); nothing was installed") from None
+        raise DownloadError(f"{expert.name}: conversion failed ({str(e).splitlines()[0]}); "
+                            "nothing was installed") from None
 
 
 # -- the catalogue as a table --------------------------------------------------------------------------

@@ -82,7 +82,8 @@ def expert_classes(expert: Expert, labels: list[tuple[str, str | None]]) -> tupl
     if len(labels) != expert.species:
         raise ExpertError(f"{expert.labels.name}: {len(labels)} classes, expected {expert.species}")
     if not expert.taxonomy_tsv.is_file():
-        raise ExpertError(f"{expert.taxonomy_tsv}: missing (the expert's committed taxonomy; is the checkout complete?)")
+        raise ExpertError(f"{expert.taxonomy_tsv}: missing (the expert's committed taxonomy; "
+                          "is the checkout complete?)")
     taxa = classes_from_tsv(expert.taxonomy_tsv, expert.species)
     # The TSV keeps the label file's names: any difference means it describes another model.
     wrong = next((t for t, (sci, _) in zip(taxa, labels) if t.scientific_name != sci), None)

@@ -74,7 +74,8 @@ def mobilenet_v2_state_dict(graph: Graph, model_state: dict) -> dict:
     out = {}
     for op, wkey, bn in zip(convs, conv_keys, bn_prefixes):
         w = _torch_layout(op.kind, graph.weights(op.inputs[1]))
-        b = graph.weights(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else np.zeros(w.shape[0], np.float32)
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+        b = graph.weights(op.inputs[2]) if has_bias else np.zeros(w.shape[0], np.float32)
         if tuple(w.shape) != tuple(model_state[wkey].shape) or b.shape != tuple(model_state[bn + ".bias"].shape):
             raise TFLiteError(f"{wkey}: file has shape {tuple(w.shape)}, model {tuple(model_state[wkey].shape)}")
         n = b.shape[0]
@@ -86,7 +87,8 @@ def mobilenet_v2_state_dict(graph: Graph, model_state: dict) -> dict:
         out[bn + ".num_batches_tracked"] = torch.zeros((), dtype=torch.long)
     w, b = graph.weights(fc.inputs[1]), graph.weights(fc.inputs[2])
     if w.shape != tuple(model_state["classifier.weight"].shape):
-        raise TFLiteError(f"classifier: file has shape {w.shape}, model {tuple(model_state['classifier.weight'].shape)}")
+        want = tuple(model_state["classifier.weight"].shape)
+        raise TFLiteError(f"classifier: file has shape {w.shape}, model {want}")
     out["classifier.weight"] = torch.from_numpy(np.ascontiguousarray(w))
     out["classifier.bias"] = torch.from_numpy(b.astype(np.float32))
     missing = sorted(set(model_state) - set(out))

@@ -109,7 +109,8 @@ def load_data(data_dir, train_split: str, val_split: str, pre, *, random_resized
 
 
 def build_model(arch: str, num_classes: int, init: str, init_from: str | None = None, taxa=None):
-    """A model ready to train: ImageNet weights (or `init_from` bundle's) unless scratch, backbone frozen for transfer."""
+    """A model ready to train: ImageNet weights (or the `init_from` bundle's) unless scratch, backbone
+    frozen for transfer."""
     model = create_model(arch, num_classes)
     if init_from:
         from .warmstart import load_bundle_weights
@@ -472,7 +473,8 @@ def add_cli(sub) -> None:
     p.add_argument("--init", default=d["init"].default, choices=INITS,
                    help="scratch | imagenet (fine-tune all layers) | transfer (frozen backbone, train the head)")
     p.add_argument("--init-from", default=None, metavar="BUNDLE",
-                   help="start from this bundle's weights instead of ImageNet's (same --arch; e.g. weights/inat2017-birds)")
+                   help="start from this bundle's weights instead of ImageNet's (same --arch; "
+                        "e.g. weights/inat2017-birds)")
     p.add_argument("--epochs", type=int, default=d["epochs"].default)
     p.add_argument("--batch-size", type=int, default=d["batch_size"].default, help="per process")
     p.add_argument("--img-size", type=int, default=d["img_size"].default, help="input side in pixels")

@@ -133,7 +133,8 @@ def test_second_run_says_installed_and_force_reinstalls(fake_expert, capsys, fas
     expert, mirror = fake_expert
     target = download.default_target("fake-expert")
     rc, out, err = _run(capsys, "fake-expert", "--from", str(mirror))
-    assert rc == 0 and out.startswith("installed fake-expert in") and (target / "bundle.json").read_text() == '{"run": 0}'
+    assert rc == 0 and out.startswith("installed fake-expert in")
+    assert (target / "bundle.json").read_text() == '{"run": 0}'
     assert (target / "LICENSE").read_bytes() == b"licence text\n"
     rc, out, err = _run(capsys, "fake-expert", "--from", str(mirror))
     assert rc == 0 and "already installed" in out and "--force" in out and len(fast_convert) == 1

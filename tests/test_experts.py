@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inat.expert_bundle import ExpertError, classes_from_tsv, expert_classes, parse_labels
+from inat.expert_bundle import TSV_COLUMNS, ExpertError, classes_from_tsv, expert_classes, parse_labels
 from inat.experts import EXPERTS
 from inat.tflite_reader import TFLiteError, read_tflite
 
@@ -59,10 +59,11 @@ def test_committed_taxonomy_matches_the_label_file_name_by_name(name):
 
 
 def test_taxonomy_tsv_rows_become_taxa_with_inat_ids(tmp_path):
-    head = "index\tscientific_name\tcommon_name\trank\tkingdom\tphylum\tclass\torder\tfamily\tgenus\tspecific_epithet\ttaxon_id\tmatch\n"
-    rows = ["1\tAramus guarauna\tLimpkin\tspecies\tAnimalia\tChordata\tAves\tGruiformes\tAramidae\tAramus\tguarauna\t4835\texact\n",
-            "0\tFoo bar\t\tspecies\tAnimalia\tChordata\tAves\t\t\t\t\t\tnone\n"]
-    (tmp_path / "t.tsv").write_text(head + "".join(rows), encoding="utf-8")
+    rows = [TSV_COLUMNS,
+            ("1", "Aramus guarauna", "Limpkin", "species", "Animalia", "Chordata", "Aves", "Gruiformes", "Aramidae",
+             "Aramus", "guarauna", "4835", "exact"),
+            ("0", "Foo bar", "", "species", "Animalia", "Chordata", "Aves", "", "", "", "", "", "none")]
+    (tmp_path / "t.tsv").write_text("".join("\t".join(r) + "\n" for r in rows), encoding="utf-8")
     taxa = classes_from_tsv(tmp_path / "t.tsv", 2)
     assert taxa[1].taxon_id == 4835 and taxa[1].taxonomy["family"] == "Aramidae"
     assert taxa[0].taxon_id is None and taxa[0].taxonomy["order"] is None  # never invented
