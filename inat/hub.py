@@ -20,6 +20,7 @@ from .naturalist import NAME as NATURALIST
 from .naturalist import Ensemble
 from .scope import expert_group
 from .starter import ASSETS
+from .taxonomy import RANKS
 from .starter import NAME as STARTER
 from .starter import starter_bundle
 
@@ -104,6 +105,13 @@ def model_rows() -> list[dict]:
     return rows
 
 
-def _row(b: Bundle, name: str, path: str | None, builtin: bool, default: str) -> dict:
+def _row(b: Bundle | Ensemble, name: str, path: str | None, builtin: bool, default: str) -> dict:
+    """`models --json`'s record: the contract keys, then the species count and the measured top-1 with what
+    it was measured on (`val_top1` is the validation figure of a trained bundle, None for the others)."""
+    m = b.metrics
+    top1 = m.get("val_top1", m.get("top1"))
     return {"name": name, "path": path, "builtin": builtin, "arch": b.arch, "classes": len(b.classes),
-            "default": name == default, "val_top1": b.metrics.get("val_top1")}
+            "default": name == default, "val_top1": m.get("val_top1"),
+            "species": sum(t.rank not in RANKS[:-1] for t in b.classes), "top1": top1,
+            "measured_on": (m.get("split") or m.get("data")) if top1 is not None else None,
+            "expert": bool(getattr(b, "expert", False))}
