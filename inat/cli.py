@@ -14,7 +14,7 @@ import sys
 
 from tqdm import tqdm
 
-from . import calibration, dataset_report, evaluate, export, runs, train
+from . import calibration, dataset_report, download, evaluate, export, runs, train
 from .errors import first_line
 from .hub import model_rows, resolve
 from .importer import import_checkpoint
@@ -23,7 +23,7 @@ from .predict import Predictor
 from .record import Identification
 from .taxonomy import display_name
 
-COMMAND_MODULES = (train, evaluate, calibration, runs, dataset_report, export)
+COMMAND_MODULES = (train, evaluate, calibration, runs, dataset_report, export, download)
 
 
 def _print_json(obj) -> None:
@@ -106,9 +106,9 @@ def cmd_models(args) -> int:
             _print_json(r)
         return 0
     for r in rows:
-        acc = f"top-1 {100 * r['val_top1']:.1f} %" if r["val_top1"] is not None else ""
+        acc = f"top-1 {100 * r['top1']:.1f} % ({r['measured_on']})" if r["top1"] is not None else ""
         mark = "*" if r["default"] else " "
-        print(f"{mark} {r['name']:<20} {r['arch']:<18} {r['classes']:>6} classes  {acc}")
+        print(f"{mark} {r['name']:<18} {r['arch']:<18} {r['classes']:>6} classes  {acc}")
     print("(* = default)")
     return 0
 

@@ -10,16 +10,41 @@ built-in registers here, in BUILTINS.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Callable
 
 from .bundle import JSON_NAME, Bundle, BundleError, load_bundle
+from .naturalist import NAME as NATURALIST
+from .naturalist import Ensemble
+from .scope import expert_group
+from .starter import ASSETS
+from .taxonomy import RANKS
 from .starter import NAME as STARTER
 from .starter import starter_bundle
 
-# Built-in models: name → a function returning its Bundle (no weights read until the model is loaded).
-BUILTINS: dict[str, Callable[[], Bundle]] = {STARTER: starter_bundle}
+
+def naturalist() -> Ensemble:
+    """The starter, the router and every installed expert (one per group: the first by folder name)."""
+    experts: dict[str, Bundle] = {}
+    for b in list_bundles():
+        group = expert_group(b) if b.expert else None
+        if group and group not in experts:
+            experts[group] = b
+    return Ensemble(starter_bundle(), experts, metrics=naturalist_metrics())
+
+
+def naturalist_metrics() -> dict:
+    """What benchmarks/open_world.py measured of naturalist (assets/naturalist_metrics.json), or {}."""
+    try:
+        return json.loads((ASSETS / "naturalist_metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+# Built-in models: name → a function returning its Bundle or Ensemble (no weights read until it is loaded).
+BUILTINS: dict[str, Callable[[], Bundle | Ensemble]] = {NATURALIST: naturalist, STARTER: starter_bundle}
 
 
 def weights_dir() -> Path:
@@ -46,11 +71,11 @@ def model_names() -> list[str]:
 
 
 def default_model() -> str:
-    """The name of the default model: the bundle marked `"default": true` in the weights folder, else the starter."""
-    return next((b.path.name for b in list_bundles() if b.default), STARTER)
+    """The name of the default model: the bundle marked `"default": true` in the weights folder, else naturalist."""
+    return next((b.path.name for b in list_bundles() if b.default), NATURALIST)
 
 
-def resolve(name_or_path: str | os.PathLike | None = None, *, names_only: bool = False) -> Bundle:
+def resolve(name_or_path: str | os.PathLike | None = None, *, names_only: bool = False) -> Bundle | Ensemble:
     """The Bundle for a built-in name, a bundle name in the weights folder or (unless `names_only`) a bundle
     path; None means the default model. Raises BundleError listing what is available."""
     name = str(name_or_path) if name_or_path is not None else default_model()
@@ -80,6 +105,13 @@ def model_rows() -> list[dict]:
     return rows
 
 
-def _row(b: Bundle, name: str, path: str | None, builtin: bool, default: str) -> dict:
+def _row(b: Bundle | Ensemble, name: str, path: str | None, builtin: bool, default: str) -> dict:
+    """`models --json`'s record: the contract keys, then the species count and the measured top-1 with what
+    it was measured on (`val_top1` is the validation figure of a trained bundle, None for the others)."""
+    m = b.metrics
+    top1 = m.get("val_top1", m.get("top1"))
     return {"name": name, "path": path, "builtin": builtin, "arch": b.arch, "classes": len(b.classes),
-            "default": name == default, "val_top1": b.metrics.get("val_top1")}
+            "default": name == default, "val_top1": m.get("val_top1"),
+            "species": sum(t.rank not in RANKS[:-1] for t in b.classes), "top1": top1,
+            "measured_on": (m.get("split") or m.get("data")) if top1 is not None else None,
+            "expert": bool(getattr(b, "expert", False))}

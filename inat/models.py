@@ -93,6 +93,21 @@ def logits_and_features(model, x):
     return model.get_classifier()(features), features
 
 
+# TensorFlow's MobileNetV2 1.0, the iNat 2017 experts' network (inat/tflite_convert.py fills it from
+# their TFLite files). TF pads a stride-2 convolution with "SAME" (the extra pixel right/bottom);
+# timm builds exactly that with pad_type="same" (its Conv2dSame, as for the tf_ EfficientNets),
+# where torchvision's symmetric padding drops top-1 agreement with the TFLite file from ~99 % to ~93 %.
+# Input x/128 − 1 (the files' uint8 quantization): mean = std = 128/255 on 0..1 pixels.
+MOBILENET_V2_TF_PREPROCESS = Preprocess(input_size=224, resize="shorter", crop_pct=1.0, interpolation="bilinear",
+                                        mean=(128 / 255,) * 3, std=(128 / 255,) * 3)
+
+
+@register("mobilenet_v2_tf", head="classifier", imagenet_file=None, preprocess=MOBILENET_V2_TF_PREPROCESS)
+def _mobilenet_v2_tf(num_classes: int):
+    import timm
+    return timm.create_model("mobilenetv2_100", pretrained=False, num_classes=num_classes, pad_type="same")
+
+
 def get_submodule(model, dotted: str):
     for part in dotted.split("."):
         model = model[int(part)] if part.isdigit() else getattr(model, part)

@@ -6,10 +6,11 @@
     ('Panthera leo', 'species')
     >>> r.to_json()            # exactly one line of `python -m inat predict --json`
 
-Probabilities are a softmax over the model's outputs (the thesis displayed a raw logit as
-"confidence"). For a model with a notion of scope (the starter: ImageNet organisms among objects),
-`in_scope` says whether the photo seems to show anything the model knows. How the network runs
-(ONNX Runtime or PyTorch, exact or fast decoding) is `inat.engine`'s part.
+Probabilities are a calibrated softmax over the model's outputs (the thesis displayed a raw logit as
+"confidence"). `in_scope` says whether the photo shows something the model knows: for the starter, its
+organism classes against ImageNet's objects; for a bundle that declares its scope (plants47: plants), what
+the router says of the photo; for `naturalist`, both. How a network runs (ONNX Runtime or PyTorch, exact
+or fast decoding) is `inat.engine`'s part; how `naturalist` combines its models is `inat.naturalist`'s.
 """
 from __future__ import annotations
 
@@ -23,27 +24,70 @@ from .bundle import Bundle
 from .engine import Engine
 from .hub import resolve
 from .images import ImageError, open_image
+from .naturalist import Ensemble, NaturalistRunner
 from .record import Identification, identify
 from .rollup import TaxonTree
+from .router_groups import GROUPS
+from .scope import SCOPE_MIN, GroupModel, scope_groups, scope_lineage
 
 # Threads that decode and preprocess the next photos while the network runs on the current batch.
 DECODE_THREADS = 2
 
 
+class BundleRunner:
+    """One bundle's network, and the starter + router too when the bundle declares a scope to check."""
+
+    def __init__(self, bundle: Bundle, *, exact: bool, backend: str, threads: int | None, device: str):
+        self.bundle, self.name = bundle, bundle.name
+        self.engine = Engine(bundle, exact=exact, backend=backend, threads=threads, device=device)
+        self.tree = TaxonTree(bundle.classes)
+        self.index = np.asarray(bundle.output_index)  # model output of each class
+        # A closed-set bundle that says what world it knows (plants47: plants) is told when a photo is
+        # outside it; a bundle with its own notion of scope (the starter's objects) needs no guard.
+        self.guard = GroupModel(exact=exact, backend=backend, threads=threads) \
+            if bundle.scope and not bundle.has_scope else None
+        self.draft = self.engine.draft if self.guard is None or self.engine.draft is None else \
+            max(self.engine.draft, self.guard.engine.draft)
+        if self.guard is not None:
+            self.in_scope_groups = scope_groups(scope_lineage(bundle.scope, bundle.classes))
+
+    def prepare(self, im):
+        own = self.engine.inputs([im])[0]
+        return own if self.guard is None else (own, self.guard.engine.inputs([im])[0])
+
+    def identify(self, items: list, labels: list[str], k: int) -> list[Identification]:
+        own = np.stack(items if self.guard is None else [x for x, _ in items])
+        probs = self.engine.probabilities(own)[:, self.index]
+        out = [identify(self.tree, p, label, self.name, k, scope_threshold=self.bundle.in_scope_threshold)
+               for p, label in zip(probs, labels)]
+        if self.guard is not None:
+            _, groups = self.guard.run(np.stack([x for _, x in items]))
+            inside = groups[:, self.in_scope_groups].sum(axis=1)
+            for r, g, p in zip(out, groups, inside):
+                r.groups = dict(zip(GROUPS, map(float, g)))
+                r.scope = {**self.bundle.scope, "probability": float(p)}
+                r.scope_probability, r.in_scope = float(p), bool(p >= SCOPE_MIN)
+                if not r.in_scope:
+                    r.ancestor = None  # the model knows nothing of what this is: it claims nothing
+        return out
+
+
 class Predictor:
     """Loads a model once; `predict(images, k)` returns one Identification per image, in input order.
 
-    `model`: a name (`starter`, a bundle in the weights folder), a bundle path, a Bundle, or None for the
-    default model. `exact`, `backend`, `threads`, `device`: see `inat.engine.Engine`.
+    `model`: a name (`starter`, `naturalist`, a bundle in the weights folder), a bundle path, a Bundle,
+    or None for the default model. `exact`, `backend`, `threads`, `device`: see `inat.engine.Engine`.
     """
 
-    def __init__(self, model: str | Bundle | None = None, *, exact: bool = False, threads: int | None = None,
-                 device: str = "cpu", backend: str = "auto"):
-        self.bundle = model if isinstance(model, Bundle) else resolve(model)
+    def __init__(self, model: str | Bundle | Ensemble | None = None, *, exact: bool = False,
+                 threads: int | None = None, device: str = "cpu", backend: str = "auto"):
+        self.bundle = model if isinstance(model, (Bundle, Ensemble)) else resolve(model)
         self.name = self.bundle.name
-        self.engine = Engine(self.bundle, exact=exact, backend=backend, threads=threads, device=device)
-        self.tree = TaxonTree(self.bundle.classes)
-        self.index = np.asarray(self.bundle.output_index)  # model output of each class
+        options = dict(exact=exact, backend=backend, threads=threads, device=device)
+        self.runner = NaturalistRunner(self.bundle, **options) if isinstance(self.bundle, Ensemble) \
+            else BundleRunner(self.bundle, **options)
+        self.engine = self.runner.engine   # the main network (the starter's, for naturalist)
+        self.tree = self.runner.tree
 
     @property
     def backend(self) -> str:
@@ -51,24 +95,20 @@ class Predictor:
 
     @property
     def classes(self) -> list:
-        """The taxa the records rank (the bundle's classes)."""
+        """The taxa the records rank."""
         return self.tree.taxa
 
     def probabilities(self, images) -> np.ndarray:
-        """(N, num_outputs) probabilities over every model output, for a list of RGB PIL images."""
+        """(N, num_outputs) probabilities over every output of the main network, for RGB PIL images."""
         return self.engine.probabilities(self.engine.inputs(images))
 
-    def _record(self, probs: np.ndarray, image: str, k: int) -> Identification:
-        return identify(self.tree, probs[self.index], image, self.name, k,
-                        scope_threshold=self.bundle.in_scope_threshold)
-
     def _prepare(self, src):
-        """(model input, None) for one photo, or (None, one-line error)."""
+        """(prepared input, None) for one photo, or (None, one-line error)."""
         try:
-            im = open_image(src, draft_size=self.engine.draft)
+            im = open_image(src, draft_size=self.runner.draft)
         except ImageError as e:
             return None, str(e)
-        return self.engine.inputs([im])[0], None
+        return self.runner.prepare(im), None
 
     def predict(self, images, k: int = 5, batch_size: int = 16, progress=None) -> list[Identification]:
         """Records for paths, bytes or PIL images, in input order.
@@ -82,8 +122,7 @@ class Predictor:
         batch_size = max(1, int(batch_size))
         results: list[Identification | None] = [None] * len(images)
         if len(images) <= 1:
-            prepared = iter([self._prepare(src) for src in images])
-            self._run(images, prepared, results, k, batch_size, progress)
+            self._run(images, iter([self._prepare(src) for src in images]), results, k, batch_size, progress)
             return results  # type: ignore[return-value]
         with ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="inat-decode") as pool:
             window: deque = deque()
@@ -101,16 +140,16 @@ class Predictor:
         return results  # type: ignore[return-value]
 
     def _run(self, images, prepared, results, k: int, batch_size: int, progress) -> None:
-        pending: list[tuple[int, np.ndarray]] = []
-        for i, (x, error) in enumerate(prepared):
+        pending: list[tuple[int, object]] = []
+        for i, (item, error) in enumerate(prepared):
             if error is not None:
                 results[i] = Identification(_label(images[i], i), self.name, error=error)
             else:
-                pending.append((i, x))
+                pending.append((i, item))
             if len(pending) == batch_size or (i == len(images) - 1 and pending):
-                probs = self.engine.probabilities(np.stack([x for _, x in pending]))
-                for (j, _), row in zip(pending, probs):
-                    results[j] = self._record(row, _label(images[j], j), k)
+                records = self.runner.identify([x for _, x in pending], [_label(images[j], j) for j, _ in pending], k)
+                for (j, _), r in zip(pending, records):
+                    results[j] = r
                 pending = []
             if progress is not None and (not pending or i == len(images) - 1):
                 progress(i + 1)

@@ -30,9 +30,11 @@ from .bundle import JSON_NAME, Bundle, load_bundle, save_bundle, settle, write_j
 from .calibration import calibrate, format_calibration, save_calibration
 from .data import ImageDataset, load_split, split_taxa
 from .distributed import all_reduce, describe_device, distributed, setup_device
+from .hub import resolve
 from .models import create_model, get_spec, get_submodule, list_models, load_imagenet_weights
 from .preprocess import Preprocess, draft_size, eval_transform, train_transform
 from .rollup import TaxonTree
+from .warmstart import calibration_batches, load_bundle_weights, needs_recalibration, recalibrate_batchnorm
 
 INITS = ("scratch", "imagenet", "transfer")
 OPTIMIZERS = ("adamw", "sgd")
@@ -57,6 +59,8 @@ class TrainConfig:
     out: str = field(metadata={"help": "bundle folder to write (weights/NAME or runs/NAME)"})
     init: str = _opt("imagenet", "scratch | imagenet (fine-tune all layers) | transfer (frozen backbone, train the head)",
                      choices=lambda: INITS)
+    init_from: str | None = _opt(None, "start from this bundle's weights instead of ImageNet's (same --arch; e.g. "
+                                        "weights/inat2017-birds); imagenet or transfer")
     epochs: int = _opt(10, "epochs to train")
     batch_size: int = _opt(32, "photos per step, per process")
     img_size: int = _opt(224, "input side in pixels (replaces the architecture's ImageNet input size)")
@@ -83,6 +87,8 @@ class TrainConfig:
         get_spec(self.arch)  # unknown names fail here, with the list of valid ones
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, not {self.init!r}")
+        if self.init_from and self.init == "scratch":
+            raise ValueError("--init-from starts from a bundle's weights: use it with --init imagenet or transfer")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {self.optimizer!r}")
         if self.epochs < 1 or self.batch_size < 1:
@@ -121,10 +127,13 @@ def load_data(data_dir, train_split: str, val_split: str, pre, *, random_resized
     return train, val, taxa
 
 
-def init_model(arch: str, num_classes: int, init: str):
-    """A fresh model ready to train: ImageNet weights unless scratch, backbone frozen for transfer."""
+def init_model(arch: str, num_classes: int, init: str, init_from: str | None = None, taxa=None):
+    """A fresh model ready to train: ImageNet weights (or the `init_from` bundle's) unless scratch, backbone
+    frozen for transfer."""
     model = create_model(arch, num_classes)
-    if init != "scratch":
+    if init_from:
+        load_bundle_weights(model, arch, init_from, taxa)
+    elif init != "scratch":
         load_imagenet_weights(model, arch)
     if init == "transfer":
         head = get_submodule(model, get_spec(arch).head)
@@ -282,7 +291,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
     train_set, val_set, taxa = load_data(cfg.data, cfg.train_split, cfg.val_split, pre,
                                          random_resized_crop=cfg.random_resized_crop, hflip=cfg.hflip,
                                          rotation=cfg.rotation)
-    model = init_model(cfg.arch, len(taxa), cfg.init).to(device)
+    model = init_model(cfg.arch, len(taxa), cfg.init, cfg.init_from, taxa).to(device)
+    if cfg.init_from and state is None:
+        _recalibrate_batchnorm(model, cfg, train_set, device, main)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     is_distributed = distributed()
@@ -308,7 +319,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
         settle(out)  # a run killed while saving: finish or drop its half-done files
 
     bundle = Bundle(name=out.name, arch=cfg.arch, classes=taxa, preprocess=pre, history=history)
-    run_info = {"init": cfg.init, "dataset": Path(cfg.data).name, "img_size": cfg.img_size, "epochs": cfg.epochs,
+    init = f"{cfg.init} from {cfg.init_from}" if cfg.init_from else cfg.init
+    run_info = {"init": init, "dataset": Path(cfg.data).name, "img_size": cfg.img_size, "epochs": cfg.epochs,
                 "command": command, "device": describe_device(device, world), "config": asdict(cfg)}
     if state is not None and state.get("command"):
         run_info["command"] = state["command"]  # the command that started the run, not the resume
@@ -347,6 +359,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
         save_calibration(out, {**record, "command": run_info["command"]})
         print(format_calibration(out.name, record), file=sys.stderr)
     return _reload(out, bundle) if main else bundle
+
+
+def _recalibrate_batchnorm(model, cfg: TrainConfig, train_set, device, main: bool) -> None:
+    """Real batch-norm statistics for a bundle whose BN was folded away (see inat/warmstart.py)."""
+    if needs_recalibration(resolve(cfg.init_from)):
+        n = recalibrate_batchnorm(model, calibration_batches(train_set, cfg.batch_size, device, seed=cfg.seed))
+        if main:
+            print(f"{cfg.init_from}: batch norm statistics of {n} layers measured on training photos", file=sys.stderr)
 
 
 def _write_epoch(bundle: Bundle, model, history: list[dict], run_info: dict, val_split: str, spent: float,

@@ -129,10 +129,11 @@ def test_labels_and_models(weights, capsys, monkeypatch):
     assert main(["models", "--json"]) == 0
     models = {m["name"]: m for m in map(json.loads, capsys.readouterr().out.splitlines())}
     assert models["tiny"]["classes"] == len(TAXA) and models["tiny"]["val_top1"] is None
-    assert models["starter"]["builtin"] and models["starter"]["default"]
+    assert models["starter"]["builtin"] and not models["starter"]["default"]
+    assert models["naturalist"]["builtin"] and models["naturalist"]["default"]
     assert main(["models"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("* starter ") and out[-1] == "(* = default)"
+    assert out[0].startswith("* naturalist ") and out[-1] == "(* = default)"
 
 
 def test_the_readable_block():

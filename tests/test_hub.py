@@ -4,6 +4,7 @@ import pytest
 from conftest import REPO, make_bundle
 from inat.bundle import BundleError
 from inat.hub import BUILTINS, default_model, list_bundles, model_names, model_rows, resolve, weights_dir
+from inat.naturalist import NAME as NATURALIST
 from inat.starter import NAME as STARTER
 
 
@@ -37,12 +38,12 @@ def test_names_list_and_default(weights):
     assert default_model() == "beta"  # a name, never a path
 
 
-def test_the_default_is_the_starter_without_a_marked_bundle(tmp_path, monkeypatch):
+def test_the_default_is_naturalist_without_a_marked_bundle(tmp_path, monkeypatch):
     monkeypatch.setenv("INAT_WEIGHTS", str(tmp_path / "missing"))
-    assert list_bundles() == [] and default_model() == STARTER
+    assert list_bundles() == [] and default_model() == NATURALIST
     make_bundle(tmp_path / "w" / "only")
     monkeypatch.setenv("INAT_WEIGHTS", str(tmp_path / "w"))
-    assert default_model() == STARTER
+    assert default_model() == NATURALIST
 
 
 def test_resolve_names_paths_and_the_default(weights):
@@ -51,7 +52,7 @@ def test_resolve_names_paths_and_the_default(weights):
     assert resolve(str(weights / "alpha")).path == weights / "alpha"  # a path
     assert resolve(weights / "alpha").path == weights / "alpha"      # a PathLike
     assert resolve(STARTER).name == STARTER and resolve(STARTER).path is None
-    with pytest.raises(BundleError, match="gamma: no such model; available: starter, alpha, beta \\(or a bundle"):
+    with pytest.raises(BundleError, match="gamma: no such model; available: naturalist, starter, alpha, beta \\(or a bundle"):
         resolve("gamma")
 
 

@@ -1,0 +1,174 @@
+"""The `naturalist` model: one answer for any photo, from the starter, the router and the installed experts.
+
+For one photo the router gives P(group) for plants, birds, insects, other organisms and no organism.
+An installed expert for a group (iNaturalist 2017 birds, insects, plants) names the species inside it:
+
+    P(species s of expert E) = P(E's group) × P_E(s | not background)
+
+Every other group keeps the starter's own classes, with the group's probability shared among them as the
+starter shares it; "no organism" goes to the starter's outputs that are no organism (objects, scenes),
+so it counts against `in_scope` as the starter's own scope does. An expert whose group gets less than
+EXPERT_MIN is not run: its group stays with the starter. A species that two models know (an ImageNet
+bird class and the bird expert's) is one taxon, matched by scientific name, and takes the expert's
+record (iNaturalist's current taxonomy and taxon id). The roll-up (ancestor, rank table, in_scope) then
+works over this one merged distribution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .bundle import Bundle
+from .engine import Engine
+from .record import Identification, identify
+from .rollup import TaxonTree
+from .router_groups import GROUPS, group_of
+from .scope import GroupModel
+from .taxonomy import Taxon
+
+NAME = "naturalist"
+EXPERT_MIN = 0.02   # an expert whose group gets less probability than this is not run
+
+
+@dataclass
+class Ensemble:
+    """What `naturalist` is made of (the hub resolves the name to this; `inat.predict` runs it)."""
+
+    starter: Bundle
+    experts: dict[str, Bundle] = field(default_factory=dict)   # group → expert bundle
+    name: str = NAME
+    metrics: dict = field(default_factory=dict)                # what benchmarks/open_world.py measured
+    path = None                                                # built in: no folder of its own
+    arch = "naturalist"                                        # the starter's network, the router, the experts'
+
+    @property
+    def classes(self) -> list[Taxon]:
+        return Mixture(self.starter, self.experts).taxa
+
+    @property
+    def has_scope(self) -> bool:
+        return True
+
+    @property
+    def provenance(self) -> dict:
+        return {"parts": ", ".join([f"{self.starter.name} (every photo)", "router (assets/router.safetensors)"]
+                                   + [f"{b.name} ({group})" for group, b in self.experts.items()])}
+
+
+class Mixture:
+    """The merged class list and the arithmetic that combines the parts' probabilities over it."""
+
+    def __init__(self, starter: Bundle, experts: dict[str, Bundle]):
+        self.starter, self.experts = starter, experts
+        taxa: list[Taxon] = []
+        owner: list[str] = []
+        shared: dict[str, int] = {}
+        # The experts' classes first claim their scientific names; the starter's classes join them.
+        self.expert_map: dict[str, np.ndarray] = {}
+        by_name: dict[str, int] = {}
+        for group, bundle in experts.items():
+            idx = []
+            for t in bundle.classes:
+                j = by_name.get(t.scientific_name)
+                if j is None:
+                    j = by_name[t.scientific_name] = len(taxa)
+                    taxa.append(t)
+                    owner.append(bundle.name)
+                idx.append(j)
+            self.expert_map[group] = np.asarray(idx, dtype=np.int64)
+        starter_idx = []
+        for t in starter.classes:
+            j = by_name.get(t.scientific_name) if t.rank == "species" else None
+            if j is None:
+                j = len(taxa)
+                taxa.append(t)
+                owner.append(starter.name)
+            else:
+                shared[t.scientific_name] = j
+            starter_idx.append(j)
+        self.taxa, self.owner = taxa, owner
+        self.shared = len(shared)
+        self.starter_map = np.asarray(starter_idx, dtype=np.int64)     # starter class → merged entry
+        self.starter_outputs = np.asarray(starter.output_index)        # starter class → starter output
+        self.starter_group = np.asarray([GROUPS.index(group_of(t.taxonomy)) for t in starter.classes])
+        self.expert_entries = {g: set(m.tolist()) for g, m in self.expert_map.items()}
+        self.starter_entries = set(self.starter_map.tolist())
+
+    def combine(self, starter_probs: np.ndarray, groups: np.ndarray, expert_probs: dict) -> np.ndarray:
+        """(N, len(taxa)) merged probabilities.
+
+        `starter_probs`: (N, starter outputs); `groups`: (N, len(GROUPS)) router probabilities;
+        `expert_probs`: group → (N, expert outputs) with NaN rows for the photos the expert did not see.
+        """
+        n = len(starter_probs)
+        merged = np.zeros((n, len(self.taxa)), dtype=np.float64)
+        p0 = np.asarray(starter_probs, dtype=np.float64)[:, self.starter_outputs]   # (N, starter classes)
+        for g, group in enumerate(GROUPS):
+            if group == "not_organism":
+                continue  # its mass stays outside the classes: it is what makes a photo out of scope
+            w = np.asarray(groups[:, g], dtype=np.float64)
+            ran = np.zeros(n, dtype=bool)
+            if group in expert_probs:
+                pe = np.asarray(expert_probs[group], dtype=np.float64)
+                ran = ~np.isnan(pe).any(axis=1)
+                bundle = self.experts[group]
+                q = pe[ran][:, bundle.output_index]
+                q = q / np.maximum(q.sum(axis=1, keepdims=True), 1e-12)       # P_E(s | not background)
+                rows = np.flatnonzero(ran)
+                np.add.at(merged, (rows[:, None], self.expert_map[group][None, :]), w[ran, None] * q)
+            cls = np.flatnonzero(self.starter_group == g)
+            if len(cls) == 0:
+                continue
+            rest = ~ran
+            within = p0[rest][:, cls]
+            total = within.sum(axis=1, keepdims=True)
+            share = np.divide(within, total, out=np.zeros_like(within), where=total > 0)
+            rows = np.flatnonzero(rest)
+            np.add.at(merged, (rows[:, None], self.starter_map[cls][None, :]), w[rest, None] * share)
+        return merged
+
+    def source(self, j: int, ran: dict[str, bool]) -> str:
+        """Which model produced merged entry `j` for a photo on which `ran[group]` says which experts ran."""
+        for group, entries in self.expert_entries.items():
+            if j in entries and ran.get(group):
+                return self.experts[group].name
+        return self.starter.name if j in self.starter_entries else self.owner[j]
+
+
+class NaturalistRunner:
+    """Runs the parts of an Ensemble on a batch and merges their answers into one record per photo."""
+
+    def __init__(self, ensemble: Ensemble, *, exact: bool, backend: str, threads: int | None, device: str):
+        self.name = ensemble.name
+        self.guide = GroupModel(exact=exact, backend=backend, threads=threads)
+        self.engine = self.guide.engine
+        self.experts = {g: Engine(b, exact=exact, backend=backend, threads=threads, device=device)
+                        for g, b in ensemble.experts.items()}
+        self.mixture = Mixture(ensemble.starter, ensemble.experts)
+        self.tree = TaxonTree(self.mixture.taxa)
+        self.scope_threshold = ensemble.starter.in_scope_threshold
+        drafts = [e.draft for e in (self.engine, *self.experts.values())]
+        self.draft = None if None in drafts else max(drafts)
+
+    def prepare(self, im):
+        return self.engine.inputs([im])[0], im   # the photo is kept for the experts the router will choose
+
+    def identify(self, items: list, labels: list[str], k: int) -> list[Identification]:
+        starter_probs, groups = self.guide.run(np.stack([x for x, _ in items]))
+        expert_probs, ran = {}, {}
+        for group, engine in self.experts.items():
+            rows = np.flatnonzero(groups[:, GROUPS.index(group)] >= EXPERT_MIN)
+            probs = np.full((len(items), engine.bundle.num_outputs), np.nan)
+            if len(rows):
+                probs[rows] = engine.probabilities(engine.inputs([items[i][1] for i in rows]))
+            expert_probs[group], ran[group] = probs, set(rows.tolist())
+        merged = self.mixture.combine(starter_probs, groups, expert_probs)
+        out = []
+        for i, label in enumerate(labels):
+            used = {g: i in rows for g, rows in ran.items()}
+            r = identify(self.tree, merged[i], label, self.name, k, scope_threshold=self.scope_threshold,
+                         source=lambda j, used=used: self.mixture.source(j, used))
+            r.groups = dict(zip(GROUPS, map(float, groups[i])))
+            out.append(r)
+        return out
