@@ -4,8 +4,8 @@ import re
 import pytest
 
 from conftest import FELIDS, HISTORY
-from inat.app.about import (about_markdown, accuracy_sentence, coverage, limits, model_choices, reliability,
-                            summary_markdown, technical_markdown)
+from inat.app.about import (about_markdown, accuracy_sentence, coverage, limits, model_choices, region_sentence,
+                            reliability, summary_markdown, technical_markdown)
 from inat.bundle import Bundle
 from inat.preprocess import Preprocess
 from inat.taxonomy import Taxon
@@ -79,7 +79,7 @@ def test_about_says_what_it_knows_how_often_it_is_right_where_and_its_limits():
     assert "**What it knows:** 47 plant species of coastal California (Santa Cruz County)" in text
     assert "**How often it is right:** Its first guess is right about 5 times in 10" in text
     assert "of 470 test photos it never trained on" in text  # the calibration's count, on the same split
-    assert "**Where:** Its species are those of coastal California (Santa Cruz County)" in text
+    assert "**Where:** Its species are those of coastal California (Santa Cruz County): photographed elsewhere" in text
     assert "It knows only these 47 plant species: any other species is named as the most similar" in text
     assert "A photo that does not look like a plant is flagged instead of named." in text
     assert "**Can you trust its percentages?** On 470 labelled photos" in text and "7 points away" in text
@@ -124,6 +124,18 @@ def test_about_a_model_that_cannot_be_read_or_was_never_measured():
     text = about_markdown(bundle(metrics={}))
     assert "**How often it is right:** not measured yet." in text
     assert accuracy_sentence(bundle(metrics={})) is None
+
+
+def test_where_its_photos_come_from():
+    expert = birds(3)
+    expert.run = {"dataset": "iNaturalist 2017 (birds)"}
+    expert.scope = {"rank": "class", "name": "Aves", "description": "964 bird species of the world (iNaturalist 2017)"}
+    assert region_sentence(expert) == ("It learnt from photos naturalists shared on iNaturalist up to 2017, many of them "
+                                       "taken in North America.")  # "of the world" is no place to name
+    expert.scope = {**expert.scope, "description": "1,021 insect species, mostly of North America (iNaturalist 2017)"}
+    assert region_sentence(expert).endswith("Most of its species are those of North America (iNaturalist 2017): "
+                                            "photographed elsewhere, a species may look different to it.")
+    assert region_sentence(bundle(scope={})) is None
 
 
 def test_coverage_counts_in_words():

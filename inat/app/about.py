@@ -14,7 +14,7 @@ KINGDOM_PLURALS = {"Animalia": "animals", "Plantae": "plants", "Fungi": "fungi"}
 # Where a training set's photos come from, by the start of the dataset name a bundle's run records.
 DATASET_REGIONS = {
     "ImageNet": "photos collected from the web around the world (ImageNet), many of them of pets, farm and zoo animals",
-    "iNaturalist 2017": "photos naturalists shared on iNaturalist up to 2017, most of them taken in North America",
+    "iNaturalist 2017": "photos naturalists shared on iNaturalist up to 2017, many of them taken in North America",
     "inat21": "photos naturalists shared on iNaturalist up to 2020 (the iNat 2021 data set)",
 }
 SAMPLE = 8           # class names shown as examples
@@ -98,18 +98,20 @@ def accuracy_sentence(m) -> str | None:
 
 
 def region_sentence(m) -> str | None:
-    """Where the model's training photos come from, in words; None when nobody recorded it."""
+    """Where the model's photos come from and the place its species belong to, in words (from its data set
+    and its declared scope's description, "47 plant species of coastal California"); None when unrecorded."""
     if is_ensemble(m):
         return None
-    description = (m.scope or {}).get("description") or ""
-    if " of " in description:
-        return (f"Its species are those of {md(description.split(' of ', 1)[1])}; the same species photographed "
-                f"elsewhere may look different to it, and species from elsewhere are unknown to it.")
+    parts = []
     dataset = str((m.run or {}).get("dataset") or "")
-    for start, words in DATASET_REGIONS.items():
-        if dataset.startswith(start):
-            return f"It learnt from {words}."
-    return None
+    words = next((w for start, w in DATASET_REGIONS.items() if dataset.startswith(start)), None)
+    if words:
+        parts.append(f"It learnt from {words}.")
+    head, sep, place = ((m.scope or {}).get("description") or "").partition(" of ")
+    if sep and not place.startswith("the world"):
+        whose = "Most of its species" if head.endswith("mostly") else "Its species"
+        parts.append(f"{whose} are those of {md(place)}: photographed elsewhere, a species may look different to it.")
+    return " ".join(parts) or None
 
 
 def limits(m) -> list[str]:
