@@ -55,7 +55,7 @@ def held_out(name: str, truths: list) -> list:
         spec = json.loads((REPO / "assets" / "router.json").read_text(encoding="utf-8")).get("held_out", {})
     except (OSError, ValueError):
         return truths
-    keep = spec.get(name)
+    keep = spec.get(name) if isinstance(spec, dict) else None
     if keep is None:
         return truths
     keep = set(keep)
