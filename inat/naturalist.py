@@ -7,11 +7,13 @@ An installed expert for a group (iNaturalist 2017 birds, insects, plants) names 
 
 Every other group keeps the starter's own classes, the group's probability shared among them as the
 starter shares it, times `alpha`: the share of the group's photos that show a species the starter knows
-at all (assets/naturalist_priors.json: 0.2 % of iNaturalist 2021's plant species, 1.6 % of its birds,
-under 0.1 % of its insects; 1 for other organisms, which the starter's ImageNet classes are mostly
-about). The rest goes to an unnamed member of the group ("a plant, not one the starter knows"): it
-counts for the group in the roll-up (kingdom Plantae) but is never ranked as a species, so a plant the
-starter cannot name gets "Plantae", not the nearest of its 29 ImageNet plants. "No organism" goes to the starter's outputs that
+at all (assets/naturalist_priors.json, from the 10,000 species of iNaturalist 2021: 0.2 % of the plants,
+1.6 % of the birds, under 0.1 % of the insects, 3.3 % of the other organisms). The rest goes to unnamed
+members of the group ("a plant, not one the starter knows"): they count in the roll-up but are never
+ranked as species, so a plant the starter cannot name gets "Plantae", not the nearest of its 29
+ImageNet plants, and a mammal it cannot name gets "Mammalia". Other organisms span kingdoms, so their
+unnamed members follow the starter's classes down to the rank of class (Mammalia, Actinopterygii,
+Agaricomycetes…), shared as the starter shares the group. "No organism" goes to the starter's outputs that
 are no organism (objects, scenes), so it counts against `in_scope` as the starter's own scope does. An expert whose group gets less than
 EXPERT_MIN is not run: its group stays with the starter. A species that two models know (an ImageNet
 bird class and the bird expert's) is one taxon, matched by scientific name, and takes the expert's
@@ -33,11 +35,13 @@ from .scope import GroupModel
 from .taxonomy import Taxon
 
 NAME = "naturalist"
-# Each organism group's unnamed member: (name, rank, lineage). "Other organisms" span kingdoms: no rank.
-UNNAMED = {"plants": ("Plantae", "kingdom", {"kingdom": "Plantae"}),
-           "birds": ("Aves", "class", {"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves"}),
-           "insects": ("Insecta", "class", {"kingdom": "Animalia", "phylum": "Arthropoda", "class": "Insecta"}),
-           "other_organism": ("other organism", "life", {})}
+# The lineage of each group's unnamed member; "other organisms" span kingdoms: theirs follow the starter's
+# classes down to the rank of class, and one with no lineage takes what the starter gives no class.
+UNNAMED = {"plants": {"kingdom": "Plantae"},
+           "birds": {"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves"},
+           "insects": {"kingdom": "Animalia", "phylum": "Arthropoda", "class": "Insecta"},
+           "other_organism": {}}
+UNNAMED_DEPTH = ("kingdom", "phylum", "class")
 EXPERT_MIN = 0.02   # an expert whose group gets less probability than this is not run
 
 
@@ -106,10 +110,26 @@ class Mixture:
         self.starter_group = np.asarray([GROUPS.index(group_of(t.taxonomy)) for t in starter.classes])
         self.expert_entries = {g: set(m.tolist()) for g, m in self.expert_map.items()}
         self.starter_entries = set(self.starter_map.tolist())
-        # One unnamed member per organism group, after the classes: what the router says is of the group
-        # and no model names. `tree_taxa` (classes, then these) is what the roll-up sums over.
-        self.unnamed = [Taxon(-1, UNNAMED[g][0], None, UNNAMED[g][1], dict(UNNAMED[g][2])) for g in GROUPS
-                        if g in UNNAMED]
+        # Unnamed members, after the classes: what the router says is of a group and no model names.
+        # `tree_taxa` (classes, then these) is what the roll-up sums over.
+        self.unnamed: list[Taxon] = []
+        self.unnamed_of_group: dict[str, int] = {}                  # the group's own (or lineage-less) member
+        self.unnamed_of_class = np.zeros(len(starter.classes), dtype=np.int64)   # starter class → its member
+        keys: dict[tuple, int] = {}
+
+        def member(lineage: dict) -> int:
+            key = tuple(lineage.get(r) for r in UNNAMED_DEPTH)
+            if key not in keys:
+                rank = next((r for r in reversed(UNNAMED_DEPTH) if lineage.get(r)), "life")
+                keys[key] = len(self.taxa) + len(self.unnamed)
+                self.unnamed.append(Taxon(-1, lineage.get(rank, "an organism"), None, rank, dict(lineage)))
+            return keys[key]
+        for group, lineage in UNNAMED.items():
+            self.unnamed_of_group[group] = member(lineage)
+        for i, t in enumerate(starter.classes):
+            group = GROUPS[self.starter_group[i]]
+            self.unnamed_of_class[i] = self.unnamed_of_group[group] if UNNAMED[group] else member(
+                {r: t.taxonomy.get(r) for r in UNNAMED_DEPTH if t.taxonomy.get(r)})
         self.tree_taxa = self.taxa + self.unnamed
 
     def combine(self, starter_probs: np.ndarray, groups: np.ndarray, expert_probs: dict) -> np.ndarray:
@@ -120,7 +140,6 @@ class Mixture:
         """
         n = len(starter_probs)
         merged = np.zeros((n, len(self.tree_taxa)), dtype=np.float64)
-        unnamed = {g: len(self.taxa) + i for i, g in enumerate(x for x in GROUPS if x in UNNAMED)}
         p0 = np.asarray(starter_probs, dtype=np.float64)[:, self.starter_outputs]   # (N, starter classes)
         for g, group in enumerate(GROUPS):
             if group == "not_organism":
@@ -144,7 +163,9 @@ class Mixture:
             kept = w[rest, None] * self.alpha[group] * share
             if len(cls):
                 np.add.at(merged, (rows[:, None], self.starter_map[cls][None, :]), kept)
-            merged[rows, unnamed[group]] += np.maximum(0.0, w[rest] - kept.sum(axis=1))
+                np.add.at(merged, (rows[:, None], self.unnamed_of_class[cls][None, :]), w[rest, None] * share - kept)
+            nothing = total[:, 0] <= 0   # the starter gives the group no class: all of it to the group's member
+            merged[rows[nothing], self.unnamed_of_group[group]] += w[rest][nothing]
         return merged
 
     def source(self, j: int, ran: dict[str, bool]) -> str:

