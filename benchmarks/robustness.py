@@ -477,7 +477,7 @@ def readme(r: dict) -> str:
                   "|---|---:|---:|---:|---:|---:|---:|"]
         shipped = lo.get("as_shipped", {}).get("queue_size_setting")
         for name, label in (("as_shipped", f"as shipped (QUEUE_SIZE {shipped})"),
-                            ("as_shipped_with_slow_clients", f"as shipped + a huge-photo uploader + 5 slowloris"),
+                            ("as_shipped_with_slow_clients", "as shipped + a huge-photo uploader + 5 slowloris"),
                             ("queue_20_first_shipped", "QUEUE_SIZE 20 (the first release's setting)")):
             x = lo.get(name)
             if x:

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from . import calibration, dataset_report, download, evaluate, export, runs, train
 from .errors import first_line
+from .export import ensure_export
 from .hub import model_rows, resolve
 from .importer import import_checkpoint
 from .observations import image_files, observation_rows, write_csv
@@ -35,7 +36,7 @@ def cmd_predict(args) -> int:
     # With --csv a folder stands for every photo in it (and its sub-folders), in a stable order.
     paths = image_files(args.paths) if args.csv else args.paths
     try:
-        predictor = Predictor(args.model, exact=args.exact)
+        predictor = Predictor(args.model, exact=args.exact, export="no" if args.no_export else "now")
     except Exception as e:  # a bad --model gets one line, not a traceback
         msg = first_line(e)
         if args.json:
@@ -62,6 +63,12 @@ def cmd_predict(args) -> int:
     return 1 if any(r.error for r in results) else 0
 
 
+def print_export(path) -> None:
+    """One line saying where the fast version went (ensure_export has logged why when it could not be made)."""
+    if path is not None:
+        print(f"fast ONNX version: {path}")
+
+
 def format_identification(r: Identification) -> str:
     """A readable block for one photo: ranked species, scope and the common ancestor."""
     if r.error:
@@ -85,6 +92,8 @@ def cmd_import(args) -> int:
     bundle = import_checkpoint(args.checkpoint, args.categories, args.out, trust_pickle=args.trust_pickle,
                                arch=args.arch, half=args.half, command=args.command_line)
     print(f"wrote bundle {args.out} ({bundle.arch}, {len(bundle.classes)} classes)")
+    if not args.no_export:
+        print_export(ensure_export(bundle))
     return 0
 
 
@@ -124,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=5, metavar="K", help="how many species to list (default 5)")
     p.add_argument("--json", action="store_true", help="one JSON object per input, one per line")
     p.add_argument("--exact", action="store_true", help="fp32 eager PyTorch, full-size decoding (bit-faithful)")
+    p.add_argument("--no-export", action="store_true",
+                   help="never make a model's fast ONNX version (by default it is made once, on first use)")
     p.add_argument("--batch-size", type=int, default=16, help="images per forward pass (default 16)")
     p.add_argument("--csv", metavar="OUT.csv", default=None,
                    help="write one row per photo (date, place and position from EXIF, the taxon) in the columns of "
@@ -138,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="allow unpickling the checkpoint (runs code inside it: only for files you trust)")
     p.add_argument("--arch", default=None, help="architecture (default: inferred from the weights)")
     p.add_argument("--half", action="store_true", help="store fp16 weights (half the size)")
+    p.add_argument("--no-export", action="store_true", help="do not make the fast ONNX version at the end")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("labels", help="list a model's classes with their taxonomy")

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from .bundle import JSON_NAME, BundleError, load_bundle
 from .errors import first_line
 from .expert_bundle import ExpertError, build_expert_bundle
+from .export import ensure_export
 from .experts import BASE_URL, EXPERTS, LICENCE, Expert, SourceFile, get_expert
 from .hub import weights_dir
 from .tflite_reader import TFLiteError
@@ -272,6 +273,10 @@ def cmd_download(args) -> int:
         print(f"{args.name} is already installed in {target} (use --force to install it again)")
     else:
         print(f"installed {args.name} in {target}")
+    if not args.no_export:
+        path = ensure_export(load_bundle(target))
+        if path is not None:
+            print(f"fast ONNX version: {path}")
     return 0
 
 
@@ -283,4 +288,5 @@ def add_cli(sub) -> None:
                    help="take the files from this folder instead of the internet (same file names)")
     p.add_argument("--out", default=None, help="bundle folder to write (default: the weights folder / NAME)")
     p.add_argument("--force", action="store_true", help="install again even if already installed")
+    p.add_argument("--no-export", action="store_true", help="do not make the fast ONNX version after installing")
     p.set_defaults(func=cmd_download)

@@ -79,6 +79,12 @@ class Engine:
             return "onnx-int8" if kind == "int8" else "onnx"
         return "torch"
 
+    def reopen(self) -> str:
+        """Look for an export again (one may have been made since) and use it when it fits; the backend."""
+        if self.backend == "torch" and not self.exact and self.device == "cpu":
+            self.backend = self._open_export("auto")
+        return self.backend
+
     def _load_torch(self):
         import torch  # keeps torch out of start-up when an export serves
         if self.threads:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import logging
 import os
 import random
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -20,11 +22,13 @@ import numpy as np
 from PIL import Image
 
 from .bundle import Bundle
+from .errors import first_line
 from .hub import resolve
 from .images import ImageError, open_image
 from .preprocess import ArrayTransform, draft_size
 from .models import has_features, logits_and_features
-from .runtime import FEATURES, FILES, FORMAT, INPUT, OUTPUT, ExportedModelError, OnnxModel, agreement_ok, export_dir
+from .runtime import (FEATURES, FILES, FORMAT, INPUT, OUTPUT, ExportedModelError, OnnxModel, agreement_ok, export_dir,
+                      open_exported)
 
 OPSET = 17
 SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -33,8 +37,53 @@ N_CALIBRATION = 128    # photos the int8 ranges are calibrated on
 N_CHECK = 300          # other photos its agreement with fp32 PyTorch is measured on
 
 
+log = logging.getLogger("inat")
+
+
 class ExportError(RuntimeError):
     """An export that could not be made; the message is one line naming the file."""
+
+
+# -- the fast path, made when it is missing ------------------------------------------------------
+def ensure_export(bundle: Bundle) -> Path | None:
+    """The bundle's fp32 ONNX export, made in `export_dir(bundle)` when there is none or it is stale.
+
+    Returns its path, or None (after one warning line on the `inat` logger) when it cannot be made: the
+    predictor then keeps using PyTorch, with the same answers.
+    """
+    try:
+        found = open_exported(bundle, "fp32")
+        if found is not None:
+            return found.file
+    except ExportedModelError:
+        pass  # stale or unreadable: made again
+    try:
+        return export_onnx(bundle)
+    except Exception as e:  # any failure leaves the (slower) PyTorch path, never a broken predictor
+        log.warning("%s: the fast ONNX version could not be made (%s); PyTorch serves it", bundle.name, first_line(e))
+        return None
+
+
+def make_fast(engines, *, background: bool = False) -> threading.Thread | None:
+    """Export every engine that runs PyTorch for want of an export, then switch it to the export.
+
+    `background=True` does it in a daemon thread and returns it: the engines keep answering with PyTorch
+    meanwhile (the app never waits); otherwise it is done before returning.
+    """
+    todo = [e for e in engines if e.backend == "torch" and not e.exact and e.device == "cpu"]
+
+    def run():
+        for engine in todo:
+            if ensure_export(engine.bundle) is not None:
+                engine.reopen()
+    if not todo:
+        return None
+    if not background:
+        run()
+        return None
+    thread = threading.Thread(target=run, name="inat-export", daemon=True)
+    thread.start()
+    return thread
 
 
 # -- exporting ---------------------------------------------------------------------------------

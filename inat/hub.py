@@ -32,13 +32,14 @@ def naturalist() -> Ensemble:
         group = expert_group(b) if b.expert else None
         if group and group not in experts:
             experts[group] = b
-    return Ensemble(starter_bundle(), experts, metrics=naturalist_metrics())
+    return Ensemble(starter_bundle(), experts, alpha=_asset("naturalist_priors.json").get("alpha", {}),
+                    metrics=_asset("naturalist_metrics.json"))
 
 
-def naturalist_metrics() -> dict:
-    """What benchmarks/open_world.py measured of naturalist (assets/naturalist_metrics.json), or {}."""
+def _asset(name: str) -> dict:
+    """A JSON file of assets/ (naturalist_priors.json by scripts/, naturalist_metrics.json by benchmarks/), or {}."""
     try:
-        return json.loads((ASSETS / "naturalist_metrics.json").read_text(encoding="utf-8"))
+        return json.loads((ASSETS / name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 

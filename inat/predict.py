@@ -22,6 +22,7 @@ import numpy as np
 
 from .bundle import Bundle
 from .engine import Engine
+from .export import make_fast
 from .hub import resolve
 from .images import ImageError, open_image
 from .naturalist import Ensemble, NaturalistRunner
@@ -41,6 +42,7 @@ class BundleRunner:
         self.bundle, self.name = bundle, bundle.name
         self.engine = Engine(bundle, exact=exact, backend=backend, threads=threads, device=device)
         self.tree = TaxonTree(bundle.classes)
+        self.classes = bundle.classes
         self.index = np.asarray(bundle.output_index)  # model output of each class
         # A closed-set bundle that says what world it knows (plants47: plants) is told when a photo is
         # outside it; a bundle with its own notion of scope (the starter's objects) needs no guard.
@@ -50,6 +52,10 @@ class BundleRunner:
             max(self.engine.draft, self.guard.engine.draft)
         if self.guard is not None:
             self.in_scope_groups = scope_groups(scope_lineage(bundle.scope, bundle.classes))
+
+    @property
+    def engines(self) -> list[Engine]:
+        return [self.engine] + ([self.guard.engine] if self.guard is not None else [])
 
     def prepare(self, im):
         own = self.engine.inputs([im])[0]
@@ -77,10 +83,14 @@ class Predictor:
 
     `model`: a name (`starter`, `naturalist`, a bundle in the weights folder), a bundle path, a Bundle,
     or None for the default model. `exact`, `backend`, `threads`, `device`: see `inat.engine.Engine`.
+    `export`: what to do when a network has no fast (ONNX) version yet: "no" (run PyTorch), "now" (make it
+    first: seconds, once) or "background" (PyTorch answers until it is made: what the app does).
     """
 
     def __init__(self, model: str | Bundle | Ensemble | None = None, *, exact: bool = False,
-                 threads: int | None = None, device: str = "cpu", backend: str = "auto"):
+                 threads: int | None = None, device: str = "cpu", backend: str = "auto", export: str = "no"):
+        if export not in ("no", "now", "background"):
+            raise ValueError(f"export must be no, now or background, not {export!r}")
         self.bundle = model if isinstance(model, (Bundle, Ensemble)) else resolve(model)
         self.name = self.bundle.name
         options = dict(exact=exact, backend=backend, threads=threads, device=device)
@@ -88,6 +98,9 @@ class Predictor:
             else BundleRunner(self.bundle, **options)
         self.engine = self.runner.engine   # the main network (the starter's, for naturalist)
         self.tree = self.runner.tree
+        self.exporting = None
+        if export != "no" and backend == "auto":
+            self.exporting = make_fast(self.runner.engines, background=export == "background")
 
     @property
     def backend(self) -> str:
@@ -96,7 +109,7 @@ class Predictor:
     @property
     def classes(self) -> list:
         """The taxa the records rank."""
-        return self.tree.taxa
+        return self.runner.classes
 
     def probabilities(self, images) -> np.ndarray:
         """(N, num_outputs) probabilities over every output of the main network, for RGB PIL images."""

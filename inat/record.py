@@ -73,17 +73,19 @@ class Identification:
 
 
 def identify(tree: TaxonTree, class_probs: np.ndarray, image: str, model: str, k: int = 5, *,
-             scope_threshold: float | None = None, source=None) -> Identification:
+             scope_threshold: float | None = None, source=None, ranked: int | None = None) -> Identification:
     """The record for one photo from its probabilities over `tree`'s classes.
 
     `scope_threshold`: models with a notion of scope (outputs that are not classes, e.g. ImageNet objects)
     call the photo in scope when the classes' summed probability reaches it. `source(i)`: the model that
-    produced class i for this photo, for a combined model.
+    produced class i for this photo, for a combined model. `ranked`: only the first `ranked` entries are
+    classes to list; the others (a combined model's unnamed group members) count in the roll-up only.
     """
     class_probs = np.asarray(class_probs)
     scope = float(class_probs.sum()) if scope_threshold is not None else None
-    k = max(1, min(int(k), len(class_probs)))
-    top = np.argsort(-class_probs, kind="stable")[:k]
+    ranked = len(class_probs) if ranked is None else ranked
+    k = max(1, min(int(k), ranked))
+    top = np.argsort(-class_probs[:ranked], kind="stable")[:k]
     preds = [Prediction(tree.taxa[i], float(class_probs[i]), int(i), source(int(i)) if source else None) for i in top]
     sums = tree.sums(class_probs)
     lineage = [{"rank": r, "name": n, "probability": p} for r, n, p in tree.lineage(class_probs, int(top[0]), sums)]

@@ -1,7 +1,8 @@
 """Opening an exported model (ONNX Runtime) for fast CPU inference; `inat.export` writes them.
 
-An exported file lives in `export_dir(bundle)`: the bundle folder, or `$INAT_CACHE/NAME` for a built-in
-(default `~/.cache/inat/NAME`). It carries, in its ONNX metadata, the `weights_id` of the weights it
+An exported file lives beside the bundle, or, for a built-in or a bundle in a folder we may not write
+to, in the cache folder (`$INAT_CACHE`, default `~/.cache/inat`): `export_dirs(bundle)` lists where
+to look, `export_dir(bundle)` where to write. It carries, in its ONNX metadata, the `weights_id` of the weights it
 was made from (so a retrained bundle never runs a stale export) and, for int8, its measured top-1 /
 top-5 agreement with fp32 PyTorch, which decides whether the predictor may use it by default.
 
@@ -10,6 +11,7 @@ top-5 agreement with fp32 PyTorch, which decides whether the predictor may use i
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -37,9 +39,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "inat"
 
 
+def export_dirs(bundle: Bundle) -> list[Path]:
+    """Where a bundle's exports may be, in the order they are looked for: beside it, then in the cache."""
+    if bundle.path is None:
+        return [cache_dir() / bundle.name]
+    key = hashlib.sha1(str(Path(bundle.path).resolve()).encode()).hexdigest()[:10]
+    return [Path(bundle.path), cache_dir() / f"{bundle.name}-{key}"]
+
+
 def export_dir(bundle: Bundle) -> Path:
-    """The folder holding a bundle's exported models: the bundle folder, or the cache for built-ins."""
-    return bundle.path if bundle.path is not None else cache_dir() / bundle.name
+    """Where a bundle's exports are written: beside it when that folder is writable, else the cache."""
+    beside, *cache = export_dirs(bundle)
+    return beside if cache and os.access(beside, os.W_OK) else (cache or [beside])[0]
 
 
 def export_command(bundle: Bundle, kind: str = "fp32") -> str:
@@ -110,5 +121,8 @@ def open_exported(bundle: Bundle, kind: str = "fp32", threads: int | None = None
     Raises ExportedModelError when it is unreadable, stale or of the wrong shape; ImportError when
     onnxruntime is not installed.
     """
-    file = export_dir(bundle) / FILES[kind]
-    return OnnxModel(file, threads).check(bundle) if file.is_file() else None
+    for folder in export_dirs(bundle):
+        file = folder / FILES[kind]
+        if file.is_file():
+            return OnnxModel(file, threads).check(bundle)
+    return None

@@ -25,9 +25,10 @@ _DEFINED = {"plants": {"kingdom": "Plantae"},
 
 
 def expert_group(bundle: Bundle) -> str | None:
-    """The group a bundle is an expert for (from the lineage all its classes share), or None when it
-    spans groups or only knows "other organisms"."""
-    g = group_of(dict(TaxonTree(bundle.classes).shared()) or None)
+    """The group a bundle is an expert for (plants, birds or insects): from its declared scope, else from the
+    lineage all its classes share; None when that spans groups or only holds "other organisms"."""
+    lineage = scope_lineage(bundle.scope, bundle.classes) if bundle.scope else dict(TaxonTree(bundle.classes).shared())
+    g = group_of(lineage or None)
     return g if g in _DEFINED else None
 
 

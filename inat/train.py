@@ -30,6 +30,7 @@ from .bundle import JSON_NAME, Bundle, load_bundle, save_bundle, settle, write_j
 from .calibration import calibrate, format_calibration, save_calibration
 from .data import ImageDataset, load_split, split_taxa
 from .distributed import all_reduce, describe_device, distributed, setup_device
+from .export import ensure_export
 from .hub import resolve
 from .models import create_model, get_spec, get_submodule, list_models, load_imagenet_weights
 from .preprocess import Preprocess, draft_size, eval_transform, train_transform
@@ -434,6 +435,10 @@ def cmd_train(args) -> int:
         m = bundle.metrics
         print(f"wrote {cfg.out}: best epoch {bundle.run.get('best_epoch')}, val top-1 {m.get('val_top1', 0):.4f}, "
               f"top-5 {m.get('val_top5', 0):.4f}")
+        if not args.no_export and bundle.path is not None:
+            path = ensure_export(load_bundle(bundle.path))  # the kept weights' fast version
+            if path is not None:
+                print(f"fast ONNX version: {path}")
     return 0
 
 
@@ -458,4 +463,5 @@ def add_cli(sub) -> None:
                        metavar=f.name.upper() if choices and len(choices) > 3 else None,
                        help=help_text + (f": {', '.join(choices)}" if choices and len(choices) > 3 else ""))
     p.add_argument("--resume", action="store_true", help="continue OUT's run from its resume checkpoint, if any")
+    p.add_argument("--no-export", action="store_true", help="do not make the fast ONNX version of the kept weights")
     p.set_defaults(func=cmd_train)

@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from inat.router import (EXTRA_NAMES, FEATURE_DIM, FORMAT, JSON_FILE, VERSION, WEIGHTS_FILE,  # noqa: E402
-                         Router, router_inputs, starter_inputs)
+                         Router, router_inputs)
 from inat.router_data import COLLECTIONS, load_collection  # noqa: E402
 from inat.router_groups import GROUPS, NOT_ORGANISM, starter_group_masses  # noqa: E402
 
@@ -264,7 +264,7 @@ def main() -> int:
         print(f"error: no data folder at {args.data}", file=sys.stderr)
         return 1
     try:
-        import sklearn  # noqa: F401  (fail before the long feature extraction)
+        import sklearn  # fail before the long feature extraction
     except ImportError:
         print("error: training the router needs scikit-learn (pip install scikit-learn)", file=sys.stderr)
         return 1
@@ -293,7 +293,6 @@ def main() -> int:
         figs["alternatives"] = rows
         print_table(rows)
     counts = {n: dict(Counter(p.group for p in sets[n][0])) for n in COLLECTIONS}
-    import sklearn
     info = {
         "format": FORMAT, "version": VERSION, "groups": list(GROUPS),
         "inputs": {"features": f"{FEATURE_DIM} floats: starter forward_head(forward_features(x), pre_logits=True)",

@@ -45,18 +45,28 @@ def test_a_species_two_models_know_is_one_taxon_with_the_experts_record():
     assert Ensemble(STARTER, {"birds": BIRDS}).classes == m.taxa
 
 
-def test_the_expert_takes_its_groups_mass_and_the_starter_keeps_the_rest():
+def named(m, merged):
+    """{scientific name: probability} of the classes, and {unnamed member: probability} of the groups."""
+    n = len(m.taxa)
+    return ({t.scientific_name: v for t, v in zip(m.taxa, merged[:n])},
+            {t.scientific_name: v for t, v in zip(m.unnamed, merged[n:])})
+
+
+def test_the_expert_takes_its_groups_mass_and_the_starter_keeps_its_own_probabilities():
     m = Mixture(STARTER, {"birds": BIRDS})
     starter = np.array([[0.5, 0.2, 0.1, 0.1, 0.1]])
     expert = np.array([[0.2, 0.6, 0.2]])          # robin, jay, background
-    merged = m.combine(starter, groups(birds=0.6, plants=0.1, other_organism=0.2, not_organism=0.1),
+    merged = m.combine(starter, groups(birds=0.6, plants=0.1, other_organism=0.3, not_organism=0.0),
                        {"birds": expert})[0]
-    p = {t.scientific_name: v for t, v in zip(m.taxa, merged)}
+    p, unnamed = named(m, merged)
     assert p["Cyanocitta cristata"] == pytest.approx(0.6 * 0.6 / 0.8)   # P(birds) × P_E(jay | not background)
     assert p["Turdus migratorius"] == pytest.approx(0.6 * 0.2 / 0.8)
-    assert p["Quercus robur"] == pytest.approx(0.1)    # the only starter plant gets the plants' mass
-    assert p["Vulpes vulpes"] == pytest.approx(0.2)
-    assert merged.sum() == pytest.approx(0.9)            # "not an organism" stays outside the classes
+    assert unnamed["Aves"] == 0.0                       # the expert names every bird it is given
+    # Groups without an expert keep the starter's classes, sharing the router's probability as the starter
+    # does (alpha 1 by default): its only plant and its only other organism take their group whole.
+    assert p["Quercus robur"] == pytest.approx(0.1) and unnamed["Plantae"] == pytest.approx(0.0)
+    assert p["Vulpes vulpes"] == pytest.approx(0.3) and unnamed["Mammalia"] == pytest.approx(0.0)  # the fox's class
+    assert merged.sum() == pytest.approx(1.0)
     ran = {"birds": True}
     assert m.source(list(p).index("Cyanocitta cristata"), ran) == "birds"
     assert m.source(list(p).index("Quercus robur"), ran) == "starter"
@@ -66,14 +76,29 @@ def test_an_expert_that_did_not_run_leaves_its_group_to_the_starter():
     m = Mixture(STARTER, {"birds": BIRDS})
     starter = np.array([[0.5, 0.2, 0.1, 0.1, 0.1]])
     not_run = np.full((1, 3), np.nan)
-    merged = m.combine(starter, groups(birds=0.01, plants=0.99), {"birds": not_run})[0]
-    p = {t.scientific_name: v for t, v in zip(m.taxa, merged)}
-    assert p["Turdus migratorius"] == pytest.approx(0.01)   # the starter's robin, the only starter bird
+    p, unnamed = named(m, m.combine(starter, groups(birds=0.01, plants=0.99), {"birds": not_run})[0])
+    assert p["Turdus migratorius"] == pytest.approx(0.01)   # the starter's robin, scaled to the router's 0.01
     assert p["Cyanocitta cristata"] == 0.0
     assert m.source(list(p).index("Turdus migratorius"), {"birds": False}) == "starter"
 
 
-def test_without_experts_it_is_the_starter_regrouped_by_the_router():
-    m = Mixture(STARTER, {})
-    merged = m.combine(np.array([[0.5, 0.2, 0.1, 0.1, 0.1]]), groups(plants=0.7, birds=0.3), {})[0]
-    assert merged.tolist() == pytest.approx([0.3, 0.7, 0.0])
+def test_an_animal_the_starter_cannot_name_keeps_the_starters_class_rank():
+    from inat.rollup import TaxonTree
+    m = Mixture(STARTER, {}, {"other_organism": 0.05})
+    merged = m.combine(np.array([[0.0, 0.0, 0.9, 0.05, 0.05]]), groups(other_organism=1.0), {})[0]
+    p, unnamed = named(m, merged)
+    assert p["Vulpes vulpes"] == pytest.approx(0.05)
+    assert TaxonTree(m.tree_taxa).ancestor(merged)["rank"] == "class"   # the fox's class, not its species
+    assert merged.sum() == pytest.approx(1.0)
+
+
+def test_a_plant_the_starter_cannot_name_is_a_plant_and_no_species():
+    from inat.rollup import TaxonTree
+    # Only 1 % of the plants people photograph are species the starter knows (alpha): even when it is sure
+    # of its oak, the photo is "a plant", not a claim about a species.
+    m = Mixture(STARTER, {}, {"plants": 0.01})
+    merged = m.combine(np.array([[0.0, 0.9, 0.0, 0.05, 0.05]]), groups(plants=0.95, not_organism=0.05), {})[0]
+    p, unnamed = named(m, merged)
+    assert p["Quercus robur"] == pytest.approx(0.95 * 0.01) and unnamed["Plantae"] == pytest.approx(0.95 * 0.99)
+    ancestor = TaxonTree(m.tree_taxa).ancestor(merged)
+    assert ancestor["rank"] == "kingdom" and ancestor["name"] == "Plantae"   # "a plant — I can't tell which"

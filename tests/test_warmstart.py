@@ -10,7 +10,7 @@ from inat.bundle import BundleError
 from inat.models import create_model
 from inat.taxonomy import parse_folder_name
 from inat.warmstart import load_bundle_weights, recalibrate_batchnorm
-from util import TAXA, make_bundle
+from conftest import TAXA, make_bundle
 
 
 def _identity_bn_net():

@@ -41,7 +41,8 @@ class ModelCache:
                 if name in self._models:
                     return self._models[name]
             t0 = time.perf_counter()
-            predictor = Predictor(resolve(name, names_only=True))
+            # A model without its fast version answers with PyTorch while that version is made behind it.
+            predictor = Predictor(resolve(name, names_only=True), export="background")
             log.info("loaded model %s in %.1f s", name, time.perf_counter() - t0)
             with self._lock:
                 self._models[name] = predictor
