@@ -45,7 +45,7 @@ def main() -> int:
         rows = labelled_photos(DATA / "birds525")
         probe = torch.stack([tf(open_image(r["path"])) for r in rows[::16]])
         calib = torch.stack([tf(open_image(r["path"])) for r in rows[1::16]])
-        model = bundle.build_model()
+        model = bundle.load_model()
         eval0, train0 = answers(model, probe, False), answers(model, probe, True)
         recalibrate_batchnorm(model, [calib[i:i + 33] for i in range(0, len(calib), 33)])
         eval1, train1 = answers(model, probe, False), answers(model, probe, True)

@@ -76,7 +76,7 @@ class BundleModel:
         import torch
         from inat.preprocess import eval_transform
         self.torch = torch
-        self.model = bundle.build_model()
+        self.model = bundle.load_model()
         steps = eval_transform(preprocess or bundle.preprocess).transforms
         # The resize/crop steps give the pixels both models see; ToTensor + Normalize the bundle's input.
         self.geometry, self.scaling = steps[:-2], steps[-2:]

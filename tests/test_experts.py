@@ -137,9 +137,9 @@ def test_converted_bundle_predicts_a_bird(bundles):
     rows = _benchmark().labelled_photos(DATA / "birds525")
     photo = next(r for r in rows if r["scientific_name"] == "Cardinalis cardinalis")
     r = Predictor(bundles["inat2017-birds"], backend="torch").predict([str(photo["path"])], k=3)[0]
-    assert r["error"] is None and r["in_scope"] is True
-    assert r["predictions"][0]["scientific_name"] == "Cardinalis cardinalis"
-    assert r["predictions"][0]["taxonomy"]["class"] == "Aves"
+    assert r.error is None and r.in_scope is True
+    assert r.top.taxon.scientific_name == "Cardinalis cardinalis"
+    assert r.top.taxon.taxonomy["class"] == "Aves"
 
 
 @pytest.mark.shared
