@@ -8,7 +8,7 @@ photos) is predicted by `Predictor(model, exact=True)` (fp32 eager PyTorch, full
 reference) and by each other way the predictor can run: its default, fp32 ONNX, int8 ONNX when
 exported, and PyTorch with the default decoding. Reported per way: the share of photos whose top-1
 species is identical to the reference's and whose top-5 set is identical. The default must reach
-99 % / 97 % (inat.predict.AGREEMENT_TOP1 / _TOP5); the exit status is 1 when a default misses.
+99 % / 97 % (inat.runtime.AGREEMENT_TOP1 / _TOP5); the exit status is 1 when a default misses.
 `--export` makes missing exports first (`--int8` also int8, calibrated on the same folder: the
 calibration photos are then among those measured; the export's own held-out figure is printed too).
 """
@@ -34,7 +34,7 @@ def photos_in(data: Path) -> list[Path]:
 
 def default_models() -> list[str]:
     """The starter (when its taxonomy is installed) and every bundle in the weights folder."""
-    from inat.bundle import list_bundles
+    from inat.hub import list_bundles
     from inat.starter import TAXONOMY_TSV
     return (["starter"] if TAXONOMY_TSV.is_file() else []) + [str(b.path) for b in list_bundles()]
 
@@ -43,7 +43,7 @@ def top5(predictor, photos: list[Path], batch: int = 32) -> list[list[int]]:
     """The top-5 class ids of every photo (an unreadable photo gives an empty list)."""
     out = []
     for i in range(0, len(photos), batch):
-        out += [[p["class_id"] for p in r["predictions"]]
+        out += [[p.taxon.class_id for p in r.predictions]
                 for r in predictor.predict([str(p) for p in photos[i:i + batch]], k=5, batch_size=batch)]
     return out
 
@@ -65,8 +65,8 @@ def show(name: str, arch: str, way: str, row: dict, n: int) -> None:
 
 def measure(model: str, photos: list[Path]) -> dict:
     """Agreement of each way of running `model` with its exact reference, plus timings (rows printed as they come)."""
-    from inat.export import find_exported
-    from inat.predict import AGREEMENT_TOP1, AGREEMENT_TOP5, Predictor
+    from inat.predict import Predictor
+    from inat.runtime import AGREEMENT_TOP1, AGREEMENT_TOP5, FILES, export_dir
     t = time.perf_counter()
     exact = Predictor(model, exact=True)
     ref = top5(exact, photos)
@@ -74,9 +74,9 @@ def measure(model: str, photos: list[Path]) -> dict:
     show(exact.bundle.name, exact.bundle.arch, "exact (reference)", rows["exact (reference)"], len(photos))
     default = Predictor(model)
     ways = {f"default ({default.backend})": default}
-    if default.backend != "onnx" and find_exported(default.bundle, "fp32"):
+    if default.backend != "onnx" and (export_dir(default.bundle) / FILES["fp32"]).is_file():
         ways["onnx fp32"] = Predictor(model, backend="onnx")
-    if default.backend != "onnx-int8" and find_exported(default.bundle, "int8"):
+    if default.backend != "onnx-int8" and (export_dir(default.bundle) / FILES["int8"]).is_file():
         ways["onnx int8 (opt-in)"] = Predictor(model, backend="onnx-int8")
     ways["torch, default decoding"] = Predictor(model, backend="torch")
     for name, p in ways.items():
@@ -109,13 +109,14 @@ def main(argv=None) -> int:
         photos = photos[::max(1, len(photos) // args.limit)][:args.limit]
     models = args.model or default_models()
     if args.export:
-        from inat.bundle import resolve_bundle
-        from inat.export import export_int8, export_onnx, find_exported
+        from inat.export import export_int8, export_onnx
+        from inat.hub import resolve
+        from inat.runtime import FILES, export_dir
         for m in models:
-            b = resolve_bundle(m)
-            if not find_exported(b, "fp32"):
+            b = resolve(m)
+            if not (export_dir(b) / FILES["fp32"]).is_file():
                 print(f"exported {export_onnx(b)}", flush=True)
-            if args.int8 and not find_exported(b, "int8"):
+            if args.int8 and not (export_dir(b) / FILES["int8"]).is_file():
                 f, held_out = export_int8(b, args.data)
                 print(f"exported {f}; held-out agreement {held_out}", flush=True)
     results, ok = [], True

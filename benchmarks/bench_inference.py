@@ -71,9 +71,9 @@ from inat.predict import Predictor
 predictor = Predictor(sys.argv[1], threads=int(os.environ.get("BENCH_THREADS") or 0) or None,
                       **({"backend": sys.argv[2]} if len(sys.argv) > 2 and sys.argv[2] else {}))
 def predict_one(path):
-    return [p["class_id"] for p in predictor.predict([path], k=5)[0]["predictions"]]
+    return [p.taxon.class_id for p in predictor.predict([path], k=5)[0].predictions]
 def predict_many(paths):
-    return [[p["class_id"] for p in r["predictions"]] for r in predictor.predict(paths, k=5, batch_size=16)]
+    return [[p.taxon.class_id for p in r.predictions] for r in predictor.predict(paths, k=5, batch_size=16)]
 '''
 
 # Appended to either side: answer one JSON request per stdin line (or a single photo with --once).

@@ -41,14 +41,14 @@ def main() -> int:
     import bench_inference as B
     import torch
     from inat.bundle import load_bundle
-    from inat.export import FILES, export_dir, open_session
     from inat.images import open_image
-    from inat.predict import FastPreprocess
+    from inat.preprocess import ArrayTransform
+    from inat.runtime import FILES, OnnxModel, export_dir
     photos = B.real_photos(64) or B.generated_photos(Path(tempfile.mkdtemp()) / "photos", 64)
     work = Path(tempfile.mkdtemp(prefix="inat-network-"))
     B.make_models(work, photos, True, None)  # pickle, bundle, fp32 and int8 exports
     bundle = load_bundle(work / "thesis_v2s")
-    x = np.asarray(FastPreprocess(bundle.preprocess).batch([open_image(p) for p in photos[:16]]), dtype=np.float32)
+    x = np.asarray(ArrayTransform(bundle.preprocess).batch([open_image(p) for p in photos[:16]]), dtype=np.float32)
     rows = {}
     model = torch.load(work / "thesis_v2s.pt", map_location="cpu", weights_only=False).eval()  # we wrote it
     xt = torch.from_numpy(x)
@@ -56,12 +56,11 @@ def main() -> int:
     with torch.inference_mode():
         rows["pytorch inference mode, batch 1"] = per_photo_ms(lambda: model(xt[:1]), 1)
     folder = export_dir(bundle)
-    fp32 = open_session(folder / FILES["fp32"])
-    name = fp32.get_inputs()[0].name
+    fp32 = OnnxModel(folder / FILES["fp32"])
     for b in (1, 4, 16):
-        rows[f"onnx runtime fp32, batch {b}"] = per_photo_ms(lambda: fp32.run(None, {name: x[:b]}), b)
-    int8 = open_session(folder / FILES["int8"])
-    rows["onnx runtime int8, batch 1"] = per_photo_ms(lambda: int8.run(None, {name: x[:1]}), 1)
+        rows[f"onnx runtime fp32, batch {b}"] = per_photo_ms(lambda: fp32.run(x[:b]), b)
+    int8 = OnnxModel(folder / FILES["int8"])
+    rows["onnx runtime int8, batch 1"] = per_photo_ms(lambda: int8.run(x[:1]), 1)
     print("| network, efficientnet_v2_s 10,000 classes | ms a photo |\n|---|---:|")
     for k, v in rows.items():
         print(f"| {k} | {v} |")

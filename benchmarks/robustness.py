@@ -171,17 +171,18 @@ def untrusted(tmp: Path, quick: bool, seed: int) -> dict:
     from PIL import Image
 
     import test_untrusted as U
-    from inat.app import ModelCache, build_demo
-    from inat.bundle import BundleError, load_bundle, resolve_bundle
+    from conftest import app_identify, make_bundle
+    from inat.app import build_app
+    from inat.bundle import BundleError, load_bundle
     from inat.cli import main as cli_main
+    from inat.hub import resolve
     from inat.predict import Predictor
-    from test_hostile_images import app_identify
-    from util import gradio_photo, make_bundle
+    from photos import sample_photo
 
     t0 = time.perf_counter()
     good = tmp / "good"
     make_bundle(good)
-    photo = gradio_photo("lion.jpg")
+    photo = sample_photo("lion.jpg")
     meta = json.loads((good / "bundle.json").read_text())
     out: dict = {}
 
@@ -239,8 +240,8 @@ def untrusted(tmp: Path, quick: bool, seed: int) -> dict:
     dataset = make_inat_dataset(tmp / "ds")
     attempts, refused = 0, 0
     entries = {
-        "resolve_bundle": lambda p: resolve_bundle(str(p)).build_model(),
-        "load_bundle": lambda p: load_bundle(p).build_model(),
+        "resolve": lambda p: resolve(str(p)).load_model(),
+        "load_bundle": lambda p: load_bundle(p).load_model(),
         "Predictor": lambda p: Predictor(str(p)),
         "Predictor(exact)": lambda p: Predictor(str(p), exact=True),
     }
@@ -269,7 +270,7 @@ def untrusted(tmp: Path, quick: bool, seed: int) -> dict:
     os.environ["INAT_WEIGHTS"] = str(weights)
     import logging
     logging.getLogger("inat.app").setLevel(logging.CRITICAL)  # its traceback of each refused model is expected here
-    _, identify = app_identify(build_demo(models=ModelCache(), runs=[]))
+    _, identify = app_identify(build_app(runs=[]).demo)
     for name in ("pickle-p0", "pickle-p2", "pickle-p5", "torch-zip"):
         attempts += 1
         try:
@@ -312,7 +313,7 @@ def load(tmp: Path, quick: bool, seed: int) -> dict:
     weights = tmp / "empty-weights"  # the built-in starter is the default model
     weights.mkdir()
     out: dict = {"model": "starter (efficientnet_lite0, 224 px)", "huge_photo_mb": round(huge.stat().st_size / 1e6, 1)}
-    from inat.app import CONCURRENCY_LIMIT, QUEUE_SIZE
+    from inat.app.layout import CONCURRENCY_LIMIT, QUEUE_SIZE
     # As shipped, then with slow clients; last, the first shipped QUEUE_SIZE (20), kept to show why it changed.
     runs = [("as_shipped", QUEUE_SIZE, False), ("as_shipped_with_slow_clients", QUEUE_SIZE, True),
             ("queue_20_first_shipped", 20, False)]
@@ -372,7 +373,7 @@ def interrupt(tmp: Path, quick: bool, seed: int) -> dict:
     import test_interrupt as T
     from conftest import make_inat_dataset
     t0 = time.perf_counter()
-    data = T.relabel(make_inat_dataset(tmp / "data"))
+    data = make_inat_dataset(tmp / "data")
     ref = T.reference_run(data, tmp / "reference", T.RUN_EPOCHS, T.RUN)
     log(f"interrupt: reference run {ref['seconds']:.0f} s, val top-1 {[h['val_top1'] for h in ref['history']]}")
     # os.replace calls per epoch: when the epoch is the best so far (as train.py ranks them: val top-1,
@@ -462,7 +463,7 @@ def readme(r: dict) -> str:
                   f"{u['weights_dtypes']['tried']} dtypes: the {u['weights_dtypes']['ok']} float ones predict, the "
                   f"{u['weights_dtypes']['refused_naming_file']} others are refused with the file named. "
                   f"A live pickle offered as a model {p['attempts']} ways (CLI predict/evaluate/labels/export, "
-                  f"Predictor, resolve_bundle, load_bundle, the app's picker; as .pt, renamed .safetensors, inside "
+                  f"Predictor, hub.resolve, load_bundle, the app's picker; as .pt, renamed .safetensors, inside "
                   f"a bundle folder): {p['refused']} refused, unpickled "
                   f"{'never' if not p['unpickled_without_trust'] else 'YES'}; "
                   f"`import --trust-pickle` ran it: {'yes' if p['import_trust_pickle_ran_it'] else 'no'}.", ""]
@@ -476,7 +477,7 @@ def readme(r: dict) -> str:
                   "|---|---:|---:|---:|---:|---:|---:|"]
         shipped = lo.get("as_shipped", {}).get("queue_size_setting")
         for name, label in (("as_shipped", f"as shipped (QUEUE_SIZE {shipped})"),
-                            ("as_shipped_with_slow_clients", f"as shipped + a huge-photo uploader + 5 slowloris"),
+                            ("as_shipped_with_slow_clients", "as shipped + a huge-photo uploader + 5 slowloris"),
                             ("queue_20_first_shipped", "QUEUE_SIZE 20 (the first release's setting)")):
             x = lo.get(name)
             if x:

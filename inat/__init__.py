@@ -1,18 +1,14 @@
 """inat: identify species in photos, and train, evaluate and compare the models that do it."""
-from .bundle import Bundle, BundleError, load_bundle, resolve_bundle, save_bundle
+from .bundle import Bundle, BundleError, load_bundle, save_bundle
+from .hub import default_model, list_bundles, model_names, resolve
 from .images import ImageError, open_image
 from .models import create_model, list_models
+from .predict import Predictor
 from .preprocess import Preprocess
-from .taxonomy import Taxon, common_ancestor, load_categories, rollup
+from .record import Identification, Prediction
+from .rollup import TaxonTree
+from .taxonomy import Taxon, display_name, load_categories
 
-__all__ = ["Bundle", "BundleError", "ImageError", "Predictor", "Preprocess", "Taxon", "common_ancestor",
-           "create_model", "list_models", "load_bundle", "load_categories", "open_image", "resolve_bundle",
-           "rollup", "save_bundle"]
-
-
-def __getattr__(name):
-    # The predictor pulls in torch; import it on first use so `import inat` stays light.
-    if name == "Predictor":
-        from .predict import Predictor
-        return Predictor
-    raise AttributeError(name)
+__all__ = ["Bundle", "BundleError", "Identification", "ImageError", "Prediction", "Predictor", "Preprocess", "Taxon",
+           "TaxonTree", "create_model", "default_model", "display_name", "list_bundles", "list_models",
+           "load_bundle", "load_categories", "model_names", "open_image", "resolve", "save_bundle"]

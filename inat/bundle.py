@@ -7,9 +7,13 @@ and safetensors only, so nothing is ever unpickled; a bundle alone is enough to 
     weights/plants47/bundle.json
     weights/plants47/model.safetensors
     weights/plants47/model.onnx          (optional, written by `python -m inat export`)
+
+`Bundle.load_model()` is the one way to get a bundle's network. Finding bundles by name is
+`inat.hub`'s job; this module knows no particular model.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -18,15 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .errors import first_line
+from .models import create_model, get_spec
 from .preprocess import Preprocess
-from .taxonomy import Taxon
+from .taxonomy import RANKS, Taxon
 
 FORMAT = "inat-bundle"
 VERSION = 1
 JSON_NAME = "bundle.json"
 WEIGHTS_NAME = "model.safetensors"
 PENDING_NAME = WEIGHTS_NAME + ".pending"  # new weights written, not yet renamed into place (see save_bundle)
-STARTER = "starter"
 
 
 class BundleError(ValueError):
@@ -48,10 +53,13 @@ class Bundle:
     run: dict = field(default_factory=dict)             # init, dataset, img_size, epochs, best_epoch, command...
     provenance: dict = field(default_factory=dict)      # dataset, command, date, source checkpoint...
     metrics: dict = field(default_factory=dict)         # measured accuracy, e.g. {"val_top1": 0.83, "split": ...}
+    calibration: dict = field(default_factory=dict)     # {"temperature": T, ...} from inat.calibration; {}: none
+    scope: dict = field(default_factory=dict)           # the world it knows: {"rank", "name", "description"}; {}: unsaid
+    expert: bool = False                    # a species expert for its group (birds, insects, plants): naturalist uses it
     default: bool = False
     path: Path | None = None                # the bundle folder; None for built-in models
     state_loader: Callable[[], dict] | None = None  # built-ins: produces the state dict
-    weights_id: str | None = None           # stamp shared with the weights file it describes (see save_bundle)
+    weights_id: str | None = None           # id shared with the weights file it describes (see save_bundle)
 
     def __post_init__(self):
         if self.num_outputs is None:
@@ -63,6 +71,11 @@ class Bundle:
     def has_scope(self) -> bool:
         return self.in_scope_threshold is not None
 
+    @property
+    def temperature(self) -> float:
+        """What the logits are divided by before the softmax (1.0 when the bundle is not calibrated)."""
+        return float(self.calibration.get("temperature", 1.0))
+
     def to_json(self) -> dict:
         return {
             "format": FORMAT, "version": VERSION, "name": self.name, "arch": self.arch,
@@ -70,6 +83,9 @@ class Bundle:
             "default": self.default, "preprocess": self.preprocess.to_dict(),
             "classes": [{"index": i, **t.to_dict()} for i, t in zip(self.output_index, self.classes)],
             "run": self.run, "metrics": self.metrics, "provenance": self.provenance, "history": self.history,
+            **({"calibration": self.calibration} if self.calibration else {}),
+            **({"scope": self.scope} if self.scope else {}),
+            **({"expert": True} if self.expert else {}),
             **({"weights_id": self.weights_id} if self.weights_id else {}),
         }
 
@@ -79,7 +95,7 @@ class Bundle:
         if not self.path:
             return None
         pending = self.path / PENDING_NAME
-        if self.weights_id and pending.is_file() and weights_stamp(pending) == self.weights_id:
+        if self.weights_id and pending.is_file() and read_weights_id(pending) == self.weights_id:
             return pending
         return self.path / WEIGHTS_NAME
 
@@ -87,7 +103,7 @@ class Bundle:
         """The weights as float32 tensors (fp16 files are widened), read with safetensors."""
         if self.state_loader is not None:
             return self.state_loader()
-        from safetensors import SafetensorError
+        from safetensors import SafetensorError  # safetensors.torch loads torch: only with the weights
         from safetensors.torch import load_file
         file = self.weights_file
         if file is None or not file.is_file():
@@ -95,7 +111,7 @@ class Bundle:
         try:
             state = load_file(str(file))
         except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-            raise BundleError(f"{file}: not a readable safetensors file ({str(e).splitlines()[0][:100]})") from None
+            raise BundleError(f"{file}: not a readable safetensors file ({first_line(e, 100)})") from None
         # Integer, bool or complex weights would load (or be cast) silently and fail at inference;
         # a NaN or infinite weight (one flipped bit can make one) would make every probability NaN.
         odd = [k for k, v in state.items() if not (v.is_floating_point() or k.endswith("num_batches_tracked"))]
@@ -105,19 +121,50 @@ class Bundle:
             raise BundleError(f"{file}: tensor {odd[0]} holds {what} values, not usable weights")
         return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
-    def build_model(self):
-        """The architecture with this bundle's weights, in eval mode (never unpickles)."""
-        from .models import create_model
-        model = create_model(self.arch, self.num_outputs)
+    def load_model(self):
+        """The architecture with this bundle's weights, in eval mode: the one model loader (never unpickles).
+
+        The module is made on the meta device (no memory, no random initialisation) and the weights are
+        assigned from the file; a buffer the weights do not carry is then made the ordinary way.
+        """
+        import torch  # keeps torch out of start-up: only a loaded model needs it
         state = self.state_dict()
+        with torch.device("meta"):
+            model = create_model(self.arch, self.num_outputs)
         own = model.state_dict()
         bad = sorted(set(own) ^ set(state)) or [k for k in own if own[k].shape != state[k].shape]
         if bad:
-            where = self.weights_file or self.name
-            raise BundleError(f"{where}: weights do not match architecture {self.arch} with "
-                              f"{self.num_outputs} outputs (first mismatch: {bad[0]})")
-        model.load_state_dict(state)
+            raise BundleError(f"{self.weights_file or self.name}: weights do not match architecture {self.arch} "
+                              f"with {self.num_outputs} outputs (first mismatch: {bad[0]})")
+        model.load_state_dict(state, assign=True)
+        if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+            model = create_model(self.arch, self.num_outputs)
+            model.load_state_dict(state)
         return model.eval()
+
+    def current_weights_id(self) -> str:
+        """The id of the weights as they are on disk now, which an export must carry to be used.
+
+        The id `save_bundle` stamps into the weights file; for a file without one (written by another
+        tool), a digest of its size and first and last MiB; for a built-in, its `weights_id`.
+        """
+        file = self.weights_file
+        if file is None:
+            return self.weights_id or self.name
+        stamp = read_weights_id(file)
+        if stamp:
+            return stamp
+        try:
+            h = hashlib.sha256()
+            size = file.stat().st_size
+            with open(file, "rb") as f:
+                h.update(str(size).encode())
+                h.update(f.read(1 << 20))
+                f.seek(max(0, size - (1 << 20)))
+                h.update(f.read(1 << 20))
+        except OSError as e:
+            raise BundleError(f"{file}: weights file unreadable ({e.strerror})") from None
+        return "sha256:" + h.hexdigest()[:32]
 
 
 def save_bundle(bundle: Bundle, out: str | os.PathLike, model_or_state, half: bool = True) -> Path:
@@ -130,7 +177,7 @@ def save_bundle(bundle: Bundle, out: str | os.PathLike, model_or_state, half: bo
     old pair stands; between (2) and (3), `Bundle.weights_file` finds the pending file by its stamp,
     and `settle` (run by `train --resume`) finishes the rename. Returns the bundle folder.
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # loads torch: only when saving
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
@@ -150,7 +197,7 @@ def save_bundle(bundle: Bundle, out: str | os.PathLike, model_or_state, half: bo
     return out
 
 
-def weights_stamp(file: Path) -> str | None:
+def read_weights_id(file: Path) -> str | None:
     """The `weights_id` in a safetensors file's metadata header (None when absent or unreadable)."""
     try:
         with open(file, "rb") as f:
@@ -173,7 +220,7 @@ def settle(folder: str | os.PathLike) -> None:
             committed = json.loads((folder / JSON_NAME).read_text(encoding="utf-8")).get("weights_id")
         except (OSError, ValueError, AttributeError):
             committed = None
-        if committed and weights_stamp(pending) == committed:
+        if committed and read_weights_id(pending) == committed:
             os.replace(pending, folder / WEIGHTS_NAME)
         else:
             pending.unlink()
@@ -208,7 +255,8 @@ def write_json_atomic(path: Path, obj) -> None:
         raise
 
 
-def _looks_like_pickle(path: Path) -> bool:
+def looks_like_pickle(path: Path) -> bool:
+    """Whether `path` starts like a pickle or a torch.save zip (either would run code when loaded)."""
     try:
         with open(path, "rb") as f:
             head = f.read(4)
@@ -219,10 +267,10 @@ def _looks_like_pickle(path: Path) -> bool:
 
 
 def load_bundle(path: str | os.PathLike) -> Bundle:
-    """Read a bundle folder (or its bundle.json). Weights are read later, by build_model()."""
+    """Read a bundle folder (or its bundle.json). Weights are read later, by load_model()."""
     path = Path(path)
     if path.is_file() and path.name != JSON_NAME:
-        if _looks_like_pickle(path):
+        if looks_like_pickle(path):
             raise BundleError(
                 f"{path}: a pickled checkpoint is never loaded as a model (unpickling can run arbitrary code); "
                 f"if you trust it, convert it once: python -m inat import {path} --categories FILE "
@@ -235,11 +283,10 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     try:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: [[[[...]]]]
-        raise BundleError(f"{meta_file}: corrupt JSON ({str(e).splitlines()[0][:100]})") from None
+        raise BundleError(f"{meta_file}: corrupt JSON ({first_line(e, 100)})") from None
     try:
         if meta.get("format") != FORMAT:
             raise ValueError(f"format is {meta.get('format')!r}, expected {FORMAT!r}")
-        from .models import get_spec
         get_spec(meta["arch"])
         classes, index = [], []
         for c in meta["classes"]:
@@ -252,6 +299,16 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             raise ValueError(f"num_outputs {num_outputs} is implausibly large")
         if min(index) < 0 or max(index) >= num_outputs or len(set(index)) != len(index):
             raise ValueError("class 'index' values must be distinct and below num_outputs")
+        calibration = meta.get("calibration") or {}
+        t = calibration.get("temperature", 1.0) if isinstance(calibration, dict) else None
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.01 <= t <= 100:
+            raise ValueError(f"calibration temperature {t!r} is not a number in 0.01..100")
+        scope = meta.get("scope") or {}
+        if not isinstance(scope, dict) or (scope and not all(isinstance(scope.get(k), str) and scope[k]
+                                                              for k in ("rank", "name"))):
+            raise ValueError("scope must be an object with the text fields rank and name (and description)")
+        if scope and scope["rank"] not in RANKS:
+            raise ValueError(f"scope rank {scope['rank']!r} is not one of {', '.join(RANKS)}")
         thr = meta.get("in_scope_threshold")
         if thr is not None and not 0 <= float(thr) <= 1:  # NaN or 5 would silently mark every photo out of scope
             raise ValueError(f"in_scope_threshold {thr!r} is not a probability")
@@ -261,53 +318,9 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
             output_index=index, in_scope_threshold=None if thr is None else float(thr),
             history=list(meta.get("history") or []), run=dict(meta.get("run") or {}),
             provenance=dict(meta.get("provenance") or {}), metrics=dict(meta.get("metrics") or {}),
-            default=bool(meta.get("default", False)), path=folder,
+            calibration=dict(calibration), scope={k: str(v) for k, v in scope.items() if isinstance(v, (str, int, float))},
+            default=bool(meta.get("default", False)), path=folder, expert=meta.get("expert") is True,
             weights_id=str(meta["weights_id"]) if meta.get("weights_id") else None)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:  # OverflowError: int(Infinity)
-        msg = f"missing field {e}" if isinstance(e, KeyError) else str(e).splitlines()[0][:160]
+        msg = f"missing field {e}" if isinstance(e, KeyError) else first_line(e)
         raise BundleError(f"{meta_file}: invalid bundle ({msg})") from None
-
-
-# ---------------------------------------------------------------------------------------------
-# Finding bundles by name.
-
-def weights_dir() -> Path:
-    """Where named bundles live: $INAT_WEIGHTS, else the `weights/` folder of this repository."""
-    env = os.environ.get("INAT_WEIGHTS")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "weights"
-
-
-def list_bundles(folder: Path | None = None) -> list[Bundle]:
-    """Every readable bundle in the weights folder, sorted by name (unreadable ones are skipped)."""
-    folder = folder or weights_dir()
-    out = []
-    for meta in sorted(folder.glob(f"*/{JSON_NAME}")) if folder.is_dir() else []:
-        try:
-            out.append(load_bundle(meta.parent))
-        except BundleError:
-            continue
-    return out
-
-
-def default_model_name(folder: Path | None = None) -> str:
-    """The bundle marked default in the weights folder, else the built-in starter."""
-    for b in list_bundles(folder):
-        if b.default:
-            return str(b.path)
-    return STARTER
-
-
-def resolve_bundle(name_or_path: str | None = None) -> Bundle:
-    """A bundle from a path, a name in the weights folder, or "starter"; None means the default."""
-    name = name_or_path or default_model_name()
-    if name == STARTER:
-        from .starter import starter_bundle
-        return starter_bundle()
-    p = Path(name)
-    if p.exists():
-        return load_bundle(p)
-    candidate = weights_dir() / name
-    if (candidate / JSON_NAME).is_file():
-        return load_bundle(candidate)
-    known = [STARTER] + [b.path.name for b in list_bundles()]
-    raise BundleError(f"{name}: no such model; available: {', '.join(known)} (or a bundle folder path)")

@@ -17,13 +17,14 @@ import os
 import random
 from pathlib import Path
 
+import numpy as np
+
 FORMAT = "inat-resume"
 
 
 def save(path, model, optimizer, scheduler, scaler, **info) -> None:
     """Write the checkpoint atomically; `info` (epoch, history, config, ...) must be JSON-serialisable."""
-    import numpy as np
-    import torch
+    import torch  # keeps torch out of start-up: only training writes checkpoints
     from safetensors.torch import save_file
 
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -58,7 +59,7 @@ def save(path, model, optimizer, scheduler, scaler, **info) -> None:
 
 def load(path) -> dict:
     """The checkpoint as {"tensors": {...}, **metadata}; raises ValueError for a file that is not one."""
-    from safetensors import safe_open
+    from safetensors import safe_open  # safetensors.torch loads torch: only when resuming
     from safetensors.torch import load_file
     path = Path(path)
     try:
@@ -74,8 +75,7 @@ def load(path) -> dict:
 
 def restore(state: dict, model, optimizer, scheduler, scaler) -> None:
     """Put model, optimizer, scheduler, grad scaler and every RNG back as `state` recorded them."""
-    import numpy as np
-    import torch
+    import torch  # only when resuming
     tensors = state["tensors"]
     model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     opt_state: dict = {}

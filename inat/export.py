@@ -3,132 +3,103 @@
     python -m inat export --model weights/plants47 --format onnx           # → weights/plants47/model.onnx
     python -m inat export --model starter --format onnx --int8             # → ~/.cache/inat/starter/...
 
-The files go beside the bundle (`model.onnx`, `model.int8.onnx`); the built-in starter has no
-folder, so its files go to `$INAT_CACHE/starter` (default `~/.cache/inat/starter`). The predictor
-looks in the same place (`export_dir`). Each file carries, in its ONNX metadata, a fingerprint of
-the weights it was made from, so a retrained bundle never runs a stale export; the int8 file also
-carries its measured top-1 / top-5 agreement with fp32 PyTorch on held-out real photos, which
-decides whether the predictor may use it by default.
+Where the files go, and how the predictor opens and checks them, is `inat.runtime`'s part. Each file
+carries the `weights_id` of the weights it was made from and, for int8, its measured agreement.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import hashlib
+import logging
 import os
 import random
 import sys
+import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from .bundle import STARTER, Bundle, BundleError, resolve_bundle
+from .bundle import Bundle
+from .errors import first_line
+from .hub import resolve
+from .images import ImageError, open_image
+from .preprocess import ArrayTransform, draft_size
+from .models import has_features, logits_and_features
+from .runtime import (FEATURES, FILES, FORMAT, INPUT, OUTPUT, ExportedModelError, OnnxModel, agreement_ok, export_dir,
+                      open_exported)
 
-FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
-FORMAT = "inat-onnx"
 OPSET = 17
-INPUT, OUTPUT = "input", "logits"
 SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data"
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 N_CALIBRATION = 128    # photos the int8 ranges are calibrated on
 N_CHECK = 300          # other photos its agreement with fp32 PyTorch is measured on
 
 
+log = logging.getLogger("inat")
+
+
 class ExportError(RuntimeError):
-    """An exported model we cannot use or make; the message is one line naming the file."""
+    """An export that could not be made; the message is one line naming the file."""
 
 
-def cache_dir() -> Path:
-    """Where exports of built-in models go: $INAT_CACHE, else $XDG_CACHE_HOME/inat or ~/.cache/inat."""
-    if os.environ.get("INAT_CACHE"):
-        return Path(os.environ["INAT_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "inat"
+# -- the fast path, made when it is missing ------------------------------------------------------
+def ensure_export(bundle: Bundle) -> Path | None:
+    """The bundle's fp32 ONNX export, made in `export_dir(bundle)` when there is none or it is stale.
 
-
-def export_dir(bundle: Bundle) -> Path:
-    """The folder holding a bundle's exported models: the bundle folder, or the cache for built-ins."""
-    return bundle.path if bundle.path is not None else cache_dir() / bundle.name
-
-
-def find_exported(bundle: Bundle, kind: str = "fp32") -> Path | None:
-    """The exported `kind` ("fp32" or "int8") file of this bundle, or None when there is none."""
-    f = export_dir(bundle) / FILES[kind]
-    return f if f.is_file() else None
-
-
-def weights_fingerprint(bundle: Bundle) -> str:
-    """A short digest identifying the weights an export was made from.
-
-    For a bundle folder: the size plus the first and last MiB of model.safetensors (cheap to read at
-    every start, and any retraining changes them). For a built-in: its architecture, outputs and
-    the provenance of its weights (a pinned package).
+    Returns its path, or None (after one warning line on the `inat` logger) when it cannot be made: the
+    predictor then keeps using PyTorch, with the same answers.
     """
-    h = hashlib.sha256(f"{bundle.arch}|{bundle.num_outputs}|".encode())
-    file = bundle.weights_file
-    if file is None:
-        h.update(str(bundle.provenance.get("weights", bundle.name)).encode())
-        return h.hexdigest()[:32]
     try:
-        size = file.stat().st_size
-        with open(file, "rb") as f:
-            h.update(str(size).encode())
-            h.update(f.read(1 << 20))
-            f.seek(max(0, size - (1 << 20)))
-            h.update(f.read(1 << 20))
-    except OSError as e:
-        raise BundleError(f"{file}: weights file unreadable ({e.strerror})") from None
-    return h.hexdigest()[:32]
-
-
-# -- running an exported model -----------------------------------------------------------------
-def open_session(file: Path, threads: int | None = None):
-    """An ONNX Runtime CPU session for `file`; ExportError (one line) when it cannot be loaded."""
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.log_severity_level = 3  # ORT's own warnings would print several lines per start
-    if threads:
-        so.intra_op_num_threads = threads
+        found = open_exported(bundle, "fp32")
+        if found is not None:
+            return found.file
+    except ExportedModelError:
+        pass  # stale or unreadable: made again
     try:
-        return ort.InferenceSession(str(file), so, providers=["CPUExecutionProvider"])
-    except Exception as e:  # ORT raises its own exception types for unreadable or invalid graphs
-        raise ExportError(f"{file}: unreadable ONNX model ({_first_line(e)})") from None
+        return export_onnx(bundle)
+    except Exception as e:  # any failure leaves the (slower) PyTorch path, never a broken predictor
+        log.warning("%s: the fast ONNX version could not be made (%s); PyTorch serves it", bundle.name, first_line(e))
+        return None
 
 
-def check_session(session, bundle: Bundle, file: Path) -> dict:
-    """The file's inat metadata, after checking it was exported from exactly this bundle's model.
+def make_fast(engines, *, background: bool = False) -> threading.Thread | None:
+    """Export every engine that runs PyTorch for want of an export, then switch it to the export.
 
-    Raises ExportError for a file from other weights (stale) or with the wrong input/output shape.
+    `background=True` does it in a daemon thread and returns it: the engines keep answering with PyTorch
+    meanwhile (the app never waits); otherwise it is done before returning.
     """
-    meta = dict(session.get_modelmeta().custom_metadata_map)
-    redo = f"re-run: python -m inat export --model {bundle.path or bundle.name} --format onnx"
-    if meta.get("inat_format") != FORMAT:
-        raise ExportError(f"{file}: not exported by inat export ({redo})")
-    if meta.get("inat_fingerprint") != weights_fingerprint(bundle):
-        raise ExportError(f"{file}: exported from other weights than {bundle.weights_file or bundle.name} "
-                          f"(stale; {redo})")
-    shape = session.get_inputs()[0].shape
-    out = session.get_outputs()[0].shape
-    s = bundle.preprocess.input_size
-    if list(shape[1:]) != [3, s, s] or out[-1] != bundle.num_outputs:
-        raise ExportError(f"{file}: takes {shape} → {out}, the bundle needs [N, 3, {s}, {s}] → "
-                          f"[N, {bundle.num_outputs}] ({redo})")
-    return meta
+    todo = [e for e in engines if e.backend == "torch" and not e.exact and e.device == "cpu"]
+
+    def run():
+        for engine in todo:
+            if ensure_export(engine.bundle) is not None:
+                engine.reopen()
+    if not todo:
+        return None
+    if not background:
+        run()
+        return None
+    thread = threading.Thread(target=run, name="inat-export", daemon=True)
+    thread.start()
+    return thread
 
 
 # -- exporting ---------------------------------------------------------------------------------
 def export_onnx(bundle: Bundle, out_dir: Path | None = None, *, opset: int = OPSET) -> Path:
     """Write `model.onnx` (fp32, dynamic batch) for `bundle` and return its path.
 
-    The export is checked before it replaces any existing file: ONNX Runtime must reproduce the
+    A timm model's export has a second output, its pooled pre-logit features (the router reads the
+    starter's). The export is checked before it replaces any existing file: ONNX Runtime must reproduce the
     PyTorch logits on photo-like inputs (|Δ| ≤ 1e-3 of the logit scale), else ExportError.
     """
-    import torch
-    from .predict import load_model
+    import torch  # keeps torch out of start-up
     out_dir = Path(out_dir or export_dir(bundle))
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = load_model(bundle)
+    model = bundle.load_model()
+    outputs = [OUTPUT, FEATURES] if has_features(model) else [OUTPUT]
+    traced = _features_wrapper(model) if len(outputs) == 2 else model
     s = bundle.preprocess.input_size
     dummy = torch.randn(2, 3, s, s, generator=torch.Generator().manual_seed(0))
     final = out_dir / FILES["fp32"]
@@ -138,14 +109,14 @@ def export_onnx(bundle: Bundle, out_dir: Path | None = None, *, opset: int = OPS
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notices
             # The TorchScript-based exporter needs no extra package (the dynamo one needs onnxscript)
             # and gives a plain static graph ONNX Runtime optimises well.
-            torch.onnx.export(model, (dummy,), str(tmp), dynamo=False, opset_version=opset,
-                              input_names=[INPUT], output_names=[OUTPUT],
-                              dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}}, do_constant_folding=True)
+            torch.onnx.export(traced, (dummy,), str(tmp), dynamo=False, opset_version=opset,
+                              input_names=[INPUT], output_names=outputs,
+                              dynamic_axes={k: {0: "batch"} for k in [INPUT, *outputs]}, do_constant_folding=True)
         _stamp(tmp, bundle, "fp32", {})
         x = _photo_like(bundle, 2)
         with torch.inference_mode():
             ref = model(torch.from_numpy(x)).numpy()
-        got = open_session(tmp).run(None, {INPUT: x})[0]
+        got = OnnxModel(tmp).run(x)
         err = float(np.abs(got - ref).max())
         if not err <= 1e-3 * max(1.0, float(np.abs(ref).max())):
             raise ExportError(f"{final}: ONNX Runtime differs from PyTorch by {err:.3g} (not written)")
@@ -155,16 +126,28 @@ def export_onnx(bundle: Bundle, out_dir: Path | None = None, *, opset: int = OPS
     return final
 
 
+def _features_wrapper(model):
+    """`model` as a module returning (logits, pooled features): both outputs of one forward pass."""
+    import torch  # only while exporting
+
+    class WithFeatures(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return logits_and_features(self.model, x)
+    return WithFeatures().eval()
+
+
 def _photo_like(bundle: Bundle, n: int) -> np.ndarray:
     """n preprocessed smooth random colour fields: inputs in the range real photos give.
 
     (White noise drives a network far outside what it was made for, where fp32 rounding differences
     between two correct implementations grow to 1e-3 of the logits and prove nothing.)
     """
-    from PIL import Image
-    from .predict import FastPreprocess
     rng = np.random.default_rng(0)
-    fast = FastPreprocess(bundle.preprocess)
+    fast = ArrayTransform(bundle.preprocess)
     s = bundle.preprocess.input_size
     return np.stack([fast(Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)).resize((s + s // 3, s),
                                                                                                   Image.BICUBIC))
@@ -186,6 +169,7 @@ def _static_same_padding():
     if not originals:
         yield
         return
+    import torch  # only while exporting
     from timm.layers.padding import get_same_padding
 
     def pad_same(x, kernel_size, stride, dilation=(1, 1), value: float = 0):
@@ -194,7 +178,6 @@ def _static_same_padding():
         pw = get_same_padding(iw, kernel_size[1], stride[1], dilation[1])
         return torch.nn.functional.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2), value=value)
 
-    import torch
     try:
         for m, _ in originals:
             m.pad_same = pad_same
@@ -205,11 +188,11 @@ def _static_same_padding():
 
 
 def _stamp(file: Path, bundle: Bundle, kind: str, extra: dict) -> None:
-    """Store inat's metadata (fingerprint, shapes, provenance, measurements) inside the ONNX file."""
-    import onnx
-    import torch
+    """Store inat's metadata (weights_id, shapes, provenance, measurements) inside the ONNX file."""
+    import onnx  # only while exporting
+    import torch  # only while exporting
     model = onnx.load(str(file))
-    props = {"inat_format": FORMAT, "inat_kind": kind, "inat_fingerprint": weights_fingerprint(bundle),
+    props = {"inat_format": FORMAT, "inat_kind": kind, "inat_weights_id": bundle.current_weights_id(),
              "inat_model": bundle.name, "inat_arch": bundle.arch, "inat_num_outputs": str(bundle.num_outputs),
              "inat_input_size": str(bundle.preprocess.input_size), "torch_version": torch.__version__,
              "date": _dt.datetime.now().isoformat(timespec="seconds"),
@@ -239,9 +222,7 @@ def split_photos(photos: list[Path], n_calibration: int, n_check: int) -> tuple[
 
 def _inputs(bundle: Bundle, photos: list[Path]):
     """Model inputs for `photos`, decoded and preprocessed exactly as the predictor does by default."""
-    from .images import ImageError, open_image
-    from .predict import FastPreprocess, draft_size
-    fast = FastPreprocess(bundle.preprocess)
+    fast = ArrayTransform(bundle.preprocess)
     draft = draft_size(bundle.preprocess)
     for p in photos:
         try:
@@ -252,9 +233,8 @@ def _inputs(bundle: Bundle, photos: list[Path]):
 
 def agreement(bundle: Bundle, session, photos: list[Path], batch: int = 16) -> dict:
     """Top-1 identity and top-5 set identity of `session` vs fp32 eager PyTorch, over the bundle's classes."""
-    import torch
-    from .predict import load_model
-    model = load_model(bundle)
+    import torch  # only while exporting
+    model = bundle.load_model()
     index = np.asarray(bundle.output_index)
     k = min(5, len(index))
     top1 = top5 = n = 0
@@ -263,7 +243,7 @@ def agreement(bundle: Bundle, session, photos: list[Path], batch: int = 16) -> d
         x = np.concatenate(xs[i:i + batch])
         with torch.inference_mode():
             ref = model(torch.from_numpy(x)).numpy()[:, index]
-        got = session.run(None, {INPUT: x})[0][:, index]
+        got = session.run(x)[:, index]
         for r, g in zip(ref, got):
             rk, gk = np.argsort(-r, kind="stable")[:k], np.argsort(-g, kind="stable")[:k]
             top1 += rk[0] == gk[0]
@@ -280,13 +260,14 @@ def export_int8(bundle: Bundle, calibration: Path | None = None, *, n_calibratio
     Needs an up-to-date `model.onnx` (made first when missing or stale). Returns the path and the
     measured agreement with fp32 PyTorch on held-out photos (also stored inside the file).
     """
+    # onnxruntime's quantizer: only while exporting
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
     out_dir = Path(out_dir or export_dir(bundle))
     fp32 = out_dir / FILES["fp32"]
     try:
-        check_session(open_session(fp32), bundle, fp32)
-    except ExportError:
+        OnnxModel(fp32).check(bundle)
+    except ExportedModelError:
         export_onnx(bundle, out_dir)
     cal, check = split_photos(calibration_photos(calibration), n_calibration, n_check)
 
@@ -308,7 +289,7 @@ def export_int8(bundle: Bundle, calibration: Path | None = None, *, n_calibratio
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                             # MinMax keeps only per-tensor min/max per photo, so memory stays small
                             calibrate_method=CalibrationMethod.MinMax)
-        measured = agreement(bundle, open_session(tmp), check)
+        measured = agreement(bundle, OnnxModel(tmp), check)
         calib = calibration or SHARED_PHOTOS
         _stamp(tmp, bundle, "int8", {**measured, "calibration": f"{calib} ({len(cal)} photos, MinMax, QDQ per-channel)"})
         os.replace(tmp, final)
@@ -320,8 +301,7 @@ def export_int8(bundle: Bundle, calibration: Path | None = None, *, n_calibratio
 
 # -- command line ------------------------------------------------------------------------------
 def cmd_export(args) -> int:
-    from .predict import agreement_ok
-    bundle = resolve_bundle(args.model)
+    bundle = resolve(args.model)
     out = export_onnx(bundle)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, fp32; checked against PyTorch)")
     if args.int8:
@@ -335,7 +315,7 @@ def cmd_export(args) -> int:
 
 def add_cli(sub) -> None:
     p = sub.add_parser("export", help="export a model to ONNX for fast CPU inference (fp32, optionally int8)")
-    p.add_argument("--model", default=None, help=f"bundle path or name, or {STARTER} (default: the default model)")
+    p.add_argument("--model", default=None, help="model name or bundle path (default: the default model)")
     p.add_argument("--format", choices=["onnx"], default="onnx", help="export format (only onnx)")
     p.add_argument("--int8", action="store_true",
                    help="also write model.int8.onnx, statically quantised; the predictor uses it by default only "
@@ -348,8 +328,3 @@ def add_cli(sub) -> None:
     p.add_argument("--check-size", type=int, default=N_CHECK, metavar="N",
                    help=f"other photos the int8 agreement is measured on (default {N_CHECK})")
     p.set_defaults(func=cmd_export)
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return (text[0] if text else e.__class__.__name__)[:160]

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from .errors import first_line
+
 # Refuse anything above this many pixels before decoding (a 12,000 × 12,000 panorama passes;
 # a decompression bomb does not). Pillow's own guard is disabled in favour of this clear error.
 MAX_PIXELS = 150_000_000
@@ -35,7 +37,7 @@ def _register_heif() -> None:
     global _heif_registered
     if _heif_registered is None:
         try:
-            import pillow_heif
+            import pillow_heif  # optional: HEIC photos when it is installed
             pillow_heif.register_heif_opener()
             _heif_registered = True
         except Exception:
@@ -91,7 +93,7 @@ def open_image(source, draft_size: int | None = None) -> Image.Image:
         except UnidentifiedImageError:
             raise ImageError(f"{name}: not an image file Pillow can read") from None
         except Exception as e:  # plugins also raise NotImplementedError (DDS), struct.error... on bad headers
-            raise ImageError(f"{name}: unreadable image ({_short(e)})") from None
+            raise ImageError(f"{name}: unreadable image ({first_line(e, 120)})") from None
     w, h = im.size
     if w < 1 or h < 1:
         raise ImageError(f"{name}: image has no pixels ({w}×{h})")
@@ -115,9 +117,4 @@ def open_image(source, draft_size: int | None = None) -> Image.Image:
     except MemoryError:
         raise ImageError(f"{name}: image too large to decode") from None
     except Exception as e:  # Pillow raises many kinds for corrupt data; the user needs one line
-        raise ImageError(f"{name}: truncated or corrupt image ({_short(e)})") from None
-
-
-def _short(e: Exception) -> str:
-    text = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-    return text[:120]
+        raise ImageError(f"{name}: truncated or corrupt image ({first_line(e, 120)})") from None

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from .bundle import Bundle, _looks_like_pickle, save_bundle
-from .models import get_spec, list_models
+from .bundle import Bundle, looks_like_pickle, save_bundle
+from .models import create_model, get_spec, list_models
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from .taxonomy import load_categories
 
@@ -26,11 +26,11 @@ class ImportRefused(PermissionError):
 
 def read_checkpoint(path: Path, trust_pickle: bool) -> dict:
     """The state dict inside a checkpoint file: safetensors, or (trusted only) a pickle."""
-    import torch
+    import torch  # keeps torch out of start-up
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint file")
-    if not _looks_like_pickle(path):
-        from safetensors.torch import load_file
+    if not looks_like_pickle(path):
+        from safetensors.torch import load_file  # loads torch: only when importing
         try:
             return load_file(str(path))
         except Exception:
@@ -56,8 +56,7 @@ def read_checkpoint(path: Path, trust_pickle: bool) -> dict:
 
 def infer_arch(state: dict, num_classes: int) -> str:
     """The registered architecture whose parameter names and shapes match `state` exactly."""
-    import torch
-    from .models import create_model
+    import torch  # keeps torch out of start-up
     # efficientnet_v2_s first: it is what the thesis trained.
     for name in sorted(list_models(), key=lambda n: n != "efficientnet_v2_s"):
         with torch.device("meta"):  # shapes only, no memory
@@ -95,7 +94,7 @@ def import_checkpoint(checkpoint, categories, out, *, trust_pickle: bool = False
         provenance={"imported_from": checkpoint.name, "categories": Path(categories).name,
                     "dataset": _dataset_of(taxa), "date": _dt.date.today().isoformat(),
                     "command": command or "python -m inat import"})
-    model = get_spec(arch).build(len(taxa))
+    model = create_model(arch, len(taxa))
     model.load_state_dict(state)  # strict: any mismatch is an error, not a silently broken model
     save_bundle(bundle, out, model, half=half)
     return bundle

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .lite0 import LITE0_PREPROCESS, LITE0_TIMM_ARCH, load_lite0_imagenet_state_dict
 from .preprocess import Preprocess
 
 
 @dataclass(frozen=True)
 class ArchSpec:
     name: str
-    build: Callable[[int], "torch.nn.Module"]  # num_classes → model
+    build: Callable[[int], object]              # num_classes → a torch.nn.Module
     head: str                                   # dotted name of the final Linear layer
     imagenet_file: str | None                   # torchvision's checkpoint file name in the hub cache
     preprocess: Preprocess                      # what its ImageNet weights were trained with
@@ -56,7 +57,7 @@ def create_model(name: str, num_classes: int):
 
 def _torchvision(arch: str):
     def build(num_classes: int):
-        import torchvision
+        import torchvision  # loads torch: only when a model is built
         return torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
     return build
 
@@ -74,18 +75,37 @@ for _name, _head, _file in [
     register(_name, _head, _file)(_torchvision(_name))
 
 
-# The TF-trained Lite weights expect inputs scaled to [-1, 1] (mean = std = 0.5, TF's (x*255-127)/128
-# up to <0.4 %) and a bicubic shorter-side resize with 0.875 crop. Measured on 500 real photos by
-# scripts/check_lite0_weights.py --preprocess-study: 88.4 % top-1; ImageNet mean/std costs 11-12 points,
-# squashing to 224x224 about 4.
-LITE0_PREPROCESS = Preprocess(input_size=224, resize="shorter", crop_pct=0.875, interpolation="bicubic",
-                              mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
-
-
+# TF "SAME" padding, as the packaged weights were trained with (inat/lite0.py says why it matters).
 @register("efficientnet_lite0", head="classifier", imagenet_file=None, preprocess=LITE0_PREPROCESS)
 def _lite0(num_classes: int):
+    import timm  # loads torch: only when a model is built
+    return timm.create_model(LITE0_TIMM_ARCH, pretrained=False, num_classes=num_classes)
+
+
+def has_features(model) -> bool:
+    """Whether `model` exposes its pooled pre-logit features (timm models do; the router reads them)."""
+    return callable(getattr(model, "forward_head", None)) and callable(getattr(model, "forward_features", None))
+
+
+def logits_and_features(model, x):
+    """(logits, pooled pre-logit features) of a timm model in one pass: the classifier applied to the features."""
+    features = model.forward_head(model.forward_features(x), pre_logits=True)
+    return model.get_classifier()(features), features
+
+
+# TensorFlow's MobileNetV2 1.0, the iNat 2017 experts' network (inat/tflite_convert.py fills it from
+# their TFLite files). TF pads a stride-2 convolution with "SAME" (the extra pixel right/bottom);
+# timm builds exactly that with pad_type="same" (its Conv2dSame, as for the tf_ EfficientNets),
+# where torchvision's symmetric padding drops top-1 agreement with the TFLite file from ~99 % to ~93 %.
+# Input x/128 − 1 (the files' uint8 quantization): mean = std = 128/255 on 0..1 pixels.
+MOBILENET_V2_TF_PREPROCESS = Preprocess(input_size=224, resize="shorter", crop_pct=1.0, interpolation="bilinear",
+                                        mean=(128 / 255,) * 3, std=(128 / 255,) * 3)
+
+
+@register("mobilenet_v2_tf", head="classifier", imagenet_file=None, preprocess=MOBILENET_V2_TF_PREPROCESS)
+def _mobilenet_v2_tf(num_classes: int):
     import timm
-    return timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=num_classes)
+    return timm.create_model("mobilenetv2_100", pretrained=False, num_classes=num_classes, pad_type="same")
 
 
 def get_submodule(model, dotted: str):
@@ -109,10 +129,9 @@ def _find_imagenet_file(spec: ArchSpec, path: str | os.PathLike | None) -> Path 
 
 def imagenet_state_dict(name: str, path=None) -> dict:
     """ImageNet-1k weights for `name` (1000-way head) from local files only; never downloads."""
-    import torch
+    import torch  # only when weights are wanted
     spec = get_spec(name)
     if name == "efficientnet_lite0" and path is None:
-        from .lite0 import load_lite0_imagenet_state_dict
         return load_lite0_imagenet_state_dict()
     file = _find_imagenet_file(spec, path)
     if file is None or not file.is_file():

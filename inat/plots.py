@@ -58,7 +58,7 @@ def plot_runs(runs: list[dict], metric: str = "top-1", names=None, *, width: flo
     `runs` are run records (`inat.runs.list_runs()`); `names` limits the plot to those runs while
     each run keeps the colour of its position in `runs`, so colours do not shift as runs are toggled.
     """
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # keeps matplotlib out of start-up: only drawing needs it
     from matplotlib.lines import Line2D
 
     if metric not in METRICS:
@@ -105,6 +105,29 @@ def plot_runs(runs: list[dict], metric: str = "top-1", names=None, *, width: flo
 def _run_label(run: dict) -> str:
     extra = ", ".join(str(x) for x in (run.get("arch"), run.get("init")) if x)
     return f"{run['name']} ({extra})" if extra else str(run["name"])
+
+
+def plot_reliability(bins: list[dict], before: list[dict] | None = None, *, title: str = "",
+                     width: float = 5.0, height: float = 4.2):
+    """A reliability diagram: accuracy against confidence per bin (`inat.calibration.reliability`), the
+    diagonal where they would be equal, the bin's photo count as the marker's size; `before` drawn faint."""
+    from matplotlib.figure import Figure  # keeps matplotlib out of start-up: only drawing needs it
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], ":", color="0.5", linewidth=1, label="probability = how often right")
+    total = max(1, sum(b["n"] for b in bins))
+    for data, style, label in ((before, dict(color="0.6", alpha=0.7), "before calibration"),
+                               (bins, dict(color="C0"), "calibrated" if before else "measured")):
+        if not data:
+            continue
+        xs, ys = [b["confidence"] for b in data], [b["accuracy"] for b in data]
+        ax.plot(xs, ys, "-", linewidth=1.5, **style)
+        ax.scatter(xs, ys, s=[20 + 400 * b["n"] / total for b in data], label=label, zorder=3, **style)
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="Probability of the top answer", ylabel="Share of top answers that were right",
+           title=title or "Reliability")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
 
 
 def save_png(fig, path: str | Path, dpi: int = 150) -> Path:

@@ -1,312 +1,171 @@
-"""The predictor: a bundle loaded once, photos in, ranked species with taxonomy out.
+"""The Predictor: a model loaded once; photos in, one `Identification` record per photo out.
 
     >>> p = Predictor("starter")
-    >>> p.predict(["lion.jpg"], k=5)[0]["predictions"][0]["scientific_name"]
-    'Panthera leo'
+    >>> r = p.predict(["lion.jpg"], k=5)[0]
+    >>> r.top.taxon.scientific_name, r.ancestor["rank"]
+    ('Panthera leo', 'species')
+    >>> r.to_json()            # exactly one line of `python -m inat predict --json`
 
-Probabilities are a softmax over the model's outputs (the thesis displayed a raw logit as
-"confidence"). For a model with a notion of scope (the starter: ImageNet organisms among objects),
-`in_scope` says whether the photo seems to show anything the model knows.
-
-Backends (`predictor.backend` says which one runs):
-  "onnx-int8"  `model.int8.onnx` beside the bundle, used by default only when the agreement with fp32
-               PyTorch measured at export time (stored in the file) meets AGREEMENT_TOP1 / _TOP5;
-  "onnx"       `model.onnx` beside the bundle (ONNX Runtime, fp32): same answers, several times faster;
-  "torch"      fp32 PyTorch (inference_mode, channels-last): the fallback without an export;
-               `exact=True` always runs it, in the training-time layout with full-size decoding.
-Exported files live where `inat.export.export_dir` says (the bundle folder; a cache folder for the
-built-in starter). An exported file that is unreadable, or stale (made from other weights), is
-skipped with ONE warning line on the `inat` logger and the next backend is used: the answers stay
-right, only slower. Asking for a backend explicitly (`backend="onnx"`) raises instead.
+Probabilities are a calibrated softmax over the model's outputs (the thesis displayed a raw logit as
+"confidence"). `in_scope` says whether the photo shows something the model knows: for the starter, its
+organism classes against ImageNet's objects; for a bundle that declares its scope (plants47: plants), what
+the router says of the photo; for `naturalist`, both. How a network runs (ONNX Runtime or PyTorch, exact
+or fast decoding) is `inat.engine`'s part; how `naturalist` combines its models is `inat.naturalist`'s.
 """
 from __future__ import annotations
 
-import logging
 import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .bundle import Bundle, BundleError, resolve_bundle
+from .bundle import Bundle
+from .engine import Engine
+from .export import make_fast
+from .hub import resolve
 from .images import ImageError, open_image
-from .preprocess import Preprocess, eval_transform
-from .taxonomy import common_ancestor
+from .naturalist import Ensemble, NaturalistRunner
+from .record import Identification, identify
+from .rollup import TaxonTree
+from .router_groups import GROUPS
+from .scope import SCOPE_MIN, GroupModel, scope_groups, scope_lineage
 
-ANCESTOR_THRESHOLD = 0.7  # iNat's "pretty sure" level for the common ancestor
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
-# What a faster backend must keep, against fp32 eager PyTorch, to be used by default.
-AGREEMENT_TOP1 = 0.99
-AGREEMENT_TOP5 = 0.97
-
-log = logging.getLogger("inat")
+# Threads that decode and preprocess the next photos while the network runs on the current batch.
+DECODE_THREADS = 2
 
 
-def result_record(image: str, model: str, *, in_scope=None, predictions=(), ancestor=None, error=None) -> dict:
-    """One line of `predict --json` output, with every contract key present."""
-    return {"image": image, "model": model, "in_scope": in_scope, "predictions": list(predictions),
-            "ancestor": ancestor, "error": error}
+class BundleRunner:
+    """One bundle's network, and the starter + router too when the bundle declares a scope to check."""
 
+    def __init__(self, bundle: Bundle, *, exact: bool, backend: str, threads: int | None, device: str):
+        self.bundle, self.name = bundle, bundle.name
+        self.engine = Engine(bundle, exact=exact, backend=backend, threads=threads, device=device)
+        self.tree = TaxonTree(bundle.classes)
+        self.classes = bundle.classes
+        self.index = np.asarray(bundle.output_index)  # model output of each class
+        # A closed-set bundle that says what world it knows (plants47: plants) is told when a photo is
+        # outside it; a bundle with its own notion of scope (the starter's objects) needs no guard.
+        self.guard = GroupModel(exact=exact, backend=backend, threads=threads) \
+            if bundle.scope and not bundle.has_scope else None
+        self.draft = self.engine.draft if self.guard is None or self.engine.draft is None else \
+            max(self.engine.draft, self.guard.engine.draft)
+        if self.guard is not None:
+            self.in_scope_groups = scope_groups(scope_lineage(bundle.scope, bundle.classes))
 
-# -- preprocessing without torch ---------------------------------------------------------------
-_PIL_FILTERS = {"bilinear": 2, "bicubic": 3, "nearest": 0}  # PIL.Image.Resampling values
+    @property
+    def engines(self) -> list[Engine]:
+        return [self.engine] + ([self.guard.engine] if self.guard is not None else [])
 
+    def prepare(self, im):
+        own = self.engine.inputs([im])[0]
+        return own if self.guard is None else (own, self.guard.engine.inputs([im])[0])
 
-class FastPreprocess:
-    """`eval_transform(pre)` in PIL + numpy: same tensor (bit for bit on uint8 RGB input), no torch.
-
-    Resizing is the same PIL call torchvision makes; ToTensor + Normalize become one lookup table
-    per channel built with the same float32 operations (x / 255, then (x - mean) / std), so the
-    values are identical and cost one gather. `__call__` returns a (3, S, S) float32 array;
-    `batch(images)` a (N, 3, S, S) one.
-    """
-
-    def __init__(self, pre: Preprocess):
-        self.pre = pre
-        self.size = pre.input_size
-        self.resample = _PIL_FILTERS[pre.interpolation]
-        v = np.arange(256, dtype=np.float32) / np.float32(255)
-        self.lut = np.stack([(v - np.float32(m)) / np.float32(s) for m, s in zip(pre.mean, pre.std)])
-        # A crop larger than the resized image would need torchvision's padding: rare, so delegate.
-        self.exact_fallback = pre.resize == "shorter" and pre.resize_size < pre.input_size
-        self._reference = None
-
-    def _resized(self, im):
-        """The resized (and centre-cropped) RGB PIL image, as torchvision computes it."""
-        w, h = im.size
-        s = self.size
-        if self.pre.resize == "squash":
-            return im if (w, h) == (s, s) else im.resize((s, s), self.resample)
-        short_target = self.pre.resize_size
-        short, long = (w, h) if w <= h else (h, w)
-        new_long = int(short_target * long / short)  # torchvision truncates, it does not round
-        nw, nh = (short_target, new_long) if w <= h else (new_long, short_target)
-        if (nw, nh) != (w, h):
-            im = im.resize((nw, nh), self.resample)
-        top, left = round((nh - s) / 2.0), round((nw - s) / 2.0)  # torchvision's CenterCrop
-        return im.crop((left, top, left + s, top + s))
-
-    def into(self, im, out: np.ndarray) -> None:
-        """Write the model input for one RGB PIL image into `out` (3, S, S) float32."""
-        if self.exact_fallback or im.mode != "RGB":
-            if self._reference is None:
-                self._reference = eval_transform(self.pre)
-            out[...] = self._reference(im.convert("RGB")).numpy()
-            return
-        px = np.asarray(self._resized(im))  # (S, S, 3) uint8
-        for c in range(3):
-            np.take(self.lut[c], px[..., c], out=out[c])
-
-    def __call__(self, im) -> np.ndarray:
-        out = np.empty((3, self.size, self.size), dtype=np.float32)
-        self.into(im, out)
+    def identify(self, items: list, labels: list[str], k: int) -> list[Identification]:
+        own = np.stack(items if self.guard is None else [x for x, _ in items])
+        probs = self.engine.probabilities(own)[:, self.index]
+        out = [identify(self.tree, p, label, self.name, k, scope_threshold=self.bundle.in_scope_threshold)
+               for p, label in zip(probs, labels)]
+        if self.guard is not None:
+            _, groups = self.guard.run(np.stack([x for _, x in items]))
+            inside = groups[:, self.in_scope_groups].sum(axis=1)
+            for r, g, p in zip(out, groups, inside):
+                r.groups = dict(zip(GROUPS, map(float, g)))
+                r.scope = {**self.bundle.scope, "probability": float(p)}
+                r.scope_probability, r.in_scope = float(p), bool(p >= SCOPE_MIN)
+                if not r.in_scope:
+                    r.ancestor = None  # the model knows nothing of what this is: it claims nothing
         return out
-
-    def batch(self, images) -> np.ndarray:
-        out = np.empty((len(images), 3, self.size, self.size), dtype=np.float32)
-        for im, o in zip(images, out):
-            self.into(im, o)
-        return out
-
-
-# -- loading the PyTorch model once ------------------------------------------------------------
-def load_model(bundle: Bundle):
-    """The bundle's architecture with its weights, in eval mode, built without a random init.
-
-    The module is created on the meta device (no memory, no initialisation) and the weights are
-    assigned from the safetensors file, instead of initialising ~all parameters randomly and then
-    overwriting them. Same tensors as `bundle.build_model()`, so the same outputs bit for bit.
-    """
-    import torch
-    from .models import create_model
-    state = bundle.state_dict()
-    with torch.device("meta"):
-        model = create_model(bundle.arch, bundle.num_outputs)
-    own = model.state_dict()
-    bad = sorted(set(own) ^ set(state)) or [k for k in own if own[k].shape != state[k].shape]
-    if bad:
-        raise BundleError(f"{bundle.weights_file or bundle.name}: weights do not match architecture {bundle.arch} "
-                          f"with {bundle.num_outputs} outputs (first mismatch: {bad[0]})")
-    model.load_state_dict(state, assign=True)
-    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
-        return bundle.build_model()  # a buffer the state dict does not carry: build it the slow way
-    return model.eval()
 
 
 class Predictor:
-    """Loads a bundle once; `predict(images, k)` returns one result dict per image, in order.
+    """Loads a model once; `predict(images, k)` returns one Identification per image, in input order.
 
-    `exact=True`: fp32 eager PyTorch, full-size JPEG decoding and the torchvision transform, i.e.
-    bit-faithful to the training-time definition. Otherwise the fastest backend whose answers agree
-    (see the module docstring) and reduced-scale decoding of large JPEGs. `backend` forces one of
-    BACKENDS; `threads` sets the number of CPU threads of whichever backend runs.
+    `model`: a name (`starter`, `naturalist`, a bundle in the weights folder), a bundle path, a Bundle,
+    or None for the default model. `exact`, `backend`, `threads`, `device`: see `inat.engine.Engine`.
+    `export`: what to do when a network has no fast (ONNX) version yet: "no" (run PyTorch), "now" (make it
+    first: seconds, once) or "background" (PyTorch answers until it is made: what the app does).
     """
 
-    def __init__(self, model: str | Bundle | None = None, *, exact: bool = False, threads: int | None = None,
-                 device: str = "cpu", backend: str = "auto"):
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-        self.bundle = model if isinstance(model, Bundle) else resolve_bundle(model)
-        self.exact = exact
-        self.threads = threads
-        self._device = device
-        self.index = np.asarray(self.bundle.output_index)
+    def __init__(self, model: str | Bundle | Ensemble | None = None, *, exact: bool = False,
+                 threads: int | None = None, device: str = "cpu", backend: str = "auto", export: str = "no"):
+        if export not in ("no", "now", "background"):
+            raise ValueError(f"export must be no, now or background, not {export!r}")
+        self.bundle = model if isinstance(model, (Bundle, Ensemble)) else resolve(model)
         self.name = self.bundle.name
-        self._model = None
-        self._transform = None
-        self.session = None
-        self.onnx_file = None
-        self.fast = FastPreprocess(self.bundle.preprocess)
-        if exact or device != "cpu":
-            backend = "torch"
-        self.backend = self._open_onnx(backend) if backend != "torch" else "torch"
-        if self.backend == "torch":
-            import torch
-            if threads:
-                torch.set_num_threads(threads)
-            self._model = load_model(self.bundle).to(self.device)
-            if not exact:
-                # NHWC convolutions (oneDNN's preferred CPU layout); the exact path keeps the
-                # training-time layout so its numbers stay bit-faithful.
-                self._model = self._model.to(memory_format=torch.channels_last)
-
-    def _open_onnx(self, wanted: str) -> str:
-        """Open the exported model to use and return its backend name ("torch" when none fits)."""
-        from .export import ExportError, check_session, find_exported, open_session
-        kinds = {"auto": ("int8", "fp32"), "onnx": ("fp32",), "onnx-int8": ("int8",)}[wanted]
-        for kind in kinds:
-            file = find_exported(self.bundle, kind)
-            if file is None:
-                if wanted != "auto":
-                    raise BundleError(f"{self.bundle.name}: no exported {kind} ONNX model; make it with "
-                                      f"python -m inat export --model {self.bundle.path or self.bundle.name}"
-                                      f" --format onnx{' --int8' if kind == 'int8' else ''}")
-                continue
-            try:
-                session = open_session(file, self.threads)
-                meta = check_session(session, self.bundle, file)
-            except ImportError:
-                if wanted != "auto":
-                    raise
-                return "torch"  # onnxruntime not installed: PyTorch serves
-            except ExportError as e:
-                if wanted != "auto":
-                    raise BundleError(str(e)) from None
-                log.warning("%s; using %s instead", e, "PyTorch" if kind == "fp32" else "the next backend")
-                continue
-            if kind == "int8" and wanted == "auto" and not agreement_ok(meta):
-                continue  # measured not to agree well enough on this model: opt-in only
-            self.session, self.onnx_file = session, file
-            self._input = session.get_inputs()[0].name
-            return "onnx-int8" if kind == "int8" else "onnx"
-        return "torch"
-
-    # -- lazily built pieces (kept as attributes for callers that used them) -------------------
-    @property
-    def device(self):
-        import torch
-        return torch.device(self._device)
+        options = dict(exact=exact, backend=backend, threads=threads, device=device)
+        self.runner = NaturalistRunner(self.bundle, **options) if isinstance(self.bundle, Ensemble) \
+            else BundleRunner(self.bundle, **options)
+        self.engine = self.runner.engine   # the main network (the starter's, for naturalist)
+        self.tree = self.runner.tree
+        self.exporting = None
+        if export != "no" and backend == "auto":
+            self.exporting = make_fast(self.runner.engines, background=export == "background")
 
     @property
-    def model(self):
-        """The fp32 PyTorch model (built on first use when an ONNX backend runs the predictions)."""
-        if self._model is None:
-            self._model = load_model(self.bundle).to(self.device)
-        return self._model
+    def backend(self) -> str:
+        return self.engine.backend
 
     @property
-    def transform(self):
-        """The defining torchvision transform (PIL → tensor); the exact path uses it."""
-        if self._transform is None:
-            self._transform = eval_transform(self.bundle.preprocess)
-        return self._transform
-
-    # -- the numbers -------------------------------------------------------------------------
-    def _logits(self, batch) -> np.ndarray:
-        """(N, num_outputs) float32 logits for a (N, 3, S, S) batch (numpy array or tensor)."""
-        if self.session is not None:
-            x = np.ascontiguousarray(batch, dtype=np.float32)
-            return self.session.run(None, {self._input: x})[0]
-        import torch
-        if isinstance(batch, np.ndarray):
-            batch = torch.from_numpy(batch)
-        batch = batch.to(self.device)
-        if not self.exact and self.backend == "torch":
-            batch = batch.contiguous(memory_format=torch.channels_last)  # the layout the model was put in
-        with torch.inference_mode():
-            return self.model(batch).float().cpu().numpy()
-
-    def _batch(self, images):
-        if self.exact:
-            import torch
-            return torch.stack([self.transform(im) for im in images])
-        return self.fast.batch(images)
+    def classes(self) -> list:
+        """The taxa the records rank."""
+        return self.runner.classes
 
     def probabilities(self, images) -> np.ndarray:
-        """(N, num_outputs) softmax probabilities for a list of RGB PIL images."""
-        if not images:
-            return np.zeros((0, self.bundle.num_outputs), dtype=np.float32)
-        logits = self._logits(self._batch(images)).astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+        """(N, num_outputs) probabilities over every output of the main network, for RGB PIL images."""
+        return self.engine.probabilities(self.engine.inputs(images))
 
-    # -- ranked, named results ---------------------------------------------------------------
-    def describe(self, probs: np.ndarray, image: str, k: int = 5) -> dict:
-        """One result record from one row of output probabilities."""
-        class_probs = probs[self.index]
-        in_scope = None
-        if self.bundle.has_scope:
-            in_scope = bool(class_probs.sum() >= self.bundle.in_scope_threshold)
-        k = max(1, min(int(k), len(class_probs)))
-        top = np.argsort(-class_probs, kind="stable")[:k]
-        preds = [{"probability": float(class_probs[i]), **self.bundle.classes[i].to_dict()} for i in top]
-        # Key order of the contract: class_id first, then probability.
-        preds = [{"class_id": p.pop("class_id"), **p} for p in preds]
-        ancestor = common_ancestor(self.bundle.classes, class_probs, ANCESTOR_THRESHOLD)
-        return result_record(image, self.name, in_scope=in_scope, predictions=preds, ancestor=ancestor)
+    def _prepare(self, src):
+        """(prepared input, None) for one photo, or (None, one-line error)."""
+        try:
+            im = open_image(src, draft_size=self.runner.draft)
+        except ImageError as e:
+            return None, str(e)
+        return self.runner.prepare(im), None
 
-    def predict(self, images, k: int = 5, batch_size: int = 16) -> list[dict]:
-        """Results for paths, bytes or PIL images, in input order.
+    def predict(self, images, k: int = 5, batch_size: int = 16, progress=None) -> list[Identification]:
+        """Records for paths, bytes or PIL images, in input order.
 
-        An input that cannot be read gets `error` (one line) and no predictions; the others are
-        still predicted. Works in batches of `batch_size` to bound memory for large folders.
+        An input that cannot be read gets `error` (one line) and no predictions; the others are still
+        predicted. Photos are decoded by a small thread pool while the network runs on the batch
+        before, and go through the network `batch_size` at a time (memory stays bounded).
+        `progress(n)`, when given, is called with the number of photos done after each batch.
         """
-        results: list[dict | None] = [None] * len(images)
-        draft = self._draft_size()
+        images = list(images)
         batch_size = max(1, int(batch_size))
-        for start in range(0, len(images), batch_size):
-            ok, pils = [], []
-            for i in range(start, min(start + batch_size, len(images))):
-                src = images[i]
-                label = _label(src, i)
-                try:
-                    pils.append(open_image(src, draft_size=draft))
-                    ok.append((i, label))
-                except ImageError as e:
-                    results[i] = result_record(label, self.name, error=str(e))
-            if pils:
-                probs = self.probabilities(pils)
-                for (i, label), row in zip(ok, probs):
-                    results[i] = self.describe(row, label, k)
+        results: list[Identification | None] = [None] * len(images)
+        if len(images) <= 1:
+            self._run(images, iter([self._prepare(src) for src in images]), results, k, batch_size, progress)
+            return results  # type: ignore[return-value]
+        with ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="inat-decode") as pool:
+            window: deque = deque()
+            ahead = iter(images)
+
+            def prepared():
+                # Keep two batches of photos in preparation ahead of the network.
+                for src in ahead:
+                    window.append(pool.submit(self._prepare, src))
+                    if len(window) >= 2 * batch_size:
+                        yield window.popleft().result()
+                while window:
+                    yield window.popleft().result()
+            self._run(images, prepared(), results, k, batch_size, progress)
         return results  # type: ignore[return-value]
 
-    def _draft_size(self) -> int | None:
-        # Decoding a JPEG at a reduced scale changes pixels slightly; --exact keeps full decoding.
-        return None if self.exact else draft_size(self.bundle.preprocess)
-
-
-def draft_size(pre: Preprocess) -> int:
-    """The side a JPEG may be decoded down to (twice the resize target keeps the resize's antialiasing)."""
-    side = pre.resize_size if isinstance(pre.resize_size, int) else max(pre.resize_size)
-    return 2 * side
-
-
-def agreement_ok(meta: dict) -> bool:
-    """Whether an exported model's stored agreement with fp32 PyTorch allows using it by default."""
-    try:
-        return (float(meta["agreement_top1"]) >= AGREEMENT_TOP1 and float(meta["agreement_top5"]) >= AGREEMENT_TOP5
-                and int(meta["agreement_photos"]) >= 100)
-    except (KeyError, TypeError, ValueError):
-        return False
+    def _run(self, images, prepared, results, k: int, batch_size: int, progress) -> None:
+        pending: list[tuple[int, object]] = []
+        for i, (item, error) in enumerate(prepared):
+            if error is not None:
+                results[i] = Identification(_label(images[i], i), self.name, error=error)
+            else:
+                pending.append((i, item))
+            if len(pending) == batch_size or (i == len(images) - 1 and pending):
+                records = self.runner.identify([x for _, x in pending], [_label(images[j], j) for j, _ in pending], k)
+                for (j, _), r in zip(pending, records):
+                    results[j] = r
+                pending = []
+            if progress is not None and (not pending or i == len(images) - 1):
+                progress(i + 1)
 
 
 def _label(src, i: int) -> str:

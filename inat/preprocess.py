@@ -1,12 +1,20 @@
 """Preprocessing, defined once and carried by every model bundle.
 
 Training, the predictor, the app and the benchmarks all build their transforms from a bundle's
-`Preprocess`; nobody redefines mean/std or the resize rule on the side.
+`Preprocess`; nobody redefines mean/std or the resize rule on the side. Three transforms come from it:
+
+    eval_transform(pre)    PIL → torch tensor, the defining (training-time) definition
+    train_transform(pre)   the same with augmentation
+    ArrayTransform(pre)    PIL → numpy array, bit-identical to eval_transform, no torch (the fast path)
+
+and one rule for decoding: `draft_size(pre)`, the side a JPEG may be decoded down to.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
+
+import numpy as np
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -65,14 +73,14 @@ class Preprocess:
 
 
 def _interp(name: str):
-    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import InterpolationMode  # torchvision loads torch: only when a transform is built
     return {"bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC,
             "nearest": InterpolationMode.NEAREST}[name]
 
 
 def eval_transform(pre: Preprocess):
     """PIL RGB image → normalised float tensor (3, S, S), deterministic."""
-    from torchvision import transforms as T
+    from torchvision import transforms as T  # loads torch: only when a transform is built
     steps = [T.Resize(pre.resize_size, interpolation=_interp(pre.interpolation))]
     if pre.resize == "shorter":
         steps.append(T.CenterCrop(pre.input_size))
@@ -87,7 +95,7 @@ def train_transform(pre: Preprocess, *, random_resized_crop: bool = True, hflip:
     `random_resized_crop=False` keeps the eval resize (the thesis trained on squashed 224×224
     images with flips and ±10° rotations); True is the modern recipe.
     """
-    from torchvision import transforms as T
+    from torchvision import transforms as T  # loads torch: only when a transform is built
     if random_resized_crop:
         steps = [T.RandomResizedCrop(pre.input_size, scale=(0.25, 1.0), interpolation=_interp(pre.interpolation))]
     else:
@@ -102,3 +110,69 @@ def train_transform(pre: Preprocess, *, random_resized_crop: bool = True, hflip:
         steps.append(T.ColorJitter(color_jitter, color_jitter, color_jitter))
     steps += [T.ToTensor(), T.Normalize(pre.mean, pre.std)]
     return T.Compose(steps)
+
+
+def draft_size(pre: Preprocess) -> int:
+    """The side a JPEG may be decoded down to: twice the resize target, which keeps the resize's antialiasing."""
+    side = pre.resize_size if isinstance(pre.resize_size, int) else max(pre.resize_size)
+    return 2 * side
+
+
+_PIL_FILTERS = {"bilinear": 2, "bicubic": 3, "nearest": 0}  # PIL.Image.Resampling values
+
+
+class ArrayTransform:
+    """`eval_transform(pre)` in PIL + numpy: the same values (bit for bit on RGB input), no torch.
+
+    Resizing is the same PIL call torchvision makes; ToTensor + Normalize become one lookup table per
+    channel built with the same float32 operations (x / 255, then (x - mean) / std), so the values are
+    identical and cost one gather. `__call__` returns a (3, S, S) float32 array, `batch(images)` a
+    (N, 3, S, S) one.
+    """
+
+    def __init__(self, pre: Preprocess):
+        self.pre = pre
+        self.size = pre.input_size
+        self.resample = _PIL_FILTERS[pre.interpolation]
+        v = np.arange(256, dtype=np.float32) / np.float32(255)
+        self.lut = np.stack([(v - np.float32(m)) / np.float32(s) for m, s in zip(pre.mean, pre.std)])
+        # A crop larger than the resized image needs torchvision's padding: rare, so delegate to it.
+        self.needs_torch = pre.resize == "shorter" and pre.resize_size < pre.input_size
+        self._reference = None
+
+    def _resized(self, im):
+        """The resized (and centre-cropped) RGB PIL image, as torchvision computes it."""
+        w, h = im.size
+        s = self.size
+        if self.pre.resize == "squash":
+            return im if (w, h) == (s, s) else im.resize((s, s), self.resample)
+        short_target = self.pre.resize_size
+        short, long = (w, h) if w <= h else (h, w)
+        new_long = int(short_target * long / short)  # torchvision truncates, it does not round
+        nw, nh = (short_target, new_long) if w <= h else (new_long, short_target)
+        if (nw, nh) != (w, h):
+            im = im.resize((nw, nh), self.resample)
+        top, left = round((nh - s) / 2.0), round((nw - s) / 2.0)  # torchvision's CenterCrop
+        return im.crop((left, top, left + s, top + s))
+
+    def into(self, im, out: np.ndarray) -> None:
+        """Write the model input for one PIL image into `out`, a (3, S, S) float32 array."""
+        if self.needs_torch or im.mode != "RGB":
+            if self._reference is None:
+                self._reference = eval_transform(self.pre)
+            out[...] = self._reference(im.convert("RGB")).numpy()
+            return
+        px = np.asarray(self._resized(im))  # (S, S, 3) uint8
+        for c in range(3):
+            np.take(self.lut[c], px[..., c], out=out[c])
+
+    def __call__(self, im) -> np.ndarray:
+        out = np.empty((3, self.size, self.size), dtype=np.float32)
+        self.into(im, out)
+        return out
+
+    def batch(self, images) -> np.ndarray:
+        out = np.empty((len(images), 3, self.size, self.size), dtype=np.float32)
+        for im, o in zip(images, out):
+            self.into(im, o)
+        return out

@@ -12,7 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from .bundle import JSON_NAME, weights_dir
+from .bundle import JSON_NAME
+from .hub import weights_dir
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5", "lr", "seconds",
                 "images_per_s")

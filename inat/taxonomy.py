@@ -1,11 +1,12 @@
-"""Taxon records, the readers for the category formats we meet, and probability roll-up.
+"""Taxon records, the one display-name formatter, and the readers for the category formats we meet.
 
 Three sources describe the classes of a model:
   (a) an iNat 2021 annotation JSON (`train_mini.json`, `val.json`, ...): its `categories` list;
   (b) iNat 2021 folder names (`00000_Animalia_Annelida_..._Lumbricus_terrestris`);
   (c) the thesis's tab-separated categories file (header `common_name kingdom phylum class order
       family genus specific_epithet`, row index = class index).
-All of them become a list of `Taxon`, one per model class, in class-index order.
+All of them become a list of `Taxon`, one per model class, in class-index order. Summing
+probabilities up the tree is `inat.rollup`'s job.
 """
 from __future__ import annotations
 
@@ -25,25 +26,40 @@ class TaxonomyError(ValueError):
     """A categories file we cannot read; the message is one line naming the file."""
 
 
+def display_name(common_name: str | None, scientific_name: str) -> str:
+    """'Common name (Scientific name)', or the scientific name alone when there is no distinct common name.
+
+    Names are shown exactly as the source spells them: nothing here (or anywhere in inat) re-cases a name.
+    """
+    if common_name and common_name != scientific_name:
+        return f"{common_name} ({scientific_name})"
+    return scientific_name
+
+
 @dataclass(frozen=True)
 class Taxon:
-    """One model class: the dataset's own category id, names, rank and Linnaean path."""
+    """One model class: the dataset's own category id, names, rank, Linnaean path and iNat taxon id."""
 
     class_id: int
     scientific_name: str
     common_name: str | None = None
     rank: str = "species"
     taxonomy: dict = field(default_factory=dict)
+    taxon_id: int | None = None    # iNaturalist's taxon id, when known (the card links to its page)
 
     def to_dict(self) -> dict:
-        """The record as the JSON contract spells it (all taxonomy keys present, None when unknown)."""
-        return {
+        """The record as the JSON contract spells it (all taxonomy keys present, None when unknown;
+        `taxon_id` only when known)."""
+        out = {
             "class_id": self.class_id,
             "scientific_name": self.scientific_name,
             "common_name": self.common_name,
             "rank": self.rank,
             "taxonomy": {k: self.taxonomy.get(k) or None for k in TAXONOMY_KEYS},
         }
+        if self.taxon_id is not None:
+            out["taxon_id"] = self.taxon_id
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "Taxon":
@@ -54,13 +70,16 @@ class Taxon:
                            ("rank", d.get("rank")), *tax.items()]:
             if value is not None and not isinstance(value, (str, int, float)):  # a list would break roll-up later
                 raise ValueError(f"class {d.get('class_id')!r}: {key} must be text, not {type(value).__name__}")
-        common = d.get("common_name")
+        common, taxon_id = d.get("common_name"), d.get("taxon_id")
+        if taxon_id is not None and (isinstance(taxon_id, bool) or not isinstance(taxon_id, int)):
+            raise ValueError(f"class {d.get('class_id')!r}: taxon_id must be an integer, not {taxon_id!r}")
         return cls(
             class_id=int(d["class_id"]),
             scientific_name=str(d["scientific_name"]),
             common_name=str(common) if common else None,
             rank=str(d.get("rank") or "species"),
             taxonomy={k: str(tax[k]) if tax.get(k) else None for k in TAXONOMY_KEYS},
+            taxon_id=taxon_id,
         )
 
     def lineage(self) -> list[tuple[str, str]]:
@@ -78,10 +97,8 @@ class Taxon:
 
     @property
     def label(self) -> str:
-        """'Common name (Scientific name)': unique even when two classes share a common name."""
-        if self.common_name and self.common_name != self.scientific_name:
-            return f"{self.common_name} ({self.scientific_name})"
-        return self.scientific_name
+        """`display_name` of this taxon: unique even when two classes share a common name."""
+        return display_name(self.common_name, self.scientific_name)
 
 
 def _taxon_from_fields(class_id: int, fields: dict, common_name=None, scientific_name=None) -> Taxon:
@@ -161,95 +178,3 @@ def load_categories(path) -> list[Taxon]:
     with open(path, "rb") as f:
         head = f.read(64).lstrip()
     return from_inat_json(path) if head.startswith(b"{") else from_thesis_tsv(path)
-
-
-# ---------------------------------------------------------------------------------------------
-# Roll-up: class probabilities summed at every rank, and the iNat-style common ancestor.
-
-class _RollupIndex:
-    """Per rank: the lineage key of every taxon there, and each class's group (-1: class lacks the rank).
-
-    Built once per class list, so a roll-up over 10,000 classes is one np.bincount per rank (a
-    Python loop over the lineages took ~90 ms a photo, more than the network itself).
-    """
-
-    def __init__(self, taxa: list[Taxon]):
-        import numpy as np
-        self.n = len(taxa)
-        self.keys: dict[str, list[tuple]] = {r: [] for r in RANKS}
-        groups = {r: np.full(len(taxa), -1, dtype=np.int64) for r in RANKS}
-        seen: dict[str, dict[tuple, int]] = {r: {} for r in RANKS}
-        for i, taxon in enumerate(taxa):
-            key: tuple = ()
-            for rank, name in taxon.lineage():
-                key = key + (name,)
-                g = seen[rank].get(key)
-                if g is None:
-                    g = seen[rank][key] = len(self.keys[rank])
-                    self.keys[rank].append(key)
-                groups[rank][i] = g
-        self.groups = groups
-        self.valid = {r: groups[r] >= 0 for r in RANKS}
-
-    def sums(self, probs) -> dict:
-        """{rank: float64 array of summed probability, aligned with self.keys[rank]}."""
-        import numpy as np
-        p = np.asarray(probs, dtype=np.float64)
-        return {r: np.bincount(self.groups[r][self.valid[r]], weights=p[self.valid[r]], minlength=len(self.keys[r]))
-                for r in RANKS}
-
-
-_INDEXES: dict[int, tuple[list, _RollupIndex]] = {}
-
-
-def _rollup_index(taxa: list[Taxon]) -> _RollupIndex:
-    hit = _INDEXES.get(id(taxa))
-    if hit is not None and hit[0] is taxa and hit[1].n == len(taxa):
-        return hit[1]
-    index = _RollupIndex(taxa)
-    if len(_INDEXES) >= 16:
-        _INDEXES.pop(next(iter(_INDEXES)))
-    _INDEXES[id(taxa)] = (taxa, index)  # holding `taxa` keeps its id from being reused
-    return index
-
-
-def rollup(taxa: list[Taxon], probs) -> dict[str, dict[tuple, float]]:
-    """Summed probability of every taxon at every rank.
-
-    Returns {rank: {lineage_key: probability}}, where lineage_key is the tuple of names from kingdom
-    down to that rank (so homonyms in different kingdoms stay apart).
-    """
-    index = _rollup_index(taxa)
-    sums = index.sums(probs)
-    return {r: dict(zip(index.keys[r], sums[r].tolist())) for r in RANKS}
-
-
-def rank_probabilities(taxa: list[Taxon], probs, taxon: Taxon) -> list[tuple[str, str, float]]:
-    """[(rank, name, summed probability)] along one taxon's lineage, kingdom first."""
-    sums = rollup(taxa, probs)
-    key: tuple = ()
-    out = []
-    for rank, name in taxon.lineage():
-        key = key + (name,)
-        out.append((rank, name, sums[rank][key]))
-    return out
-
-
-def common_ancestor(taxa: list[Taxon], probs, threshold: float = 0.7) -> dict | None:
-    """The deepest taxon whose summed probability reaches `threshold`, iNat's "pretty sure" taxon.
-
-    Always a taxon at one of RANKS (kingdom ... species): a class below species (a dog breed, a
-    cultivar, a subspecies) counts towards its species, so the answer's rank and name belong together
-    (a beagle at 80 % gives species Canis familiaris at 80 % or more, never rank "breed").
-    Returns {"rank", "name", "probability"} or None when not even a kingdom reaches the threshold.
-    """
-    index = _rollup_index(taxa)
-    sums = index.sums(probs)
-    for rank in reversed(RANKS):
-        if not index.keys[rank]:
-            continue
-        g = int(sums[rank].argmax())  # the first of equal maxima, as max() over the taxa in order
-        p = float(sums[rank][g])
-        if p >= threshold:
-            return {"rank": rank, "name": index.keys[rank][g][-1], "probability": p}
-    return None

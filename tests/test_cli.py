@@ -1,15 +1,21 @@
-"""The `python -m inat` contracts, run as a user would: in a subprocess."""
+"""`python -m inat`: the command-line contracts. In-process `main()`, and `python -m inat` in its own process
+where the user's view matters (exit status, stdout/stderr, a pipe: `integration`). The commands other
+modules add are tested with those modules."""
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from util import TAXA, gradio_photo, make_bundle
+from conftest import FELID_PROBS, FELIDS, REPO, TAXA
+from photos import sample_photo
+from inat.cli import format_identification, main
+from inat.record import Identification
 
-REPO = Path(__file__).resolve().parents[1]
+CONTRACT_KEYS = ["image", "model", "in_scope", "predictions", "ancestor", "error"]
+PRED_KEYS = ["class_id", "probability", "scientific_name", "common_name", "rank", "taxonomy"]
+ORGANISMS = [*range(0, 398), *range(936, 958), *range(984, 999)]  # the starter's classes: assets/STARTER_CLASSES.md
 
 
 def inat(*args, env=None):
@@ -18,63 +24,157 @@ def inat(*args, env=None):
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("weights")
-    make_bundle(folder / "tiny", metrics={"val_top1": 0.25})
-    return folder
+def weights(exported):
+    """A weights folder holding `tiny` (with its ONNX export) and nothing marked default."""
+    return exported.parent
 
 
-def test_help_for_every_command():
-    r = inat("--help")
-    assert r.returncode == 0
-    for cmd in ("predict", "import", "labels", "models"):
-        assert cmd in r.stdout
-        h = inat(cmd, "--help")
-        assert h.returncode == 0 and "usage:" in h.stdout
+def test_help_for_every_command(capsys):
+    commands = ("predict", "import", "labels", "models", "train", "evaluate", "calibrate", "runs", "dataset-report",
+                "export")
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert all(cmd in out for cmd in commands)
+    for cmd in commands:
+        with pytest.raises(SystemExit) as e:
+            main([cmd, "--help"])
+        assert e.value.code == 0 and capsys.readouterr().out.startswith(f"usage: python -m inat {cmd}")
 
 
+def test_start_up_loads_no_heavy_library():
+    # The whole package, the CLI, the app's views and the Lite0 weights' module: torch, gradio, onnxruntime and
+    # matplotlib load only when a model, the page or a figure is wanted.
+    code = "import sys, inat, inat.cli, inat.app, inat.app.views, inat.lite0; print(sorted(m for m in (" \
+           "'torch', 'gradio', 'onnxruntime', 'polars', 'matplotlib') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=REPO).stdout == "[]\n"
+
+
+@pytest.mark.integration
 def test_predict_json_one_line_per_input_in_order(weights, tmp_path):
     (tmp_path / "notes.jpg").write_text("not a photo")
-    lion = gradio_photo("lion.jpg")
+    lion = sample_photo("lion.jpg")
     inputs = [lion, str(tmp_path / "missing.jpg"), str(tmp_path / "notes.jpg"), str(tmp_path), lion]
     r = inat("predict", *inputs, "--model", str(weights / "tiny"), "--top", "2", "--json")
-    assert r.returncode == 1 and "Traceback" not in r.stderr
-    lines = [json.loads(l) for l in r.stdout.splitlines()]
-    assert [l["image"] for l in lines] == inputs
-    assert [bool(l["error"]) for l in lines] == [False, True, True, True, False]
-    assert len(lines[0]["predictions"]) == 2 and lines[0]["model"] == "tiny"
+    assert r.returncode == 1 and r.stderr == ""
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [list(line) for line in lines] == [CONTRACT_KEYS] * 5
+    assert [line["image"] for line in lines] == inputs
+    assert [bool(line["error"]) for line in lines] == [False, True, True, True, False]
+    assert [list(p) for p in lines[0]["predictions"]] == [PRED_KEYS] * 2 and lines[0]["model"] == "tiny"
     assert lines[0]["predictions"] == lines[4]["predictions"]
+    assert all(line["predictions"] == [] and "\n" not in line["error"] for line in lines[1:4])
 
 
-def test_predict_exit_zero_and_table(weights):
-    r = inat("predict", gradio_photo("cheetah.jpg"), "--model", "tiny", env={"INAT_WEIGHTS": str(weights)})
-    assert r.returncode == 0, r.stderr
-    assert "cheetah.jpg" in r.stdout and " %" in r.stdout
+def test_predict_table_exit_zero(weights, capsys, monkeypatch):
+    monkeypatch.setenv("INAT_WEIGHTS", str(weights))
+    assert main(["predict", sample_photo("cheetah.jpg"), "--model", "tiny"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{sample_photo('cheetah.jpg')}  (model: tiny)\n  1. ") and " %  " in out
 
 
-def test_bad_model_is_one_line(tmp_path):
-    r = inat("predict", gradio_photo("lion.jpg"), "--model", str(tmp_path / "nope"), "--json")
-    assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert json.loads(r.stdout)["error"].startswith("model not loaded")
+def test_predict_exact_runs_pytorch_and_keeps_the_contract(weights, monkeypatch, capsys):
+    import inat.cli
+    made = []
+
+    class Spy(inat.cli.Predictor):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            made.append(self)
+
+    monkeypatch.setattr(inat.cli, "Predictor", Spy)
+    lines = {}
+    for flag in ([], ["--exact"]):
+        assert main(["predict", sample_photo("lion.jpg"), "--model", str(weights / "tiny"), "--json", "--top", "3",
+                     *flag]) == 0
+        lines[bool(flag)] = json.loads(capsys.readouterr().out)
+    assert [p.backend for p in made] == ["onnx", "torch"] and made[1].engine.exact
+    fast, exact = lines[False], lines[True]
+    assert list(fast) == list(exact) == CONTRACT_KEYS
+    assert [p["class_id"] for p in fast["predictions"]] == [p["class_id"] for p in exact["predictions"]]
+    assert {p["class_id"] for p in fast["predictions"]} <= {t.class_id for t in TAXA}
 
 
-def test_labels_and_models(weights):
-    env = {"INAT_WEIGHTS": str(weights)}
-    r = inat("labels", "--model", "tiny", "--json", env=env)
-    rows = [json.loads(l) for l in r.stdout.splitlines()]
+def test_a_bad_model_is_one_line_per_photo(tmp_path, capsys):
+    photos = [sample_photo("lion.jpg"), sample_photo("tower.jpg")]
+    assert main(["predict", *photos, "--model", str(tmp_path / "nope"), "--json"]) == 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["image"] for line in lines] == photos and all(list(line) == CONTRACT_KEYS for line in lines)
+    assert lines[0]["error"].startswith("model not loaded: ") and str(tmp_path / "nope") in lines[0]["error"]
+    assert main(["predict", photos[0], "--model", str(tmp_path / "nope")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.splitlines()) == 1
+
+
+def test_a_pickle_given_as_model_says_how_to_import_it(tmp_path, capsys):
+    long = tmp_path / ("a_rather_long_folder_name_" * 6)
+    long.mkdir()
+    (long / "best_model.pth").write_bytes(b"\x80\x04N.")
+    assert main(["labels", "--model", str(long / "best_model.pth")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.rstrip().endswith("--trust-pickle --out weights/NAME")
+
+
+def test_labels_and_models(weights, capsys, monkeypatch):
+    monkeypatch.setenv("INAT_WEIGHTS", str(weights))
+    assert main(["labels", "--model", "tiny", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [x["class_id"] for x in rows] == [t.class_id for t in TAXA]
-    assert set(rows[0]) == {"class_id", "scientific_name", "common_name", "rank", "taxonomy"}
-    r = inat("models", "--json", env=env)
-    models = {m["name"]: m for m in map(json.loads, r.stdout.splitlines())}
-    assert models["tiny"]["classes"] == len(TAXA) and models["tiny"]["val_top1"] == 0.25
-    assert models["starter"]["builtin"] and models["starter"]["default"]
+    assert list(rows[0]) == ["class_id", "scientific_name", "common_name", "rank", "taxonomy"]
+    assert main(["labels", "--model", "tiny"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "     0  Lumbricus terrestris  [species]"
+    assert main(["models", "--json"]) == 0
+    models = {m["name"]: m for m in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert models["tiny"]["classes"] == len(TAXA) and models["tiny"]["val_top1"] is None
+    assert models["starter"]["builtin"] and not models["starter"]["default"]
+    assert models["naturalist"]["builtin"] and models["naturalist"]["default"]
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("* naturalist ") and out[-1] == "(* = default)"
+
+
+def test_the_readable_block():
+    assert format_identification(Identification("a.jpg", "m", error="a.jpg: no such file")) == \
+        "a.jpg: error: a.jpg: no such file\n"
+    import numpy as np
+
+    from inat.record import identify
+    from inat.rollup import TaxonTree
+    from inat.taxonomy import Taxon
+    equus = Taxon(9, "Equus", "Equus", "genus", {"kingdom": "Animalia", "genus": "Equus"})
+    r = identify(TaxonTree(FELIDS + [equus]), np.array(FELID_PROBS + [0.0]), "a.jpg", "felids", k=5)
+    lines = format_identification(r).splitlines()
+    assert lines[0] == "a.jpg  (model: felids)"
+    assert lines[1].startswith("  1.  40.0 %  Lion (Panthera leo)") and lines[1].endswith(
+        "[species] Animalia > Chordata > Mammalia > Carnivora > Felidae > Panthera")
+    assert "Equus (Equus)" not in lines[5] and " Equus " in lines[5]  # one display-name rule everywhere
+    assert lines[-1] == "  pretty sure: genus Panthera (75.0 %)"
+    out = identify(TaxonTree(FELIDS), np.array(FELID_PROBS) * 0.1, "t.jpg", "m", scope_threshold=0.5)
+    assert "does not look like an organism this model knows" in format_identification(out)
+
+
+def test_exit_status_of_interrupts_and_failures(monkeypatch, capsys):
+    import inat.cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    def broken(args):
+        raise RuntimeError("disk full\nTraceback: ...")
+    for func, code, err in ((interrupted, 130, "interrupted\n"), (broken, 2, "error: disk full\n")):
+        monkeypatch.setattr(inat.cli, "cmd_models", func)
+        assert main(["models"]) == code
+        assert capsys.readouterr().err == err
 
 
 # ---------------------------------------------------------------------------------------------
-# The built-in starter through the command line (needs assets/starter_taxonomy.tsv, in the repo).
+# The built-in starter through the command line (assets/starter_taxonomy.tsv and the packaged weights).
 
+@pytest.mark.integration
 def test_starter_names_lion_and_cheetah_and_rejects_the_tower():
-    photos = [gradio_photo(n) for n in ("lion.jpg", "cheetah.jpg", "tower.jpg")]
+    photos = [sample_photo(n) for n in ("lion.jpg", "cheetah.jpg", "tower.jpg")]
     r = inat("predict", *photos, "--model", "starter", "--top", "3", "--json")
     assert r.returncode == 0, r.stderr
     lion, cheetah, tower = map(json.loads, r.stdout.splitlines())
@@ -84,12 +184,10 @@ def test_starter_names_lion_and_cheetah_and_rejects_the_tower():
     assert tower["in_scope"] is False and tower["model"] == "starter"
 
 
-def test_starter_labels_are_exactly_the_imagenet_organism_classes():
-    r = inat("labels", "--model", "starter", "--json")
-    assert r.returncode == 0, r.stderr
-    rows = [json.loads(line) for line in r.stdout.splitlines()]
-    organisms = [*range(0, 398), *range(936, 958), *range(984, 999)]  # decisions: assets/STARTER_CLASSES.md
-    assert [x["class_id"] for x in rows] == organisms
+def test_starter_labels_are_exactly_the_imagenet_organism_classes(capsys):
+    assert main(["labels", "--model", "starter", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [x["class_id"] for x in rows] == ORGANISMS
     by_id = {x["class_id"]: x for x in rows}
     assert (by_id[286]["scientific_name"], by_id[286]["taxonomy"]["genus"]) == ("Puma concolor", "Puma")  # cougar
     assert (by_id[340]["rank"], by_id[340]["scientific_name"]) == ("genus", "Equus")  # zebra
@@ -97,6 +195,7 @@ def test_starter_labels_are_exactly_the_imagenet_organism_classes():
                for x in rows)
 
 
+@pytest.mark.integration
 def test_labels_piped_into_head_ends_quietly():
     r = subprocess.run(f"{sys.executable} -m inat labels --model starter --json | head -1", shell=True,
                        capture_output=True, text=True, cwd=REPO, timeout=300)

@@ -1,17 +1,14 @@
 """inat.evaluate: the numbers of a model whose answer is known, checked against a hand computation."""
 import json
 import math
+import shutil
 
 import pytest
-import torch
 
-from conftest import make_inat_dataset
-from inat.bundle import Bundle, save_bundle
+from conftest import make_bundle, make_inat_dataset
 from inat.cli import main
 from inat.data import DatasetError
-from inat.evaluate import evaluate_bundle, expected_calibration_error
-from inat.models import create_model
-from inat.preprocess import Preprocess
+from inat.evaluate import evaluate, evaluate_bundle, format_evaluation, metrics, open_world
 from inat.taxonomy import from_inat_json
 
 SIX = [
@@ -36,12 +33,7 @@ def six(tmp_path_factory):
 
 def constant_bundle(taxa, probs, out):
     """A real efficientnet_b0 bundle whose head ignores the image: logits = log(probs)."""
-    model = create_model("efficientnet_b0", len(taxa))
-    with torch.no_grad():
-        model.classifier[1].weight.zero_()
-        model.classifier[1].bias.copy_(torch.tensor(probs).log())
-    bundle = Bundle(name="constant", arch="efficientnet_b0", classes=taxa, preprocess=Preprocess(input_size=32))
-    save_bundle(bundle, out, model, half=False)
+    make_bundle(out, arch="efficientnet_b0", classes=taxa, probs=probs, name="constant")
     return out
 
 
@@ -69,6 +61,7 @@ def test_numbers_match_a_hand_computation(six, tmp_path):
     assert pairs == [(143, 2780, 2), (3001, 2780, 2), (5411, 2780, 2), (7002, 2780, 2), (9947, 2780, 2)]
 
 
+@pytest.mark.integration
 def test_dataset_ids_are_matched_to_bundle_classes_by_class_id(six, tmp_path):
     # The bundle lists its classes in another order than the dataset: the figures must not change.
     taxa = from_inat_json(six / "val.json")
@@ -86,14 +79,7 @@ def test_unknown_species_in_the_split_is_an_error(six, tmp_path):
         evaluate_bundle(path, six, "val")
 
 
-def test_expected_calibration_error_by_hand():
-    # Bins of width 1/15: 0.9 and 0.9 share one (accuracy 1/2), 0.2 and 0.0 sit alone.
-    ece = expected_calibration_error([0.9, 0.9, 0.2, 0.0], [1, 0, 0, 1])
-    assert ece == pytest.approx(2 / 4 * 0.4 + 1 / 4 * 0.2 + 1 / 4 * 1.0)
-    assert expected_calibration_error([], []) == 0.0
-    assert expected_calibration_error([1.0, 1.0], [1, 1]) == 0.0
-
-
+@pytest.mark.integration
 def test_cli_json(six, tmp_path, capsys):
     taxa = from_inat_json(six / "val.json")
     path = constant_bundle(taxa, PROBS, tmp_path / "m")
@@ -104,3 +90,76 @@ def test_cli_json(six, tmp_path, capsys):
     assert main(["evaluate", "--model", str(path), "--data", str(six), "--split", "val"]) == 0
     text = capsys.readouterr().out
     assert "top-1  16.7 %" in text and "Danaus plexippus → Corvus corax" in text
+
+
+def test_metrics_of_hand_made_rankings():
+    taxa = from_inat_json({"categories": [
+        {"id": i, "kingdom": k, "phylum": p, "genus": g, "specific_epithet": "x"}
+        for i, (k, p, g) in enumerate([("Animalia", "Chordata", "A"), ("Animalia", "Mollusca", "B"),
+                                       ("Plantae", "Tracheophyta", "C")])]})
+    m = metrics(taxa, targets=[0, 0, 1, 2], ranked=[[0, 1], [1, 0], [0, 2], []], confidence=[0.9, 0.6, 0.5, 0.0])
+    assert (m["n"], m["top1"], m["top5"]) == (4, 0.25, 0.5)  # a photo with no ranking counts as wrong
+    assert m["per_kingdom"] == {"Animalia": {"n": 3, "top1": pytest.approx(1 / 3), "top5": pytest.approx(2 / 3)},
+                                "Plantae": {"n": 1, "top1": 0.0, "top5": 0.0}}
+    assert [(c["true"]["class_id"], c["predicted"]["class_id"], c["count"]) for c in m["confused_pairs"]] == \
+        [(0, 1, 1), (1, 0, 1)]
+    empty = metrics(taxa, [], [], [])
+    assert (empty["n"], empty["top1"], empty["top5"], empty["ece"]) == (0, 0.0, 0.0, 0.0)
+
+
+def test_format_evaluation_names_unreadable_photos():
+    r = {"model": "m", "data": "d", "split": "val", "n": 3, "errors": 2, "top1": 1 / 3, "top5": 1.0, "ece": 0.25,
+         "claims": 0.5, "wrong_claims": None,
+         "per_kingdom": {"Fungi": {"n": 3, "top1": 1 / 3, "top5": 1.0}},
+         "per_phylum": {"Basidiomycota": {"kingdom": "Fungi", "n": 3, "top1": 1 / 3, "top5": 1.0}},
+         "confused_pairs": []}
+    text = format_evaluation(r)
+    assert text.splitlines()[0] == "m on d (val): 3 photos, 2 unreadable"
+    assert "    Basidiomycota" in text and "most confused" not in text
+
+
+@pytest.mark.integration
+def test_unreadable_photos_are_counted_apart(tmp_path):
+    data = make_inat_dataset(tmp_path / "d", "official", species=SIX, splits={"val": ("val", "2021_valid", 1)})
+    next((data / "val").rglob("*.jpg")).write_bytes(b"not a photo")
+    taxa = from_inat_json(data / "val.json")
+    r = evaluate_bundle(constant_bundle(taxa, PROBS, tmp_path / "m"), data, "val")
+    assert (r["n"], r["errors"]) == (5, 1)
+
+
+def test_open_world_figures_by_hand(six):
+    import numpy as np
+
+    from inat.labelled import LabelledPhoto
+    from inat.record import Identification, identify
+    from inat.rollup import TaxonTree
+    tree = TaxonTree(from_inat_json(six / "val.json"))  # monarch, raven, bobcat, fly agaric, haircap, rose
+    raven = identify(tree, np.array([0.0, 0.9, 0.1, 0, 0, 0]), "a", "m")   # pretty sure: Corvus corax
+    beast = identify(tree, np.array([0.0, 0.45, 0.45, 0.1, 0, 0]), "b", "m")  # pretty sure: phylum Chordata
+    assert (raven.ancestor["name"], beast.ancestor["name"]) == ("Corvus corax", "Chordata")
+    truths = [LabelledPhoto("a", "Corvus corax", lineage={"kingdom": "Animalia", "class": "Aves",
+                                                        "species": "Corvus corax"}),
+              LabelledPhoto("b", None, organism=False),
+              LabelledPhoto("c", "Rosa californica", lineage={"kingdom": "Plantae", "species": "Rosa californica"})]
+    records = [raven, beast, Identification("c", "m", error="c: no such file")]
+    w = open_world(records, truths, known={"Corvus corax"})
+    assert w["n"] == 2 and w["kingdom_ok"] == 1.0          # the unreadable photo is left out
+    assert w["claims"] == 1.0 and w["wrong_claims"] == 0.5  # any claim about a tower is wrong
+    assert (w["n_known"], w["top1"], w["top5"], w["group_acc"]) == (1, 1.0, 1.0, None)
+
+
+@pytest.mark.integration
+def test_photos_the_model_was_not_trained_on_get_the_open_world_figures(six, tmp_path):
+    # A labels.csv folder (the birds, butterflies and flowers collections' layout): no per-phylum table.
+    taxa = from_inat_json(six / "val.json")
+    model = constant_bundle(taxa, PROBS, tmp_path / "m")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i, p in enumerate(sorted((six / "val").rglob("*.jpg"))[:2]):
+        shutil.copy(p, folder / f"{i}.jpg")
+    (folder / "labels.csv").write_text("file,common_name,scientific_name,kingdom\n0.jpg,,Corvus corax,Animalia\n"
+                                       "1.jpg,,Quercus robur,Plantae\n")
+    r = evaluate(model, folder)
+    assert r["split"] is None and r["n"] == 2 and "per_kingdom" not in r
+    assert (r["n_known"], r["top1"], r["kingdom_ok"]) == (1, 1.0, 0.5)  # everything is called a raven
+    assert "species the model knows: 1 photos" in format_evaluation(r)

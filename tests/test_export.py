@@ -1,4 +1,4 @@
-"""`python -m inat export`: a valid ONNX model that ONNX Runtime runs with PyTorch's numbers.
+"""inat.export and `python -m inat export`: a valid ONNX model that ONNX Runtime runs with PyTorch's numbers.
 
 Small models (Lite0 with a 4-class head, 32-pixel inputs) and generated calibration photos;
 nothing here needs ../shared.
@@ -9,112 +9,106 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import TAXA, copy_bundle, make_bundle
+from photos import picture
 from inat.bundle import Bundle, load_bundle
 from inat.cli import main
-from inat.export import (FILES, ExportError, check_session, export_dir, export_int8, export_onnx, find_exported,
-                         open_session)
-from inat.predict import Predictor, load_model
+from inat.export import ExportError, calibration_photos, export_int8, export_onnx, split_photos
+from inat.predict import Predictor
 from inat.preprocess import Preprocess
-from util import TAXA, make_bundle
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("export") / "tiny"
-    make_bundle(folder)
-    return folder
+from inat.runtime import FILES, OnnxModel, export_dir, open_exported
 
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
-    """Twelve small generated JPEGs to calibrate on."""
+    """Twelve small generated JPEGs to calibrate on, one of them in a sub-folder."""
     folder = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(0)
+    (folder / "sub").mkdir()
     for i in range(12):
-        px = rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)
-        Image.fromarray(px).resize((60, 45), Image.BICUBIC).save(folder / f"p{i}.jpg")
+        picture(i, (60, 45)).save(folder / ("sub" if i == 0 else ".") / f"p{i}.jpg")
+    (folder / "notes.txt").write_text("not a photo")
     return folder
 
 
-def test_export_writes_an_onnx_model_that_matches_pytorch(tiny):
-    bundle = load_bundle(tiny)
-    out = export_onnx(bundle)
-    assert out == tiny / "model.onnx" and find_exported(bundle) == out
+def test_export_writes_an_onnx_model_that_matches_pytorch(exported):
+    bundle = load_bundle(exported)
+    out = exported / FILES["fp32"]
     model = onnx.load(str(out))
     onnx.checker.check_model(model)
     meta = {p.key: p.value for p in model.metadata_props}
-    assert meta["inat_kind"] == "fp32" and meta["inat_arch"] == "efficientnet_lite0"
+    assert meta["inat_kind"] == "fp32" and meta["inat_arch"] == "efficientnet_lite0" and meta["inat_model"] == "tiny"
+    assert (meta["inat_num_outputs"], meta["inat_input_size"]) == ("4", "32")
+    assert meta["inat_weights_id"] == bundle.weights_id
     # TF-style "SAME" padding is traced as constants: no run-time shape arithmetic left to quantize.
     assert not {"Shape", "Ceil"} & {n.op_type for n in model.graph.node}
     x = torch.randn(3, 3, 32, 32)  # another batch size than the export's example
     with torch.inference_mode():
-        ref = load_model(bundle)(x).numpy()
-    session = open_session(out)
-    got = session.run(None, {"input": x.numpy()})[0]
-    np.testing.assert_allclose(got, ref, atol=1e-4, rtol=1e-4)
-    assert check_session(session, bundle, out)["inat_fingerprint"]
-    assert not list(tiny.glob("*.tmp"))
+        ref = bundle.load_model()(x).numpy()
+    np.testing.assert_allclose(OnnxModel(out).run(x.numpy()), ref, atol=1e-4, rtol=1e-4)
+    assert not list(exported.glob("*.tmp"))
 
 
+@pytest.mark.integration
 def test_a_torchvision_architecture_exports_too(tmp_path):
     make_bundle(tmp_path / "b0", arch="efficientnet_b0")
     bundle = load_bundle(tmp_path / "b0")
     out = export_onnx(bundle)
+    assert out == tmp_path / "b0" / FILES["fp32"]
     x = torch.randn(2, 3, 32, 32)
     with torch.inference_mode():
-        ref = load_model(bundle)(x).numpy()
-    np.testing.assert_allclose(open_session(out).run(None, {"input": x.numpy()})[0], ref, atol=1e-4, rtol=1e-4)
+        ref = bundle.load_model()(x).numpy()
+    np.testing.assert_allclose(open_exported(bundle).run(x.numpy()), ref, atol=1e-4, rtol=1e-4)
 
 
-def test_an_export_from_other_weights_is_refused(tiny, tmp_path):
-    import shutil
-    folder = tmp_path / "b"
-    shutil.copytree(tiny, folder)
-    export_onnx(load_bundle(folder))
-    make_bundle(folder, seed=3)  # the bundle is retrained after the export
-    bundle = load_bundle(folder)
-    with pytest.raises(ExportError, match="stale"):
-        check_session(open_session(folder / FILES["fp32"]), bundle, folder / FILES["fp32"])
-    with pytest.raises(ExportError, match="unreadable"):
-        (folder / "junk.onnx").write_bytes(b"\x00" * 10)
-        open_session(folder / "junk.onnx")
-
-
-def test_builtin_models_export_to_the_cache_and_are_found_there(tiny, tmp_path, monkeypatch):
+@pytest.mark.integration
+def test_builtin_models_export_to_the_cache_and_are_used_from_there(exported, tmp_path, monkeypatch):
     monkeypatch.setenv("INAT_CACHE", str(tmp_path / "cache"))
-    state = load_bundle(tiny).state_dict()
+    state = load_bundle(exported).state_dict()
     builtin = Bundle(name="builtin", arch="efficientnet_lite0", classes=list(TAXA), preprocess=Preprocess(input_size=32),
-                     provenance={"weights": "test weights v1"}, state_loader=lambda: state)
+                     provenance={"weights": "test weights v1"}, state_loader=lambda: state, weights_id="test weights v1")
     assert export_dir(builtin) == tmp_path / "cache" / "builtin"
     out = export_onnx(builtin)
-    assert out == tmp_path / "cache" / "builtin" / "model.onnx"
+    assert out == tmp_path / "cache" / "builtin" / FILES["fp32"]
     p = Predictor(builtin)
     assert p.backend == "onnx"
-    assert p.predict([Image.new("RGB", (80, 60), "green")], k=2)[0]["error"] is None
+    assert p.predict([Image.new("RGB", (80, 60), "green")], k=2)[0].error is None
 
 
-def test_cli_export_with_int8_calibrated_on_a_folder(tiny, photos, tmp_path, capsys):
-    import shutil
-    folder = tmp_path / "b"
-    shutil.copytree(tiny, folder)
+def test_calibration_photos_and_their_split(photos, tmp_path):
+    found = calibration_photos(photos)
+    assert [p.name for p in found] == sorted(f"p{i}.jpg" for i in range(1, 12)) + ["p0.jpg"]  # sorted by path
+    cal, check = split_photos(found, 8, 300)
+    assert len(cal) == 6 and len(check) == 6 and not set(cal) & set(check)  # at most half calibrates
+    assert split_photos(found, 8, 300) == (cal, check)  # repeatable
+    (tmp_path / "empty").mkdir()
+    for empty in (tmp_path / "empty", tmp_path / "missing"):
+        with pytest.raises(ExportError, match="no photos to calibrate int8 on; pass --calibration DIR"):
+            calibration_photos(empty)
+
+
+def test_int8_needs_photos(exported, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ExportError, match="--calibration"):
+        export_int8(load_bundle(copy_bundle(exported, tmp_path / "b")), tmp_path / "empty")
+
+
+@pytest.mark.integration
+def test_cli_export_with_int8_calibrated_on_a_folder(exported, photos, tmp_path, capsys):
+    folder = copy_bundle(exported, tmp_path / "b", exports=False)
     assert main(["export", "--model", str(folder), "--format", "onnx", "--int8", "--calibration", str(photos)]) == 0
     out = capsys.readouterr().out
     assert "model.onnx" in out and "model.int8.onnx" in out and "held-out photos" in out
-    int8 = folder / FILES["int8"]
-    meta = check_session(open_session(int8), load_bundle(folder), int8)
+    assert "NOT used by default" in out
+    int8 = open_exported(load_bundle(folder), "int8")
+    meta = int8.meta
     assert meta["inat_kind"] == "int8" and int(meta["agreement_photos"]) == 6
     assert 0 <= float(meta["agreement_top1"]) <= 1 and "6 photos" in meta["calibration"]
-    assert "QuantizeLinear" in {n.op_type for n in onnx.load(str(int8)).graph.node}
+    assert "QuantizeLinear" in {n.op_type for n in onnx.load(str(int8.file)).graph.node}
+    assert not list(folder.glob("*.tmp*"))
     # Six photos are too few to trust: int8 is opt-in here, fp32 ONNX stays the default.
     assert Predictor(str(folder)).backend == "onnx"
     r = Predictor(str(folder), backend="onnx-int8").predict([next(photos.glob("*.jpg"))], k=3)[0]
-    assert r["error"] is None and len(r["predictions"]) == 3
-
-
-def test_int8_needs_photos(tiny, tmp_path):
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(ExportError, match="--calibration"):
-        export_int8(load_bundle(tiny), tmp_path / "empty")
+    assert r.error is None and len(r.predictions) == 3
 
 
 def test_export_help_names_the_calibration_default(capsys):

@@ -9,9 +9,9 @@ Hypothesis draws new cases on every run (a few dozen here; `benchmarks/robustnes
 ≥ 1,000 and imports these generators), the parametrized tests pin the known ones.
 
 Each input goes through `Predictor.predict` (a path, as the CLI gives it) and through the app:
-its PhotoInput component's `preprocess` (what Gradio calls on an upload) and then the `identify`
+its photo component's `preprocess` (what Gradio calls on an upload) and then the `identify`
 handler registered under api_name="identify". Allowed outcomes: a result with finite probabilities,
-or the project's own one-line error (`result["error"]`, a gr.Error of one sentence). Anything else
+or the project's own one-line error (`Identification.error`, a gr.Error of one sentence). Anything else
 (another exception, a traceback in the message, non-finite numbers, > 5 s) is a failure.
 """
 from __future__ import annotations
@@ -36,6 +36,8 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from conftest import app_identify, make_bundle
+from photos import sample_photo
 from inat.images import MAX_ASPECT, MAX_PIXELS, MAX_SIDE, open_image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,7 +45,7 @@ SECONDS_LIMIT = 5.0          # no input may take longer than this, on either pat
 HANG_ABORT = 120             # a real hang dumps every thread's stack and ends the process
 FAST_EXAMPLES = int(os.environ.get("INAT_HYPOTHESIS_EXAMPLES", "40"))
 # Pillow warns while reading the hand-made EXIF blocks; the warning is the expected, harmless outcome.
-pytestmark = pytest.mark.filterwarnings("ignore:Truncated File Read")
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:Truncated File Read")]
 
 # Which formats Pillow writes for each mode (checked once by `saveable`); file extension of each.
 MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I;16", "I", "F")
@@ -484,10 +486,9 @@ def one_line(msg) -> bool:
     return isinstance(msg, str) and 0 < len(msg) <= 400 and "\n" not in msg and "Traceback" not in msg
 
 
-def _finite_predictions(preds) -> str | None:
-    if not preds:
+def _finite_probabilities(p) -> str | None:
+    if not p:
         return "no predictions"
-    p = [x["probability"] for x in preds]
     if not all(isinstance(v, float) and math.isfinite(v) and 0 <= v <= 1 for v in p) or sum(p) > 1 + 1e-4:
         return f"bad probabilities {p}"
     return None
@@ -516,25 +517,25 @@ def run_predictor(predictor, case: Case, file: Path) -> Outcome:
     image = None
     try:
         r = predictor.predict([str(file)], k=3)[0]
-        if case.upright and r["error"] is None:
+        if case.upright and r.error is None:
             # The pixels the predictor classified: the same call it makes, with its draft size.
-            image = open_image(str(file), draft_size=predictor._draft_size())
+            image = open_image(str(file), draft_size=predictor.engine.draft)
     except Exception as e:
         return Outcome(case.kind, "predictor", "FAIL", f"{e.__class__.__name__}: {str(e)[:200]}",
                        time.perf_counter() - t0)
     seconds = time.perf_counter() - t0
-    if r["error"] is not None:
-        if not one_line(r["error"]):
-            return Outcome(case.kind, "predictor", "FAIL", f"not a one-line error: {r['error']!r}"[:300], seconds)
-        return _judge(case, "error", r["error"], seconds, "predictor")
-    bad = _finite_predictions(r["predictions"])
+    if r.error is not None:
+        if not one_line(r.error):
+            return Outcome(case.kind, "predictor", "FAIL", f"not a one-line error: {r.error!r}"[:300], seconds)
+        return _judge(case, "error", r.error, seconds, "predictor")
+    bad = _finite_probabilities([p.probability for p in r.predictions])
     if bad:
         return Outcome(case.kind, "predictor", "FAIL", bad, seconds)
     return _judge(case, "ok", "", seconds, "predictor", image)
 
 
 def run_app(app, case: Case, file: Path) -> Outcome:
-    """The case as an upload: PhotoInput.preprocess (Gradio's step) then the identify handler."""
+    """The case as an upload: the photo component's preprocess (Gradio's step) then the identify handler."""
     import gradio as gr
     from gradio.data_classes import FileData
     photo, identify, model = app
@@ -552,7 +553,8 @@ def run_app(app, case: Case, file: Path) -> Outcome:
     except Exception as e:
         return Outcome(case.kind, "app", "FAIL", f"{e.__class__.__name__}: {str(e)[:200]}", time.perf_counter() - t0)
     seconds = time.perf_counter() - t0
-    bad = _finite_predictions(raw.get("predictions")) or (None if isinstance(card, str) and card else "empty card")
+    bad = (_finite_probabilities([p["probability"] for p in raw.get("predictions") or []])
+           or (None if isinstance(card, str) and card else "empty card"))
     if bad:
         return Outcome(case.kind, "app", "FAIL", bad, seconds)
     return _judge(case, "ok", "", seconds, "app", image)
@@ -573,31 +575,18 @@ def run_case(case: Case, predictor, app, folder: Path) -> list[Outcome]:
     return out
 
 
-def app_identify(demo):
-    """(PhotoInput component, identify handler) of the demo's api_name="identify" event."""
-    for fn in demo.fns.values():
-        if fn.api_name == "identify":
-            return fn.inputs[0], fn.fn
-    raise LookupError("the demo has no api_name='identify' event")
-
-
 def make_rig(folder: Path):
     """(predictor, app) on a tiny 32-px bundle `tiny`, the default model of a weights folder in `folder`.
 
     Sets INAT_WEIGHTS; the caller restores the environment.
     """
-    sys.path.insert(0, str(Path(__file__).parent))
-    from util import make_bundle
-
-    from inat.app import ModelCache, build_demo
+    from inat.app import build_app
     from inat.predict import Predictor
     weights = Path(folder) / "weights"
     make_bundle(weights / "tiny", default=True)
     os.environ["INAT_WEIGHTS"] = str(weights)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    models = ModelCache()
-    demo = build_demo(models=models, runs=[])
-    photo, identify = app_identify(demo)
+    photo, identify = app_identify(build_app(runs=[]).demo)
     return Predictor(str(weights / "tiny")), (photo, identify, "tiny")
 
 
@@ -620,8 +609,8 @@ def bomb_memory(bundle: Path, cases: list[Case]) -> dict:
             "import json, resource, sys, pickle; from pathlib import Path\n"
             f"sys.path.insert(0, {str(REPO)!r})\n"
             "from inat.predict import Predictor; from inat.images import open_image, ImageError\n"
-            f"p = Predictor({str(bundle)!r}); import gradio.media\n"
-            "p.predict([str(gradio.media.get_image('lion.jpg'))])\n"
+            f"p = Predictor({str(bundle)!r})\n"
+            f"p.predict([{sample_photo('lion.jpg')!r}])\n"
             "rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
             f"base = rss(); out = []; folder = Path({tmp!r})\n"
             f"for name, data in pickle.loads(Path({str(blob)!r}).read_bytes()):\n"
@@ -629,7 +618,7 @@ def bomb_memory(bundle: Path, cases: list[Case]) -> dict:
             "    r = p.predict([str(f)])[0]\n"
             "    try: open_image(str(f)); app = None\n"
             "    except ImageError as e: app = str(e)\n"
-            "    out.append([name, r['error'], app, round(rss() - base, 1)])\n"
+            "    out.append([name, r.error, app, round(rss() - base, 1)])\n"
             "print(json.dumps({'baseline_mb': round(base, 1), 'growth_mb': round(rss() - base, 1), 'results': out}))\n")
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     if done.returncode != 0:

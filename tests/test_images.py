@@ -1,3 +1,4 @@
+"""inat.images: every photo becomes an upright RGB image, or one line saying why not (the hostile sweep: test_hostile_images.py)."""
 import io
 
 import numpy as np

@@ -1,3 +1,4 @@
+"""inat.importer and `python -m inat import`: the thesis's checkpoints become bundles that predict as the thesis did."""
 import json
 import subprocess
 import sys
@@ -5,10 +6,12 @@ import sys
 import pytest
 import torch
 
+from conftest import REPO
+from photos import sample_photo
 from inat.bundle import load_bundle
-from inat.importer import ImportRefused, THESIS_PREPROCESS, import_checkpoint, infer_arch
+from inat.cli import main
+from inat.importer import THESIS_PREPROCESS, ImportRefused, import_checkpoint, infer_arch, read_checkpoint
 from inat.predict import Predictor
-from util import gradio_photo
 
 TSV = ("common_name\tkingdom\tphylum\tclass\torder\tfamily\tgenus\tspecific_epithet\n"
        "Lion\tAnimalia\tChordata\tMammalia\tCarnivora\tFelidae\tPanthera\tleo\n"
@@ -16,17 +19,28 @@ TSV = ("common_name\tkingdom\tphylum\tclass\torder\tfamily\tgenus\tspecific_epit
        "Common Earthworm\tAnimalia\tAnnelida\tClitellata\tHaplotaxida\tLumbricidae\tLumbricus\tterrestris\n")
 
 
+def checkpoints(folder, arch: str):
+    """Thesis-style files in `folder`: the whole model pickled (EfficientNetV2S_iNat.pt, the thesis's name),
+    its state_dict (state_dict.pt) and the categories TSV. Returns (folder, model)."""
+    import torchvision
+    torch.manual_seed(0)
+    model = torchvision.models.get_model(arch, weights=None, num_classes=3).eval()
+    torch.save(model, folder / "EfficientNetV2S_iNat.pt")
+    torch.save(model.state_dict(), folder / "state_dict.pt")
+    (folder / "categorias_iNat2021.txt").write_text(TSV)
+    return folder, model
+
+
 @pytest.fixture(scope="module")
 def thesis(tmp_path_factory):
-    """A thesis-style checkpoint: a whole pickled efficientnet_v2_s (3-way head) + its TSV."""
-    import torchvision
-    d = tmp_path_factory.mktemp("thesis")
-    torch.manual_seed(0)
-    model = torchvision.models.efficientnet_v2_s(weights=None, num_classes=3).eval()
-    torch.save(model, d / "EfficientNetV2S_iNat.pt")
-    torch.save(model.state_dict(), d / "state_dict.pt")
-    (d / "categorias_iNat2021.txt").write_text(TSV)
-    return d, model
+    """The thesis's own kind of checkpoint: efficientnet_v2_s with a 3-way head."""
+    return checkpoints(tmp_path_factory.mktemp("thesis"), "efficientnet_v2_s")
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """The same files for efficientnet_b0 (a quarter of the size), where the architecture does not matter."""
+    return checkpoints(tmp_path_factory.mktemp("small"), "efficientnet_b0")
 
 
 def thesis_pipeline(model, path):
@@ -38,13 +52,14 @@ def thesis_pipeline(model, path):
         return torch.softmax(model(tf(Image.open(path).convert("RGB"))[None]), 1)[0]
 
 
-def test_pickle_refused_without_trust(thesis, tmp_path):
-    d, _ = thesis
+def test_pickle_refused_without_trust(small, tmp_path):
+    d, _ = small
     with pytest.raises(ImportRefused, match="--trust-pickle"):
         import_checkpoint(d / "EfficientNetV2S_iNat.pt", d / "categorias_iNat2021.txt", tmp_path / "b")
     assert not (tmp_path / "b").exists()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("ckpt", ["EfficientNetV2S_iNat.pt", "state_dict.pt"])
 def test_import_keeps_thesis_predictions(thesis, tmp_path, ckpt):
     d, model = thesis
@@ -52,32 +67,42 @@ def test_import_keeps_thesis_predictions(thesis, tmp_path, ckpt):
     assert b.arch == "efficientnet_v2_s" and b.preprocess == THESIS_PREPROCESS
     meta = json.loads((tmp_path / "b" / "bundle.json").read_text())
     assert meta["classes"][1]["scientific_name"] == "Acinonyx jubatus"
-    photo = gradio_photo("cheetah.jpg")
-    ours = Predictor(str(tmp_path / "b"), exact=True).predict([photo], k=3)[0]["predictions"]
+    photo = sample_photo("cheetah.jpg")
+    ours = Predictor(str(tmp_path / "b"), exact=True).predict([photo], k=3)[0].predictions
     theirs = thesis_pipeline(model, photo)
     for p in ours:
-        assert p["probability"] == pytest.approx(float(theirs[p["class_id"]]), abs=1e-4)
+        assert p.probability == pytest.approx(float(theirs[p.taxon.class_id]), abs=1e-4)
 
 
-def test_infer_arch_and_mismatch(thesis, tmp_path):
-    d, model = thesis
-    assert infer_arch(model.state_dict(), 3) == "efficientnet_v2_s"
+def test_infer_arch(small):
+    _, model = small
+    assert infer_arch(model.state_dict(), 3) == "efficientnet_b0"
+    with torch.device("meta"):  # the thesis's architecture is recognised too (shapes only)
+        import torchvision
+        assert infer_arch(torchvision.models.efficientnet_v2_s(num_classes=3).state_dict(), 3) == "efficientnet_v2_s"
+
+
+def test_a_checkpoint_that_fits_no_architecture(small, tmp_path):
+    d, _ = small
     (tmp_path / "two.txt").write_text("\n".join(TSV.splitlines()[:3]) + "\n")
     with pytest.raises(ValueError, match="matches none"):
         import_checkpoint(d / "state_dict.pt", tmp_path / "two.txt", tmp_path / "b", trust_pickle=True)
 
 
-def test_cli_import_refuses_then_imports(thesis, tmp_path):
+@pytest.mark.integration
+def test_cli_import_refuses_then_imports(thesis, tmp_path, capsys):
     d, _ = thesis
     args = [sys.executable, "-m", "inat", "import", str(d / "EfficientNetV2S_iNat.pt"),
             "--categories", str(d / "categorias_iNat2021.txt"), "--out", str(tmp_path / "v2s")]
-    r = subprocess.run(args, capture_output=True, text=True)
-    assert r.returncode != 0 and "--trust-pickle" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run(args + ["--trust-pickle"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    r = subprocess.run(args, capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 2 and "--trust-pickle" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "v2s").exists()
+    assert main(args[3:] + ["--trust-pickle"]) == 0
+    assert capsys.readouterr().out == f"wrote bundle {tmp_path / 'v2s'} (efficientnet_v2_s, 3 classes)\n"
     assert load_bundle(tmp_path / "v2s").classes[0].common_name == "Lion"
 
 
+@pytest.mark.integration
 def test_import_with_inat_json_categories_keeps_sparse_ids(thesis, tmp_path):
     # The categories may be any iNat 2021 split's JSON: ids are the dataset's own, sorted, sparse.
     d, model = thesis
@@ -90,16 +115,34 @@ def test_import_with_inat_json_categories_keeps_sparse_ids(thesis, tmp_path):
     b = import_checkpoint(d / "state_dict.pt", tmp_path / "val.json", tmp_path / "b", trust_pickle=True)
     assert [t.class_id for t in b.classes] == [143, 5411, 9947]
     assert b.provenance["categories"] == "val.json" and b.provenance["dataset"] == "iNat 2021-style, 3 classes"
-    r = Predictor(str(tmp_path / "b"), exact=True).predict([gradio_photo("cheetah.jpg")], k=3)[0]
-    assert {p["class_id"] for p in r["predictions"]} == {143, 5411, 9947}
+    r = Predictor(str(tmp_path / "b"), exact=True).predict([sample_photo("cheetah.jpg")], k=3)[0]
+    assert {p.taxon.class_id for p in r.predictions} == {143, 5411, 9947}
 
 
+@pytest.mark.integration
 def test_cli_import_records_its_command(thesis, tmp_path):
     d, _ = thesis
-    r = subprocess.run([sys.executable, "-m", "inat", "import", str(d / "state_dict.pt"), "--categories",
-                        str(d / "categorias_iNat2021.txt"), "--out", str(tmp_path / "b"), "--trust-pickle"],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    assert main(["import", str(d / "state_dict.pt"), "--categories", str(d / "categorias_iNat2021.txt"),
+                 "--out", str(tmp_path / "b"), "--trust-pickle"]) == 0
     prov = load_bundle(tmp_path / "b").provenance
     assert prov["command"].startswith("python -m inat import ") and "--categories" in prov["command"]
     assert prov["imported_from"] == "state_dict.pt" and prov["date"]
+
+
+def test_checkpoint_flavours(small, tmp_path):
+    from safetensors.torch import save_file
+    d, model = small
+    state = model.state_dict()
+    torch.save({"model_state_dict": {f"module.{k}": v for k, v in state.items()}, "epoch": 3}, tmp_path / "ddp.pt")
+    got = read_checkpoint(tmp_path / "ddp.pt", trust_pickle=True)  # DataParallel's "module." prefix removed
+    assert got.keys() == state.keys()
+    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp_path / "w.safetensors"))
+    assert read_checkpoint(tmp_path / "w.safetensors", trust_pickle=False).keys() == state.keys()  # no trust needed
+    (tmp_path / "junk.bin").write_bytes(b"junk" * 10)
+    with pytest.raises(ValueError, match="neither a safetensors file nor a PyTorch checkpoint"):
+        read_checkpoint(tmp_path / "junk.bin", trust_pickle=True)
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    with pytest.raises(ValueError, match="holds a list, not a model or a state dict"):
+        read_checkpoint(tmp_path / "list.pt", trust_pickle=True)
+    with pytest.raises(FileNotFoundError, match="no such checkpoint file"):
+        read_checkpoint(tmp_path / "missing.pt", trust_pickle=True)

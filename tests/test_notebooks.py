@@ -4,13 +4,12 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
+
 NOTEBOOKS = REPO / "training_notebooks"
 
-papermill = pytest.importorskip("papermill")
-
-
 def run(name: str, tmp_path: Path, **parameters) -> dict:
+    papermill = pytest.importorskip("papermill")  # here, not at import: the quick loop never loads it
     out = tmp_path / name
     papermill.execute_notebook(str(NOTEBOOKS / name), str(out), parameters=parameters, cwd=str(REPO),
                                kernel_name="python3", progress_bar=False)
@@ -25,12 +24,14 @@ def test_notebooks_are_committed_without_outputs():
         assert sum("parameters" in c.get("metadata", {}).get("tags", []) for c in code) == 1, path.name
 
 
+@pytest.mark.integration
 def test_dataset_analysis(tiny_inat, tmp_path):
     book = run("01_dataset_analysis.ipynb", tmp_path, data_dir=str(tiny_inat), examples=3)
     text = json.dumps(book["cells"])
     assert "Basidiomycota" in text and "4 species, 24 photos" in text
 
 
+@pytest.mark.integration
 def test_train_then_compare(tiny_inat, tmp_path):
     out = tmp_path / "runs" / "nb_run"
     book = run("02_train.ipynb", tmp_path, data_dir=str(tiny_inat), arch="efficientnet_b0", init="scratch",

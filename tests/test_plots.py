@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from inat.plots import (METRICS, TABLE_HEADERS, THESIS_CAPTION, THESIS_HEADERS, format_duration,
-                        markdown_table, plot_runs, runs_table, save_png, thesis_table)
+from inat.plots import (TABLE_HEADERS, THESIS_HEADERS, format_duration, markdown_table, plot_runs, runs_table,
+                        save_png, thesis_table)
 
 
 def history(scale: float, epochs: int = 3, **drop):
@@ -65,7 +65,6 @@ def test_missing_values_and_empty_inputs():
     assert not lines(none_selected) and none_selected.axes[0].texts
     with pytest.raises(ValueError, match="loss, top-1, top-5"):
         plot_runs(RUNS, "top-3")
-    assert set(METRICS) == {"loss", "top-1", "top-5"}
 
 
 def test_save_png(tmp_path):
@@ -90,7 +89,6 @@ def test_format_duration():
 
 
 def test_thesis_table_is_the_reported_numbers():
-    assert THESIS_CAPTION == "Reported in the thesis, iNat 2021 train_mini, 224×224"
     rows = {(r[0], r[1]): r for r in thesis_table()}
     assert rows[("AlexNet", None)][2] == 14.71
     assert rows[("ResNet-50", None)][2:4] == [55.66, 2.0433]

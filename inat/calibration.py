@@ -1,0 +1,221 @@
+"""Honest probabilities: temperature scaling fitted on labelled photos, and the figures that judge it.
+
+    python -m inat calibrate --model plants47 --data ../shared/data/inat21-plants47 --split val
+
+A network's softmax is usually over-confident (plants47 said 90 % where it was right far less often).
+Temperature scaling divides the logits by one number T, fitted to minimise the negative log-likelihood
+of the true classes; the ranking does not change, so top-1 and top-5 stay exactly as they were. The
+fitted T is stored in the bundle's `calibration` (with the figures below) and every prediction, the
+roll-up, the "pretty sure" rule and `in_scope` then use the calibrated probabilities.
+
+The figure to trust is `ece_cross_fitted`: T fitted on one half of the photos, the expected calibration
+error measured on the other half, and the other way round. `ece_after` uses the same photos for fitting
+and measuring, and is flattering.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .bundle import JSON_NAME, Bundle, load_bundle, write_json_atomic
+from .data import load_split
+from .engine import Engine, softmax
+from .hub import resolve
+from .images import ImageError, open_image
+from .labelled import LABELS_CSV, read_labels_csv
+from .starter import CALIBRATION_DIR
+
+ECE_BINS = 15
+T_RANGE = (0.05, 20.0)
+
+
+
+def expected_calibration_error(confidence, correct, bins: int = ECE_BINS) -> float:
+    """Σ_b |B|/n · |accuracy(B) − mean confidence(B)| over `bins` equal-width bins (lo, hi].
+
+    Returns 0.0 for no samples. A confidence of exactly 0 falls into the first bin.
+    """
+    return float(sum(b["n"] * abs(b["accuracy"] - b["confidence"]) for b in reliability(confidence, correct, bins))
+                 / max(1, len(np.asarray(confidence))))
+
+
+def reliability(confidence, correct, bins: int = ECE_BINS) -> list[dict]:
+    """The reliability diagram's bins that hold photos: [{"lo", "hi", "n", "confidence", "accuracy"}]."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
+    which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+    out = []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            out.append({"lo": b / bins, "hi": (b + 1) / bins, "n": int(mask.sum()),
+                        "confidence": float(confidence[mask].mean()), "accuracy": float(correct[mask].mean())})
+    return out
+
+
+def nll(logits: np.ndarray, targets: np.ndarray, temperature: float) -> float:
+    """Mean negative log-likelihood of `targets` under softmax(logits / temperature)."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(z).sum(axis=1))
+    return float(np.mean(log_norm - z[np.arange(len(z)), targets]))
+
+
+def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
+    """The T in T_RANGE minimising `nll` (golden-section search on log T; the NLL is unimodal in it)."""
+    lo, hi = np.log(T_RANGE[0]), np.log(T_RANGE[1])
+    g = (np.sqrt(5) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = nll(logits, targets, np.exp(a)), nll(logits, targets, np.exp(b))
+    while hi - lo > 1e-5:
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = nll(logits, targets, np.exp(a))
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = nll(logits, targets, np.exp(b))
+    return float(np.exp((lo + hi) / 2))
+
+
+def _top1(logits: np.ndarray, targets: np.ndarray, index: np.ndarray, temperature: float):
+    """(confidence, correct) of the top-1 class among the bundle's classes, as a prediction would show it."""
+    probs = softmax(logits / temperature)[:, index]
+    best = probs.argmax(axis=1)
+    return probs[np.arange(len(probs)), best], index[best] == targets
+
+
+def calibration_record(logits: np.ndarray, targets: np.ndarray, index: np.ndarray, *, seed: int = 0) -> dict:
+    """Fit T on all photos and measure it: ECE before, after (same photos) and cross-fitted (2 folds).
+
+    `logits`: (N, num_outputs); `targets`: each photo's true output; `index`: the output of each class.
+    """
+    n = len(targets)
+    order = np.random.default_rng(seed).permutation(n)
+    folds = [order[: n // 2], order[n // 2:]]
+    held_conf, held_ok, fold_t = [], [], []
+    for fit, measure in ((folds[0], folds[1]), (folds[1], folds[0])):
+        t = fit_temperature(logits[fit], targets[fit])
+        conf, ok = _top1(logits[measure], targets[measure], index, t)
+        held_conf.append(conf)
+        held_ok.append(ok)
+        fold_t.append(round(t, 4))
+    t = fit_temperature(logits, targets)
+    conf0, ok0 = _top1(logits, targets, index, 1.0)
+    conf1, ok1 = _top1(logits, targets, index, t)
+    return {"method": "temperature", "temperature": round(t, 4), "n": n,
+            "top1": float(ok0.mean()),  # unchanged by T: the ranking is the same
+            "ece_before": round(expected_calibration_error(conf0, ok0), 4),
+            "ece_after": round(expected_calibration_error(conf1, ok1), 4),
+            "ece_cross_fitted": round(expected_calibration_error(np.concatenate(held_conf), np.concatenate(held_ok)), 4),
+            "fold_temperatures": fold_t,
+            "reliability_before": reliability(conf0, ok0), "reliability_after": reliability(conf1, ok1)}
+
+
+def labelled_targets(bundle: Bundle, data_dir, split: str) -> list[tuple[Path, int]]:
+    """(photo, true output index) for the photos of `data_dir` whose class the bundle has.
+
+    An iNat 2021 split is matched by category id; a `labels.csv` folder by a `class_id` (or `index`)
+    column when it has one, else by species name (scientific, as the bundle spells it).
+    """
+    by_id = {t.class_id: o for t, o in zip(bundle.classes, bundle.output_index)}
+    data_dir = Path(data_dir)
+    if not (data_dir / LABELS_CSV).is_file():
+        split_data = load_split(data_dir, split)
+        return [(p, by_id[split_data.taxa[t].class_id]) for p, t in split_data.samples
+                if split_data.taxa[t].class_id in by_id]
+    with open(data_dir / LABELS_CSV, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    id_column = next((c for c in ("class_id", "index") if rows and c in rows[0]), None)
+    if id_column:
+        return [(data_dir / r["file"], by_id[int(r[id_column])]) for r in rows if int(r[id_column]) in by_id]
+    by_name: dict[str, int] = {}
+    for t, o in zip(bundle.classes, bundle.output_index):
+        by_name.setdefault(" ".join(t.scientific_name.split()[:2]), o)
+    return [(p.path, by_name[p.species]) for p in read_labels_csv(data_dir) if p.species in by_name]
+
+
+def photo_logits(bundle: Bundle, photos: list[Path], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """(logits of the readable photos, their positions in `photos`), computed as the predictor does."""
+    engine = Engine(bundle)
+    rows, kept = [], []
+    for start in range(0, len(photos), batch_size):
+        ims = []
+        for i in range(start, min(start + batch_size, len(photos))):
+            try:
+                ims.append(open_image(photos[i], draft_size=engine.draft))
+                kept.append(i)
+            except ImageError:
+                continue
+        if ims:
+            rows.append(engine.logits(engine.inputs(ims)))
+    return (np.concatenate(rows) if rows else np.zeros((0, bundle.num_outputs), np.float32)), np.asarray(kept, int)
+
+
+def calibrate(model, data_dir, split: str = "val", batch_size: int = 32) -> dict:
+    """Fit and measure a temperature for `model` on the labelled photos of `data_dir` (see module docstring)."""
+    bundle = model if isinstance(model, Bundle) else resolve(model)
+    pairs = labelled_targets(bundle, data_dir, split)
+    if len(pairs) < 20:
+        raise ValueError(f"{data_dir}: only {len(pairs)} photos of classes {bundle.name} knows; calibration needs "
+                         f"at least 20 (more than 200 for a trustworthy fit)")
+    logits, kept = photo_logits(bundle, [p for p, _ in pairs], batch_size)
+    targets = np.asarray([pairs[i][1] for i in kept])
+    record = calibration_record(logits, targets, np.asarray(bundle.output_index))
+    record.update({"data": str(data_dir), "split": None if (Path(data_dir) / LABELS_CSV).is_file() else split,
+                   "date": _dt.date.today().isoformat()})
+    return record
+
+
+def save_calibration(folder: str | Path, record: dict) -> None:
+    """Store `record` as the `calibration` of the bundle in `folder` (bundle.json replaced atomically)."""
+    folder = Path(folder)
+    load_bundle(folder)  # refuses anything that is not a readable bundle
+    meta = json.loads((folder / JSON_NAME).read_text(encoding="utf-8"))
+    meta["calibration"] = record
+    write_json_atomic(folder / JSON_NAME, meta)
+
+
+def format_calibration(name: str, r: dict) -> str:
+    return (f"{name}: temperature {r['temperature']:.3f} fitted on {r['n']} photos ({r['data']}"
+            + (f", {r['split']}" if r.get("split") else "") + f"); top-1 {100 * r['top1']:.1f} % (unchanged)\n"
+            f"  ECE before {r['ece_before']:.3f}, after {r['ece_after']:.3f} on the same photos, "
+            f"{r['ece_cross_fitted']:.3f} cross-fitted (fitted on one half, measured on the other)")
+
+
+def cmd_calibrate(args) -> int:
+    bundle = resolve(args.model)
+    record = calibrate(bundle, args.data, args.split, args.batch_size)
+    record["command"] = args.command_line
+    if args.json:
+        print(json.dumps(record, ensure_ascii=False))
+    else:
+        print(format_calibration(bundle.name, record))
+    if args.dry_run:
+        return 0
+    if bundle.path is None:  # a built-in: its calibration ships with the code
+        where = CALIBRATION_DIR / f"{bundle.name}.json"
+        where.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(where, record)
+    else:
+        save_calibration(bundle.path, record)
+        where = bundle.path / JSON_NAME
+    if not args.json:
+        print(f"  stored in {where}")
+    return 0
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("calibrate", help="fit a temperature so a model's probabilities mean what they say")
+    p.add_argument("--model", default=None, help="model name or bundle path (default: the default model)")
+    p.add_argument("--data", required=True, help="labelled photos: an iNat 2021 dataset folder or a labels.csv folder")
+    p.add_argument("--split", default="val", help="split of an iNat 2021 dataset (default val)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
+    p.add_argument("--json", action="store_true", help="print the record as one JSON object")
+    p.set_defaults(func=cmd_calibrate)

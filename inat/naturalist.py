@@ -1,0 +1,220 @@
+"""The `naturalist` model: one answer for any photo, from the starter, the router and the installed experts.
+
+For one photo the router gives P(group) for plants, birds, insects, other organisms and no organism.
+An installed expert for a group (iNaturalist 2017 birds, insects, plants) names the species inside it:
+
+    P(species s of expert E) = P(E's group) × P_E(s | not background)
+
+Every other group keeps the starter's own classes, the group's probability shared among them as the
+starter shares it, times `alpha`: the share of the group's photos that show a species the starter knows
+at all (assets/naturalist_priors.json, from the 10,000 species of iNaturalist 2021: 0.2 % of the plants,
+1.6 % of the birds, under 0.1 % of the insects, 3.3 % of the other organisms). The rest goes to unnamed
+members of the group ("a plant, not one the starter knows"): they count in the roll-up but are never
+ranked as species, so a plant the starter cannot name gets "Plantae", not the nearest of its 29
+ImageNet plants, and a mammal it cannot name gets "Mammalia". Other organisms span kingdoms, so their
+unnamed members follow the starter's classes down to the rank of class (Mammalia, Actinopterygii,
+Agaricomycetes…), shared as the starter shares the group. "No organism" goes to the starter's outputs that
+are no organism (objects, scenes), so it counts against `in_scope` as the starter's own scope does. An expert whose group gets less than
+EXPERT_MIN is not run: its group stays with the starter. A species that two models know (an ImageNet
+bird class and the bird expert's) is one taxon, matched by scientific name, and takes the expert's
+record (iNaturalist's current taxonomy and taxon id). The roll-up (ancestor, rank table, in_scope) then
+works over this one merged distribution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .bundle import Bundle
+from .engine import Engine
+from .record import Identification, identify
+from .rollup import TaxonTree
+from .router_groups import GROUPS, group_of
+from .scope import GroupModel
+from .taxonomy import Taxon
+
+NAME = "naturalist"
+# The lineage of each group's unnamed member; "other organisms" span kingdoms: theirs follow the starter's
+# classes down to the rank of class, and one with no lineage takes what the starter gives no class.
+UNNAMED = {"plants": {"kingdom": "Plantae"},
+           "birds": {"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves"},
+           "insects": {"kingdom": "Animalia", "phylum": "Arthropoda", "class": "Insecta"},
+           "other_organism": {}}
+UNNAMED_DEPTH = ("kingdom", "phylum", "class")
+EXPERT_MIN = 0.02   # an expert whose group gets less probability than this is not run
+
+
+@dataclass
+class Ensemble:
+    """What `naturalist` is made of (the hub resolves the name to this; `inat.predict` runs it)."""
+
+    starter: Bundle
+    experts: dict[str, Bundle] = field(default_factory=dict)   # group → expert bundle
+    alpha: dict[str, float] = field(default_factory=dict)      # group → how far the starter's species are trusted
+    name: str = NAME
+    metrics: dict = field(default_factory=dict)                # what benchmarks/open_world.py measured
+    path = None                                                # built in: no folder of its own
+    arch = "naturalist"                                        # the starter's network, the router, the experts'
+
+    @property
+    def classes(self) -> list[Taxon]:
+        return Mixture(self.starter, self.experts, self.alpha).taxa
+
+    @property
+    def has_scope(self) -> bool:
+        return True
+
+    @property
+    def provenance(self) -> dict:
+        return {"parts": ", ".join([f"{self.starter.name} (every photo)", "router (assets/router.safetensors)"]
+                                   + [f"{b.name} ({group})" for group, b in self.experts.items()])}
+
+
+class Mixture:
+    """The merged class list and the arithmetic that combines the parts' probabilities over it."""
+
+    def __init__(self, starter: Bundle, experts: dict[str, Bundle], alpha: dict[str, float] | None = None):
+        self.starter, self.experts = starter, experts
+        self.alpha = {g: float((alpha or {}).get(g, 1.0)) for g in GROUPS}
+        taxa: list[Taxon] = []
+        owner: list[str] = []
+        shared: dict[str, int] = {}
+        # The experts' classes first claim their scientific names; the starter's classes join them.
+        self.expert_map: dict[str, np.ndarray] = {}
+        by_name: dict[str, int] = {}
+        for group, bundle in experts.items():
+            idx = []
+            for t in bundle.classes:
+                j = by_name.get(t.scientific_name)
+                if j is None:
+                    j = by_name[t.scientific_name] = len(taxa)
+                    taxa.append(t)
+                    owner.append(bundle.name)
+                idx.append(j)
+            self.expert_map[group] = np.asarray(idx, dtype=np.int64)
+        starter_idx = []
+        for t in starter.classes:
+            j = by_name.get(t.scientific_name) if t.rank == "species" else None
+            if j is None:
+                j = len(taxa)
+                taxa.append(t)
+                owner.append(starter.name)
+            else:
+                shared[t.scientific_name] = j
+            starter_idx.append(j)
+        self.taxa, self.owner = taxa, owner
+        self.shared = len(shared)
+        self.starter_map = np.asarray(starter_idx, dtype=np.int64)     # starter class → merged entry
+        self.starter_outputs = np.asarray(starter.output_index)        # starter class → starter output
+        self.starter_group = np.asarray([GROUPS.index(group_of(t.taxonomy)) for t in starter.classes])
+        self.expert_entries = {g: set(m.tolist()) for g, m in self.expert_map.items()}
+        self.starter_entries = set(self.starter_map.tolist())
+        # Unnamed members, after the classes: what the router says is of a group and no model names.
+        # `tree_taxa` (classes, then these) is what the roll-up sums over.
+        self.unnamed: list[Taxon] = []
+        self.unnamed_of_group: dict[str, int] = {}                  # the group's own (or lineage-less) member
+        self.unnamed_of_class = np.zeros(len(starter.classes), dtype=np.int64)   # starter class → its member
+        keys: dict[tuple, int] = {}
+
+        def member(lineage: dict) -> int:
+            key = tuple(lineage.get(r) for r in UNNAMED_DEPTH)
+            if key not in keys:
+                rank = next((r for r in reversed(UNNAMED_DEPTH) if lineage.get(r)), "life")
+                keys[key] = len(self.taxa) + len(self.unnamed)
+                self.unnamed.append(Taxon(-1, lineage.get(rank, "an organism"), None, rank, dict(lineage)))
+            return keys[key]
+        for group, lineage in UNNAMED.items():
+            self.unnamed_of_group[group] = member(lineage)
+        for i, t in enumerate(starter.classes):
+            group = GROUPS[self.starter_group[i]]
+            self.unnamed_of_class[i] = self.unnamed_of_group[group] if UNNAMED[group] else member(
+                {r: t.taxonomy.get(r) for r in UNNAMED_DEPTH if t.taxonomy.get(r)})
+        self.tree_taxa = self.taxa + self.unnamed
+
+    def combine(self, starter_probs: np.ndarray, groups: np.ndarray, expert_probs: dict) -> np.ndarray:
+        """(N, len(tree_taxa)) merged probabilities: the classes', then each group's unnamed member's.
+
+        `starter_probs`: (N, starter outputs); `groups`: (N, len(GROUPS)) router probabilities;
+        `expert_probs`: group → (N, expert outputs) with NaN rows for the photos the expert did not see.
+        """
+        n = len(starter_probs)
+        merged = np.zeros((n, len(self.tree_taxa)), dtype=np.float64)
+        p0 = np.asarray(starter_probs, dtype=np.float64)[:, self.starter_outputs]   # (N, starter classes)
+        for g, group in enumerate(GROUPS):
+            if group == "not_organism":
+                continue  # its mass stays outside the classes: it is what makes a photo out of scope
+            w = np.asarray(groups[:, g], dtype=np.float64)
+            ran = np.zeros(n, dtype=bool)
+            if group in expert_probs:
+                pe = np.asarray(expert_probs[group], dtype=np.float64)
+                ran = ~np.isnan(pe).any(axis=1)
+                bundle = self.experts[group]
+                q = pe[ran][:, bundle.output_index]
+                q = q / np.maximum(q.sum(axis=1, keepdims=True), 1e-12)       # P_E(s | not background)
+                rows = np.flatnonzero(ran)
+                np.add.at(merged, (rows[:, None], self.expert_map[group][None, :]), w[ran, None] * q)
+            rest = ~ran
+            rows = np.flatnonzero(rest)
+            cls = np.flatnonzero(self.starter_group == g)
+            within = p0[rest][:, cls]
+            total = within.sum(axis=1, keepdims=True)
+            share = np.divide(within, total, out=np.zeros_like(within), where=total > 0)   # P_starter(c | group)
+            kept = w[rest, None] * self.alpha[group] * share
+            if len(cls):
+                np.add.at(merged, (rows[:, None], self.starter_map[cls][None, :]), kept)
+                np.add.at(merged, (rows[:, None], self.unnamed_of_class[cls][None, :]), w[rest, None] * share - kept)
+            nothing = total[:, 0] <= 0   # the starter gives the group no class: all of it to the group's member
+            merged[rows[nothing], self.unnamed_of_group[group]] += w[rest][nothing]
+        return merged
+
+    def source(self, j: int, ran: dict[str, bool]) -> str:
+        """Which model produced merged entry `j` for a photo on which `ran[group]` says which experts ran."""
+        for group, entries in self.expert_entries.items():
+            if j in entries and ran.get(group):
+                return self.experts[group].name
+        return self.starter.name if j in self.starter_entries else self.owner[j]
+
+
+class NaturalistRunner:
+    """Runs the parts of an Ensemble on a batch and merges their answers into one record per photo."""
+
+    def __init__(self, ensemble: Ensemble, *, exact: bool, backend: str, threads: int | None, device: str):
+        self.name = ensemble.name
+        self.guide = GroupModel(exact=exact, backend=backend, threads=threads)
+        self.engine = self.guide.engine
+        self.experts = {g: Engine(b, exact=exact, backend=backend, threads=threads, device=device)
+                        for g, b in ensemble.experts.items()}
+        self.mixture = Mixture(ensemble.starter, ensemble.experts, ensemble.alpha)
+        self.tree = TaxonTree(self.mixture.tree_taxa)
+        self.classes = self.mixture.taxa
+        self.scope_threshold = ensemble.starter.in_scope_threshold
+        drafts = [e.draft for e in (self.engine, *self.experts.values())]
+        self.draft = None if None in drafts else max(drafts)
+
+    @property
+    def engines(self) -> list[Engine]:
+        return [self.engine, *self.experts.values()]
+
+    def prepare(self, im):
+        return self.engine.inputs([im])[0], im   # the photo is kept for the experts the router will choose
+
+    def identify(self, items: list, labels: list[str], k: int) -> list[Identification]:
+        starter_probs, groups = self.guide.run(np.stack([x for x, _ in items]))
+        expert_probs, ran = {}, {}
+        for group, engine in self.experts.items():
+            rows = np.flatnonzero(groups[:, GROUPS.index(group)] >= EXPERT_MIN)
+            probs = np.full((len(items), engine.bundle.num_outputs), np.nan)
+            if len(rows):
+                probs[rows] = engine.probabilities(engine.inputs([items[i][1] for i in rows]))
+            expert_probs[group], ran[group] = probs, set(rows.tolist())
+        merged = self.mixture.combine(starter_probs, groups, expert_probs)
+        out = []
+        for i, label in enumerate(labels):
+            used = {g: i in rows for g, rows in ran.items()}
+            r = identify(self.tree, merged[i], label, self.name, k, scope_threshold=self.scope_threshold,
+                         ranked=len(self.classes),
+                         source=lambda j, used=used: self.mixture.source(j, used))
+            r.groups = dict(zip(GROUPS, map(float, groups[i])))
+            out.append(r)
+        return out

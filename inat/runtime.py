@@ -1,0 +1,128 @@
+"""Opening an exported model (ONNX Runtime) for fast CPU inference; `inat.export` writes them.
+
+An exported file lives beside the bundle, or, for a built-in or a bundle in a folder we may not write
+to, in the cache folder (`$INAT_CACHE`, default `~/.cache/inat`): `export_dirs(bundle)` lists where
+to look, `export_dir(bundle)` where to write. It carries, in its ONNX metadata, the `weights_id` of the weights it
+was made from (so a retrained bundle never runs a stale export) and, for int8, its measured top-1 /
+top-5 agreement with fp32 PyTorch, which decides whether the predictor may use it by default.
+
+    model = open_exported(bundle, "fp32")   # None when there is none; ExportedModelError when unreadable or stale
+    logits = model.run(x)                   # x: (N, 3, S, S) float32
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .bundle import Bundle
+from .errors import first_line
+
+FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+FORMAT = "inat-onnx"
+INPUT, OUTPUT, FEATURES = "input", "logits", "features"  # FEATURES: pooled pre-logits, timm models only
+# What an exported model must keep, against fp32 eager PyTorch, to be used by default.
+AGREEMENT_TOP1 = 0.99
+AGREEMENT_TOP5 = 0.97
+
+
+class ExportedModelError(RuntimeError):
+    """An exported model that cannot be used (missing, unreadable, stale); the message is one line naming the file."""
+
+
+def cache_dir() -> Path:
+    """Where exports of built-in models go: $INAT_CACHE, else $XDG_CACHE_HOME/inat or ~/.cache/inat."""
+    if os.environ.get("INAT_CACHE"):
+        return Path(os.environ["INAT_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "inat"
+
+
+def export_dirs(bundle: Bundle) -> list[Path]:
+    """Where a bundle's exports may be, in the order they are looked for: beside it, then in the cache."""
+    if bundle.path is None:
+        return [cache_dir() / bundle.name]
+    key = hashlib.sha1(str(Path(bundle.path).resolve()).encode()).hexdigest()[:10]
+    return [Path(bundle.path), cache_dir() / f"{bundle.name}-{key}"]
+
+
+def export_dir(bundle: Bundle) -> Path:
+    """Where a bundle's exports are written: beside it when that folder is writable, else the cache."""
+    beside, *cache = export_dirs(bundle)
+    return beside if cache and os.access(beside, os.W_OK) else (cache or [beside])[0]
+
+
+def export_command(bundle: Bundle, kind: str = "fp32") -> str:
+    """The command that (re)makes a bundle's `kind` export, for error messages."""
+    return (f"python -m inat export --model {bundle.path or bundle.name} --format onnx"
+            + (" --int8" if kind == "int8" else ""))
+
+
+def agreement_ok(meta: dict) -> bool:
+    """Whether an export's stored agreement with fp32 PyTorch allows using it by default."""
+    try:
+        return (float(meta["agreement_top1"]) >= AGREEMENT_TOP1 and float(meta["agreement_top5"]) >= AGREEMENT_TOP5
+                and int(meta["agreement_photos"]) >= 100)
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+class OnnxModel:
+    """An ONNX Runtime CPU session over one exported file: `run(x)` → logits, `meta` its inat metadata."""
+
+    def __init__(self, file: Path, threads: int | None = None):
+        import onnxruntime as ort  # keeps onnxruntime out of start-up
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.log_severity_level = 3  # ORT's own warnings would print several lines per start
+        if threads:
+            so.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(file), so, providers=["CPUExecutionProvider"])
+        except Exception as e:  # ORT raises its own exception types for unreadable or invalid graphs
+            raise ExportedModelError(f"{file}: unreadable ONNX model ({first_line(e)})") from None
+        self.file = Path(file)
+        self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.input_shape = self.session.get_inputs()[0].shape
+        self.output_shape = self.session.get_outputs()[0].shape
+        self.has_features = [o.name for o in self.session.get_outputs()][1:2] == [FEATURES]
+        self._input = self.session.get_inputs()[0].name
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """(N, num_outputs) float32 logits for a (N, 3, S, S) float32 batch."""
+        return self.session.run([OUTPUT], {self._input: np.ascontiguousarray(x, dtype=np.float32)})[0]
+
+    def run_with_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(logits, pooled features) in one pass; only for an export that has the features output."""
+        logits, features = self.session.run([OUTPUT, FEATURES], {self._input: np.ascontiguousarray(x, dtype=np.float32)})
+        return logits, features
+
+    def check(self, bundle: Bundle) -> "OnnxModel":
+        """Self, after checking it was exported from exactly this bundle's weights with its input and output
+        shapes; ExportedModelError (stale or wrong shape) otherwise."""
+        kind = self.meta.get("inat_kind", "fp32")
+        redo = f"re-run: {export_command(bundle, kind)}"
+        if self.meta.get("inat_format") != FORMAT:
+            raise ExportedModelError(f"{self.file}: not exported by inat export ({redo})")
+        if self.meta.get("inat_weights_id") != bundle.current_weights_id():
+            raise ExportedModelError(f"{self.file}: exported from other weights than "
+                                     f"{bundle.weights_file or bundle.name} (stale; {redo})")
+        s = bundle.preprocess.input_size
+        if list(self.input_shape[1:]) != [3, s, s] or self.output_shape[-1] != bundle.num_outputs:
+            raise ExportedModelError(f"{self.file}: takes {self.input_shape} → {self.output_shape}, the bundle "
+                                     f"needs [N, 3, {s}, {s}] → [N, {bundle.num_outputs}] ({redo})")
+        return self
+
+
+def open_exported(bundle: Bundle, kind: str = "fp32", threads: int | None = None) -> OnnxModel | None:
+    """The bundle's `kind` ("fp32" or "int8") export, opened and checked against the bundle; None when there is none.
+
+    Raises ExportedModelError when it is unreadable, stale or of the wrong shape; ImportError when
+    onnxruntime is not installed.
+    """
+    for folder in export_dirs(bundle):
+        file = folder / FILES[kind]
+        if file.is_file():
+            return OnnxModel(file, threads).check(bundle)
+    return None

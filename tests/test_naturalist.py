@@ -1,0 +1,104 @@
+"""inat.naturalist: the merged class list and the arithmetic that combines starter, router and experts."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inat.bundle import Bundle
+from inat.naturalist import Ensemble, Mixture
+from inat.preprocess import Preprocess
+from inat.router_groups import GROUPS
+from inat.taxonomy import Taxon
+
+G = {g: i for i, g in enumerate(GROUPS)}
+
+
+def taxon(class_id, sci, common, kingdom, klass, rank="species"):
+    genus, _, epithet = sci.partition(" ")
+    return Taxon(class_id, sci, common, rank, {"kingdom": kingdom, "phylum": "P", "class": klass, "order": "O",
+                                               "family": "F", "genus": genus, "specific_epithet": epithet or None})
+
+
+# The starter: 3 classes among 5 outputs (outputs 3 and 4 are objects); its robin is also a bird-expert species.
+STARTER = Bundle("starter", "efficientnet_lite0", [taxon(0, "Turdus migratorius", "Robin", "Animalia", "Aves"),
+                                                    taxon(1, "Quercus robur", "Oak", "Plantae", "Magnoliopsida"),
+                                                    taxon(2, "Vulpes vulpes", "Red fox", "Animalia", "Mammalia")],
+                 Preprocess(), num_outputs=5, output_index=[0, 1, 2], in_scope_threshold=0.5)
+BIRDS = Bundle("birds", "mobilenet_v2_tf", [taxon(0, "Turdus migratorius", "American Robin", "Animalia", "Aves"),
+                                            taxon(1, "Cyanocitta cristata", "Blue Jay", "Animalia", "Aves")],
+               Preprocess(), num_outputs=3, output_index=[0, 1], in_scope_threshold=0.5, expert=True)
+
+
+def groups(**p):
+    out = np.zeros((1, len(GROUPS)))
+    for g, v in p.items():
+        out[0, G[g]] = v
+    return out
+
+
+def test_a_species_two_models_know_is_one_taxon_with_the_experts_record():
+    m = Mixture(STARTER, {"birds": BIRDS})
+    names = [t.scientific_name for t in m.taxa]
+    assert names.count("Turdus migratorius") == 1 and len(m.taxa) == 4
+    robin = m.taxa[names.index("Turdus migratorius")]
+    assert robin.common_name == "American Robin"  # the expert's record wins
+    assert Ensemble(STARTER, {"birds": BIRDS}).classes == m.taxa
+
+
+def named(m, merged):
+    """{scientific name: probability} of the classes, and {unnamed member: probability} of the groups."""
+    n = len(m.taxa)
+    return ({t.scientific_name: v for t, v in zip(m.taxa, merged[:n])},
+            {t.scientific_name: v for t, v in zip(m.unnamed, merged[n:])})
+
+
+def test_the_expert_takes_its_groups_mass_and_the_starter_keeps_its_own_probabilities():
+    m = Mixture(STARTER, {"birds": BIRDS})
+    starter = np.array([[0.5, 0.2, 0.1, 0.1, 0.1]])
+    expert = np.array([[0.2, 0.6, 0.2]])          # robin, jay, background
+    merged = m.combine(starter, groups(birds=0.6, plants=0.1, other_organism=0.3, not_organism=0.0),
+                       {"birds": expert})[0]
+    p, unnamed = named(m, merged)
+    assert p["Cyanocitta cristata"] == pytest.approx(0.6 * 0.6 / 0.8)   # P(birds) × P_E(jay | not background)
+    assert p["Turdus migratorius"] == pytest.approx(0.6 * 0.2 / 0.8)
+    assert unnamed["Aves"] == 0.0                       # the expert names every bird it is given
+    # Groups without an expert keep the starter's classes, sharing the router's probability as the starter
+    # does (alpha 1 by default): its only plant and its only other organism take their group whole.
+    assert p["Quercus robur"] == pytest.approx(0.1) and unnamed["Plantae"] == pytest.approx(0.0)
+    assert p["Vulpes vulpes"] == pytest.approx(0.3) and unnamed["Mammalia"] == pytest.approx(0.0)  # the fox's class
+    assert merged.sum() == pytest.approx(1.0)
+    ran = {"birds": True}
+    assert m.source(list(p).index("Cyanocitta cristata"), ran) == "birds"
+    assert m.source(list(p).index("Quercus robur"), ran) == "starter"
+
+
+def test_an_expert_that_did_not_run_leaves_its_group_to_the_starter():
+    m = Mixture(STARTER, {"birds": BIRDS})
+    starter = np.array([[0.5, 0.2, 0.1, 0.1, 0.1]])
+    not_run = np.full((1, 3), np.nan)
+    p, unnamed = named(m, m.combine(starter, groups(birds=0.01, plants=0.99), {"birds": not_run})[0])
+    assert p["Turdus migratorius"] == pytest.approx(0.01)   # the starter's robin, scaled to the router's 0.01
+    assert p["Cyanocitta cristata"] == 0.0
+    assert m.source(list(p).index("Turdus migratorius"), {"birds": False}) == "starter"
+
+
+def test_an_animal_the_starter_cannot_name_keeps_the_starters_class_rank():
+    from inat.rollup import TaxonTree
+    m = Mixture(STARTER, {}, {"other_organism": 0.05})
+    merged = m.combine(np.array([[0.0, 0.0, 0.9, 0.05, 0.05]]), groups(other_organism=1.0), {})[0]
+    p, unnamed = named(m, merged)
+    assert p["Vulpes vulpes"] == pytest.approx(0.05)
+    assert TaxonTree(m.tree_taxa).ancestor(merged)["rank"] == "class"   # the fox's class, not its species
+    assert merged.sum() == pytest.approx(1.0)
+
+
+def test_a_plant_the_starter_cannot_name_is_a_plant_and_no_species():
+    from inat.rollup import TaxonTree
+    # Only 1 % of the plants people photograph are species the starter knows (alpha): even when it is sure
+    # of its oak, the photo is "a plant", not a claim about a species.
+    m = Mixture(STARTER, {}, {"plants": 0.01})
+    merged = m.combine(np.array([[0.0, 0.9, 0.0, 0.05, 0.05]]), groups(plants=0.95, not_organism=0.05), {})[0]
+    p, unnamed = named(m, merged)
+    assert p["Quercus robur"] == pytest.approx(0.95 * 0.01) and unnamed["Plantae"] == pytest.approx(0.95 * 0.99)
+    ancestor = TaxonTree(m.tree_taxa).ancestor(merged)
+    assert ancestor["rank"] == "kingdom" and ancestor["name"] == "Plantae"   # "a plant — I can't tell which"

@@ -1,0 +1,90 @@
+"""inat.runtime: opening an exported model, and refusing one that is stale, unreadable or of the wrong shape."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import TAXA, copy_bundle, make_bundle
+from inat.bundle import Bundle, load_bundle
+from inat.preprocess import Preprocess
+from inat.runtime import (FILES, ExportedModelError, OnnxModel, agreement_ok, cache_dir, export_command, export_dir,
+                          open_exported)
+
+
+def test_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("INAT_CACHE", str(tmp_path / "c"))
+    assert cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("INAT_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "inat"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_dir() == Path.home() / ".cache" / "inat"
+
+
+def test_exports_live_beside_a_bundle_or_in_the_cache(exported, monkeypatch, tmp_path):
+    assert export_dir(load_bundle(exported)) == exported
+    monkeypatch.setenv("INAT_CACHE", str(tmp_path))
+    builtin = Bundle(name="builtin", arch="efficientnet_lite0", classes=TAXA, preprocess=Preprocess(input_size=32))
+    assert export_dir(builtin) == tmp_path / "builtin"
+    assert export_command(builtin, "int8") == "python -m inat export --model builtin --format onnx --int8"
+    assert export_command(load_bundle(exported)) == f"python -m inat export --model {exported} --format onnx"
+
+
+@pytest.mark.parametrize("meta, ok", [
+    ({"agreement_top1": "0.99", "agreement_top5": "0.97", "agreement_photos": "100"}, True),
+    ({"agreement_top1": "1.0", "agreement_top5": "1.0", "agreement_photos": "300"}, True),
+    ({"agreement_top1": "0.989", "agreement_top5": "1.0", "agreement_photos": "300"}, False),
+    ({"agreement_top1": "1.0", "agreement_top5": "0.969", "agreement_photos": "300"}, False),
+    ({"agreement_top1": "1.0", "agreement_top5": "1.0", "agreement_photos": "99"}, False),  # too few to know
+    ({"agreement_top1": "1.0", "agreement_top5": "1.0"}, False),
+    ({"agreement_top1": "high", "agreement_top5": "1.0", "agreement_photos": "300"}, False),
+    ({}, False)])
+def test_agreement_decides_default_use(meta, ok):
+    assert agreement_ok(meta) is ok
+
+
+def test_open_an_export_and_run_it(exported):
+    bundle = load_bundle(exported)
+    model = open_exported(bundle, "fp32")
+    assert isinstance(model, OnnxModel) and model.file == exported / FILES["fp32"]
+    assert model.meta["inat_format"] == "inat-onnx" and model.meta["inat_kind"] == "fp32"
+    assert model.meta["inat_weights_id"] == bundle.current_weights_id() == bundle.weights_id
+    logits = model.run(np.zeros((3, 3, 32, 32), dtype=np.float64))  # any float input is made float32
+    assert logits.shape == (3, len(TAXA)) and logits.dtype == np.float32
+    assert open_exported(bundle, "int8") is None  # none made: not an error
+
+
+def test_a_stale_export_is_refused(exported, tmp_path):
+    folder = copy_bundle(exported, tmp_path / "b")
+    make_bundle(folder, seed=3)  # retrained after the export: new weights, old model.onnx
+    with pytest.raises(ExportedModelError, match="stale.*python -m inat export") as e:
+        open_exported(load_bundle(folder))
+    assert str(folder / FILES["fp32"]) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_an_unreadable_export_is_refused(exported, tmp_path):
+    folder = copy_bundle(exported, tmp_path / "b")
+    (folder / FILES["fp32"]).write_bytes(b"\x00" * 10)
+    with pytest.raises(ExportedModelError, match="model.onnx: unreadable ONNX model") as e:
+        open_exported(load_bundle(folder))
+    assert "\n" not in str(e.value)
+
+
+def test_an_export_of_another_shape_is_refused(exported, tmp_path):
+    import json
+    folder = copy_bundle(exported, tmp_path / "b")
+    meta = json.loads((folder / "bundle.json").read_text())
+    meta["preprocess"]["input_size"] = 48  # same weights (same id), other input size
+    (folder / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(ExportedModelError, match="the bundle needs \\[N, 3, 48, 48\\]"):
+        open_exported(load_bundle(folder))
+
+
+def test_an_onnx_file_not_made_by_inat_is_refused(exported, tmp_path):
+    import onnx
+    folder = copy_bundle(exported, tmp_path / "b")
+    model = onnx.load(str(folder / FILES["fp32"]))
+    del model.metadata_props[:]
+    onnx.save(model, str(folder / FILES["fp32"]))
+    with pytest.raises(ExportedModelError, match="not exported by inat export"):
+        open_exported(load_bundle(folder))
