@@ -26,7 +26,7 @@ from .data import load_split
 from .engine import Engine, softmax
 from .hub import resolve
 from .images import ImageError, open_image
-from .labelled import LABELS_CSV, read_labels_csv
+from .labelled import LABELS_CSV, read_labels_csv, read_names
 from .starter import CALIBRATION_DIR
 
 ECE_BINS = 15
@@ -117,11 +117,12 @@ def calibration_record(logits: np.ndarray, targets: np.ndarray, index: np.ndarra
             "reliability_before": reliability(conf0, ok0), "reliability_after": reliability(conf1, ok1)}
 
 
-def labelled_targets(bundle: Bundle, data_dir, split: str) -> list[tuple[Path, int]]:
+def labelled_targets(bundle: Bundle, data_dir, split: str, names: dict[str, str] | None = None) -> list[tuple[Path, int]]:
     """(photo, true output index) for the photos of `data_dir` whose class the bundle has.
 
     An iNat 2021 split is matched by category id; a `labels.csv` folder by a `class_id` (or `index`)
-    column when it has one, else by species name (scientific, as the bundle spells it).
+    column when it has one, else by species name (scientific, as the bundle spells it; `names`, common →
+    scientific, gives or corrects it as for `evaluate --names`).
     """
     by_id = {t.class_id: o for t, o in zip(bundle.classes, bundle.output_index)}
     data_dir = Path(data_dir)
@@ -137,7 +138,7 @@ def labelled_targets(bundle: Bundle, data_dir, split: str) -> list[tuple[Path, i
     by_name: dict[str, int] = {}
     for t, o in zip(bundle.classes, bundle.output_index):
         by_name.setdefault(" ".join(t.scientific_name.split()[:2]), o)
-    return [(p.path, by_name[p.species]) for p in read_labels_csv(data_dir) if p.species in by_name]
+    return [(p.path, by_name[p.species]) for p in read_labels_csv(data_dir, names) if p.species in by_name]
 
 
 def photo_logits(bundle: Bundle, photos: list[Path], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -157,10 +158,10 @@ def photo_logits(bundle: Bundle, photos: list[Path], batch_size: int = 32) -> tu
     return (np.concatenate(rows) if rows else np.zeros((0, bundle.num_outputs), np.float32)), np.asarray(kept, int)
 
 
-def calibrate(model, data_dir, split: str = "val", batch_size: int = 32) -> dict:
+def calibrate(model, data_dir, split: str = "val", batch_size: int = 32, names: dict[str, str] | None = None) -> dict:
     """Fit and measure a temperature for `model` on the labelled photos of `data_dir` (see module docstring)."""
     bundle = model if isinstance(model, Bundle) else resolve(model)
-    pairs = labelled_targets(bundle, data_dir, split)
+    pairs = labelled_targets(bundle, data_dir, split, names)
     if len(pairs) < 20:
         raise ValueError(f"{data_dir}: only {len(pairs)} photos of classes {bundle.name} knows; calibration needs "
                          f"at least 20 (more than 200 for a trustworthy fit)")
@@ -190,7 +191,7 @@ def format_calibration(name: str, r: dict) -> str:
 
 def cmd_calibrate(args) -> int:
     bundle = resolve(args.model)
-    record = calibrate(bundle, args.data, args.split, args.batch_size)
+    record = calibrate(bundle, args.data, args.split, args.batch_size, read_names(args.names) if args.names else None)
     record["command"] = args.command_line
     if args.json:
         print(json.dumps(record, ensure_ascii=False))
@@ -205,6 +206,10 @@ def cmd_calibrate(args) -> int:
     else:
         save_calibration(bundle.path, record)
         where = bundle.path / JSON_NAME
+        if bundle.expert:  # a downloaded expert: its calibration ships with the code, for every new download
+            shipped = CALIBRATION_DIR / f"{bundle.name}.json"
+            write_json_atomic(shipped, record)
+            where = f"{where} and {shipped}"
     if not args.json:
         print(f"  stored in {where}")
     return 0
@@ -215,6 +220,8 @@ def add_cli(sub) -> None:
     p.add_argument("--model", default=None, help="model name or bundle path (default: the default model)")
     p.add_argument("--data", required=True, help="labelled photos: an iNat 2021 dataset folder or a labels.csv folder")
     p.add_argument("--split", default="val", help="split of an iNat 2021 dataset (default val)")
+    p.add_argument("--names", type=Path, metavar="TSV", help="tab-separated common_name, scientific_name: gives or "
+                   "corrects the species of a labels.csv folder known by common names (as for evaluate)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--dry-run", action="store_true", help="measure and print, store nothing")
     p.add_argument("--json", action="store_true", help="print the record as one JSON object")

@@ -16,6 +16,7 @@ from pathlib import Path
 from .bundle import Bundle, save_bundle
 from .experts import COMMIT, LICENCE, NOTICE, REPOSITORY, Expert
 from .models import MOBILENET_V2_TF_PREPROCESS
+from .starter import shipped_calibration
 from .taxonomy import TAXONOMY_KEYS, Taxon
 from .tflite_convert import ARCH, convert_mobilenet_v2, num_outputs
 from .tflite_reader import read_tflite
@@ -112,7 +113,7 @@ def build_expert_bundle(expert: Expert, src: Path, out: Path, *, sha256: dict, c
         in_scope_threshold=expert.in_scope_threshold, scope=dict(expert.scope), expert=True,
         run={"init": "converted", "dataset": f"iNaturalist 2017 ({expert.group})", "img_size": 224,
              "batchnorm": "folded"},  # identity BN layers: inat.warmstart recalibrates them before training
-        metrics=dict(expert.accuracy),
+        metrics=dict(expert.accuracy), calibration=shipped_calibration(expert.name),
         provenance={
             "source": expert.model.url, "repository": REPOSITORY, "commit": COMMIT,
             "files": {f.name: {"url": f.url, "sha256": sha256.get(f.name)} for f in expert.files},

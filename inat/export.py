@@ -84,8 +84,10 @@ def _ensure_onnx(bundle: Bundle) -> Path | None:
 def make_fast(engines, *, background: bool = False) -> threading.Thread | None:
     """Make the export each engine would rather run (`engine.needs_export`), then switch it to the export.
 
-    `background=True` does it in a daemon thread and returns it: the engines keep answering with PyTorch
-    (or ONNX Runtime) meanwhile (the app never waits); otherwise it is done before returning.
+    `background=True` does it in a thread and returns it: the engines keep answering with PyTorch (or ONNX
+    Runtime) meanwhile (the app never waits); otherwise it is done before returning. The thread is not a
+    daemon: an interpreter that exits in the middle of an export aborts ("terminate called without an active
+    exception"), so exit waits the few seconds an export takes (the file is written atomically either way).
     """
     todo = [e for e in engines if e.needs_export]
 
@@ -98,7 +100,7 @@ def make_fast(engines, *, background: bool = False) -> threading.Thread | None:
     if not background:
         run()
         return None
-    thread = threading.Thread(target=run, name="inat-export", daemon=True)
+    thread = threading.Thread(target=run, name="inat-export")
     thread.start()
     return thread
 

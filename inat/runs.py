@@ -51,6 +51,8 @@ def run_record(meta: dict, source: Path) -> dict:
         "best_epoch": best, "history": history,
         "seconds": run.get("seconds") or sum(h.get("seconds") or 0 for h in history) or None,
         "device": run.get("device"), "command": run.get("command"), "source": str(source),
+        # classes it learnt: chance level on its data set is 1 in this many (the Compare tab draws it)
+        "num_classes": len(meta["classes"]) if isinstance(meta.get("classes"), list) and meta["classes"] else None,
     }
 
 

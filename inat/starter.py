@@ -45,7 +45,12 @@ def starter_classes(path: Path = TAXONOMY_TSV) -> tuple[Taxon, ...]:
 
 def starter_calibration() -> dict:
     """The starter's temperature and its measurement (`python -m inat calibrate --model starter ...`), or {}."""
-    f = CALIBRATION_DIR / f"{NAME}.json"
+    return shipped_calibration(NAME)
+
+
+def shipped_calibration(name: str) -> dict:
+    """The calibration the code ships for model `name` (the starter, a downloadable expert), or {}."""
+    f = CALIBRATION_DIR / f"{name}.json"
     try:
         return json.loads(f.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -1,33 +1,31 @@
-"""inat.app.figures: the Compare tab's PNG, drawn once per distinct input, each in its own folder."""
+"""inat.app.figures: the About tab's reliability diagram, drawn once per distinct input, each in its own folder."""
 import os
 import time
 from pathlib import Path
 
 import inat.app.figures as figures
-from conftest import HISTORY
 
-RUNS = [{"name": "a", "arch": "resnet50", "init": "scratch", "history": HISTORY},
-        {"name": "b", "arch": "efficientnet_b0", "init": "imagenet", "history": HISTORY[:2]}]
+BINS = [{"lo": 0.6, "hi": 0.67, "n": 10, "confidence": 0.63, "accuracy": 0.6},
+        {"lo": 0.93, "hi": 1.0, "n": 40, "confidence": 0.97, "accuracy": 0.95}]
 
 
 def test_one_png_per_distinct_drawing():
-    first = Path(figures.compare_png(RUNS, "top-1", ["a", "b"]))
-    assert first.name == "inat-runs-top-1.png" and first.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert figures.compare_png(RUNS, "top-1", ["b", "a"]) == str(first)  # the same selection, drawn once
-    # Another metric, another selection, other runs: each drawn anew, each file in a folder of its own
-    # (one user's download never overwrites another's).
-    others = {figures.compare_png(RUNS, "loss", ["a", "b"]), figures.compare_png(RUNS, "top-1", ["a"]),
-              figures.compare_png(RUNS[:1], "top-1", ["a", "b"])}
-    assert len({Path(p).parent for p in others | {str(first)}}) == 4
+    first = Path(figures.reliability_png(BINS, None, "a"))
+    assert first.name == "reliability.png" and first.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert figures.reliability_png(BINS, None, "a") == str(first)  # the same diagram, drawn once
+    others = {figures.reliability_png(BINS, BINS[:1], "a"), figures.reliability_png(BINS, None, "b")}
+    assert len({Path(p).parent for p in others | {str(first)}}) == 3  # each in a folder of its own
+    first.unlink()  # deleted (by the hourly clean-up): drawn again
+    again = Path(figures.reliability_png(BINS, None, "a"))
+    assert again.is_file() and again != first
 
 
-def test_old_pngs_are_removed_drawn_again_when_asked_and_few_are_remembered(monkeypatch):
-    old = Path(figures.compare_png(RUNS, "loss", ["b"]))
+def test_old_pngs_are_removed_and_few_are_remembered(monkeypatch):
+    old = Path(figures.reliability_png(BINS, None, "old"))
     hour_ago = time.time() - figures.MAX_AGE_S - 10
     os.utime(old, (hour_ago, hour_ago))
-    monkeypatch.setattr(figures, "MAX_KEPT", 1)
-    figures.compare_png(RUNS, "loss", ["a"])  # drawing a new one cleans up
+    figures.reliability_png(BINS, None, "new")  # drawing a new one cleans up
     assert not old.exists() and not old.parent.exists()
+    monkeypatch.setattr(figures, "MAX_KEPT", 1)
+    figures.reliability_png(BINS, None, "newer")
     assert len(figures._pngs) == 1
-    again = Path(figures.compare_png(RUNS, "loss", ["b"]))  # its file is gone: drawn again
-    assert again.is_file() and again != old

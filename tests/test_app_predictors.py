@@ -23,10 +23,10 @@ def test_builds_once_under_concurrency_and_keeps_a_bounded_number(weights, monke
     built = []
     real = inat.app.predictors.Predictor
 
-    def counting(bundle):
+    def counting(bundle, **kwargs):
         built.append(bundle.name)
         time.sleep(0.2)  # long enough for every thread to ask while the first build runs
-        return real(bundle)
+        return real(bundle, **kwargs)
 
     monkeypatch.setattr(inat.app.predictors, "Predictor", counting)
     cache = ModelCache(max_models=1)

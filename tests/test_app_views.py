@@ -1,21 +1,23 @@
-"""inat.app.views: what the page shows, from records and bundles, without Gradio or a model.
+"""inat.app.views: what the Identify tab shows, from records, without Gradio or a model (issue #17).
 
-The records come from `inat.record.identify` over the felid classes of conftest, so every number on the
-card is known in advance: Lion 40 %, Leopard 35 %, Domestic cat 20 %, English oak 5 %; genus Panthera 75 %.
-(That importing the views loads neither gradio nor torch: test_cli.py's start-up test.)
+The records come from `inat.record.identify` over small class lists, so every number on the card is known
+in advance. The felids of conftest: Lion 40 %, Leopard 35 %, Domestic cat 20 %, English oak 5 %; genus
+Panthera 75 %. (That importing the views loads neither gradio nor torch: test_cli.py's start-up test.)
 """
-
 import numpy as np
 import pytest
 
-from conftest import FELID_PROBS, FELIDS, HISTORY
-from inat.app.views import (NOT_AN_ORGANISM, about_markdown, ancestor_sentence, card_markdown, fmt_pct, label_value,
-                            md, model_choices, table_rows, thesis_markdown)
-from inat.bundle import Bundle
-from inat.preprocess import Preprocess
+from conftest import FELID_PROBS, FELIDS
+from inat.app.views import (NBSP, NOT_AN_ORGANISM, PHOTO_PROBLEMS, card_markdown, claim, fmt_pct, heading, label_value,
+                            md, photo_note, photo_problem, problem_card, short_pct, taxon_name, why_line)
 from inat.record import identify
 from inat.rollup import TaxonTree
 from inat.taxonomy import Taxon
+
+
+def pct(text: str) -> str:
+    """`text` with the no-break space the page puts between a number and its '%'."""
+    return text.replace(" %", f"{NBSP}%")
 
 
 def record(probs=FELID_PROBS, classes=FELIDS, threshold=None, k=5):
@@ -23,72 +25,179 @@ def record(probs=FELID_PROBS, classes=FELIDS, threshold=None, k=5):
                     scope_threshold=threshold)
 
 
-def bundle(**kw) -> Bundle:
-    base = dict(name="felids", arch="efficientnet_lite0", classes=list(FELIDS), preprocess=Preprocess(input_size=32),
-                run={"init": "imagenet", "dataset": "test", "img_size": 32, "epochs": 3},
-                provenance={"made_by": "tests"}, metrics={"val_top1": 0.5, "split": "val"}, history=list(HISTORY))
-    return Bundle(**{**base, **kw})
+def taxon(class_id, sci, common, lineage, rank="species", taxon_id=None):
+    keys = ("kingdom", "phylum", "class", "order", "family", "genus", "specific_epithet")
+    return Taxon(class_id, sci, common, rank, dict(zip(keys, lineage)), taxon_id)
 
 
-def test_label_names_every_ranked_class():
+BIRDS_AND_FISH = [  # a robin whose class Aves gets 68 %: the claim is phylum Chordata (finding 4)
+    taxon(1, "Turdus migratorius", "American robin",
+          ["Animalia", "Chordata", "Aves", "Passeriformes", "Turdidae", "Turdus", "migratorius"], taxon_id=12727),
+    taxon(2, "Haemorhous mexicanus", "House finch",
+          ["Animalia", "Chordata", "Aves", "Passeriformes", "Fringillidae", "Haemorhous", "mexicanus"]),
+    taxon(3, "Pterois volitans", "Lionfish",
+          ["Animalia", "Chordata", "Actinopterygii", "Scorpaeniformes", "Scorpaenidae", "Pterois", "volitans"]),
+    taxon(4, "Quercus robur", "English oak",
+          ["Plantae", "Tracheophyta", "Magnoliopsida", "Fagales", "Fagaceae", "Quercus", "robur"]),
+]
+PLANTS = [  # every class in kingdom Plantae and phylum Tracheophyta, each in its own class
+    taxon(1, "Quercus agrifolia", "Coast live oak",
+          ["Plantae", "Tracheophyta", "Magnoliopsida", "Fagales", "Fagaceae", "Quercus", "agrifolia"]),
+    taxon(2, "Chlorogalum pomeridianum", "Wavy-leafed soap plant",
+          ["Plantae", "Tracheophyta", "Liliopsida", "Asparagales", "Asparagaceae", "Chlorogalum", "pomeridianum"]),
+    taxon(3, "Polystichum munitum", "Western sword fern",
+          ["Plantae", "Tracheophyta", "Polypodiopsida", "Polypodiales", "Dryopteridaceae", "Polystichum", "munitum"]),
+]
+
+
+# -- finding 3: the heading is what the model is sure of ---------------------------------------------------
+def test_a_confident_species_is_the_heading():
+    r = record([0.93, 0.03, 0.02, 0.02])
+    assert claim(r)["kind"] == "species"
+    assert heading(r) == pct("Lion — *Panthera leo*, 93 %")
+    assert why_line(r).startswith(pct("This species alone gets 93.0 % of the probability, above the 70 %"))
+    card = card_markdown(r)
+    assert card.startswith(pct("## Lion — *Panthera leo*, 93 %")) and "pretty sure" not in card
+
+
+def test_a_weak_species_gives_way_to_the_group_it_is_sure_of():
+    r = record()  # Lion 40 %: not the heading; genus Panthera 75 % is
+    assert claim(r) == {"kind": "group", "rank": "genus", "name": "Panthera", "probability": pytest.approx(0.75)}
+    assert heading(r) == pct("A big cat — genus *Panthera*, 75 %")
+    assert pct("No single species reaches 70 %") in why_line(r) and "the species below are possibilities" in why_line(r)
+    card = card_markdown(r)
+    assert card.startswith(pct("## A big cat — genus *Panthera*, 75 %"))
+    assert pct("Most likely species: **Lion** (*Panthera leo*), 40.0 %") in card
+    assert "[iNaturalist](https://www.inaturalist.org/taxa/41964)" in card
+    assert not card.startswith("## Lion")  # the weak species is never headlined
+
+
+def test_a_group_without_an_everyday_word_names_its_rank():
+    cats = [FELIDS[1], FELIDS[2], FELIDS[3]]  # leopard, cat, oak: family Felidae is the claim
+    r = record([0.4, 0.35, 0.25], classes=cats)
+    assert heading(r) == pct("A cat — family Felidae, 75 %")
+    r = record([0.4, 0.35, 0.25], classes=[
+        taxon(1, "A b", None, ["Animalia", "Chordata", "Mammalia", "Xorder", "Xidae", "A", "b"]),
+        taxon(2, "A c", None, ["Animalia", "Chordata", "Mammalia", "Xorder", "Xidae", "A", "c"]),
+        FELIDS[3]])
+    assert heading(r) == pct("Genus *A*, 75 %")
+
+
+# -- finding 4: helpful ranks, never one every class shares ---------------------------------------------
+def test_the_rank_below_the_claim_is_named_when_it_came_close():
+    r = record([0.40, 0.28, 0.097, 0.223], classes=BIRDS_AND_FISH)
+    assert claim(r)["rank"] == "phylum"
+    assert heading(r) == pct("An animal with a backbone — phylum Chordata, 78 %")
+    assert pct("Class Aves (a bird) gets 68.0 %, short of 70 %.") in why_line(r)
+
+
+def test_a_rank_every_class_shares_is_never_the_claim():
+    r = record([0.5, 0.3, 0.2], classes=PLANTS)
+    shared = TaxonTree(PLANTS).shared()
+    assert shared == [("kingdom", "Plantae"), ("phylum", "Tracheophyta")]
+    assert r.ancestor["rank"] == "phylum"  # the roll-up finds it (100 %), the page does not claim it
+    assert claim(r, shared)["kind"] == "unsure"
+    assert heading(r, shared) == "Not sure what this is"
+    assert "Every species this model knows is in phylum Tracheophyta" in why_line(r, shared)
+    r.scope, r.in_scope = {"rank": "kingdom", "name": "Plantae", "description": "3 plant species"}, True
+    assert heading(r, shared) == "Not sure which plant this is"
+    card = card_markdown(r, shared)
+    assert "Tracheophyta, " not in card.splitlines()[0] and "Among the 3 plant species this model knows." in card
+
+
+def test_no_group_reaches_the_threshold():
+    r = record([0.35, 0.1, 0.1, 0.45])  # not even a kingdom reaches 70 %
+    assert r.ancestor is None and claim(r)["kind"] == "unsure"
+    assert heading(r) == "Not sure what this is"
+    assert why_line(r) == pct("No species and no group reaches 70 %, so the species below are only possibilities.")
+
+
+# -- finding 13: said once; out of scope --------------------------------------------------------------------
+def test_out_of_scope_says_so_once_and_names_no_species():
+    r = record([p * 0.1 for p in FELID_PROBS], threshold=0.5)
+    assert r.in_scope is False and claim(r)["kind"] == "outside"
+    assert label_value(r) == NOT_AN_ORGANISM  # the label's sentence is hidden on the page (page.css)
+    card = card_markdown(r)
+    assert card.startswith(f"## {NOT_AN_ORGANISM}") and card.count(NOT_AN_ORGANISM) == 1
+    assert pct("share only 10.0 %") in card and "| Species |" not in card
+    assert pct("Its unlikely guesses: Lion (Panthera leo) 4.0 %") in card
+
+
+def test_outside_a_closed_set_models_world():
+    r = record()
+    r.in_scope, r.scope_probability = False, 0.03
+    r.scope = {"rank": "kingdom", "name": "Plantae", "description": "47 plant species of coastal California"}
+    assert heading(r) == "This does not look like a plant"
+    assert label_value(r) == "This does not look like a plant"
+    card = card_markdown(r)
+    assert card.startswith("## This does not look like a plant")
+    assert pct("This model knows 47 plant species of coastal California; it gives this photo only 3.0 %") in card
+    assert "Lion" not in card
+    r.scope = {"rank": "family", "name": "Mustelidae"}  # a world with no everyday word
+    assert heading(r) == label_value(r) == "This does not look like something in family Mustelidae"
+
+
+# -- finding 10: names ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("t, shown", [
+    (taxon(8, "Gallus gallus", "Chicken (hen)", ["Animalia", "Chordata", "Aves", "Galliformes", "Phasianidae",
+                                                  "Gallus", "gallus"]), "Chicken, hen (Gallus gallus)"),
+    (taxon(23, "Aves", "Vulture", ["Animalia", "Chordata", "Aves"], rank="class"), "Vulture (class Aves)"),
+    (taxon(13, "Junco", "Junco", ["Animalia", "Chordata", "Aves", "Passeriformes", "Passerellidae", "Junco"],
+           rank="genus"), "Genus Junco"),
+    (taxon(162, "Canis familiaris", "Beagle", ["Animalia", "Chordata", "Mammalia", "Carnivora", "Canidae", "Canis",
+                                               "familiaris"], rank="breed"), "Beagle (Canis familiaris)"),
+    (FELIDS[0], "Lion (Panthera leo)"),
+    (taxon(9, "Panthera leo", None, []), "Panthera leo"),
+])
+def test_names_never_nest_brackets_or_hide_a_rank(t, shown):
+    assert taxon_name(t) == shown
+
+
+def test_brackets_are_never_nested_in_the_card():
+    hen = taxon(8, "Gallus gallus", "Chicken (hen)", ["Animalia", "Chordata", "Aves", "Galliformes", "Phasianidae",
+                                                       "Gallus", "gallus"])
+    card = card_markdown(record([0.6, 0.4], classes=[hen, FELIDS[0]]))
+    assert "Most likely species: **Chicken, hen** (*Gallus gallus*)" in card and "(hen)" not in card
+
+
+def test_a_class_above_species_is_headed_with_its_rank():
+    vulture = taxon(23, "Aves", "Vulture", ["Animalia", "Chordata", "Aves"], rank="class")
+    r = record([0.8, 0.2], classes=[vulture, FELIDS[0]])
+    assert heading(r) == pct("Vulture — class Aves, 80 %")
+    assert why_line(r).startswith(pct("This class alone gets 80.0 %"))
+
+
+def test_the_label_has_no_row_reading_zero_percent():
+    r = record([0.9900, 0.0060, 0.0030, 0.0010])
+    assert label_value(r) == {"Lion (Panthera leo)": pytest.approx(0.99), "Leopard (Panthera pardus)": pytest.approx(0.006)}
+    weak = record([0.004, 0.003, 0.002, 0.991], classes=FELIDS)
+    assert list(label_value(weak)) == ["English oak (Quercus robur)"]
+    tiny = identify(TaxonTree(FELIDS), np.asarray([0.004, 0.003, 0.002, 0.001]), "photo", "felids", 4)
+    assert list(label_value(tiny)) == ["Lion (Panthera leo)"]  # the first is always kept
+
+
+def test_the_label_names_every_ranked_class():
     label = label_value(record())
     assert label == {"Lion (Panthera leo)": pytest.approx(0.40), "Leopard (Panthera pardus)": pytest.approx(0.35),
                      "Domestic cat (Felis catus)": pytest.approx(0.20), "English oak (Quercus robur)": pytest.approx(0.05)}
-    assert list(label)[0] == "Lion (Panthera leo)"
 
 
-def test_card_shows_the_top_class_the_lineage_and_the_pretty_sure_line():
+# -- the card -----------------------------------------------------------------------------------------------
+def test_the_rank_table_is_in_a_collapsed_section():
     card = card_markdown(record())
-    assert card.startswith("### 40.0 % · Lion")
-    assert "*Panthera leo* · species" in card
-    assert "We're pretty sure this is in genus *Panthera* (75.0 %)" in card
+    assert "<details><summary>How sure at each rank</summary>" in card and card.rstrip().endswith("</details>")
     for row in ("| Kingdom | Animalia | 95.0 % |", "| Family | Felidae | 95.0 % |", "| Genus | *Panthera* | 75.0 % |",
                 "| Species | *Panthera leo* | 40.0 % |"):
-        assert row in card
+        assert pct(row) in card
 
 
-def test_the_card_links_inaturalist_and_names_the_model_that_answered():
-    r = record()
-    assert "*Panthera leo* · species · [iNaturalist](https://www.inaturalist.org/taxa/41964)" in card_markdown(r)
-    assert "iNaturalist" not in card_markdown(record([0.1, 0.6, 0.2, 0.1]))  # the leopard has no taxon_id here
-    from dataclasses import replace
-    from inat.record import Prediction
-    named = replace(r, predictions=[Prediction(FELIDS[0], 0.4, 0, model="cats")] + r.predictions[1:])
-    assert "Named by the `cats` model." in card_markdown(named)
-
-
-def test_a_closed_set_model_says_when_a_photo_is_outside_its_world():
-    scope = {"rank": "kingdom", "name": "Plantae", "description": "47 plant species", "probability": 0.02}
-    r = record()
-    r.in_scope, r.scope, r.scope_probability = False, scope, 0.02
-    assert label_value(r) == "This does not look like a plant"
+def test_the_model_that_named_it_and_the_world_it_knows():
+    r = record([0.93, 0.03, 0.02, 0.02])
+    r.predictions[0] = type(r.predictions[0])(r.predictions[0].taxon, 0.93, 0, "inat2017-birds")
+    r.scope = {"rank": "kingdom", "name": "Animalia", "description": "4 felids"}
     card = card_markdown(r)
-    assert card.startswith("### This does not look like a plant.") and "This model knows 47 plant species" in card
-    assert "| Species |" not in card and "Lion" not in card
-    r.in_scope, r.scope = True, {**scope, "probability": 0.98}
-    assert "Among the 47 plant species this model knows." in card_markdown(r)
-    r.in_scope, r.scope = False, {"rank": "family", "name": "Felidae"}  # no everyday word for it
-    assert label_value(r) == "This does not look like something in family Felidae"
-    assert card_markdown(r).startswith("### This does not look like something in family Felidae.\n\nThis model knows family Felidae")
-
-
-def test_out_of_scope_names_no_species():
-    r = record([p * 0.1 for p in FELID_PROBS], threshold=0.5)
-    assert r.in_scope is False
-    assert label_value(r) == NOT_AN_ORGANISM
-    card = card_markdown(r)
-    assert card.startswith(f"### {NOT_AN_ORGANISM}.")
-    assert "share only 10.0 %" in card and "| Species |" not in card
-    assert "Unlikely guesses: Lion (Panthera leo) 4.0 %" in card
-
-
-def test_ancestor_sentence():
-    confident = record([0.93, 0.03, 0.02, 0.02])
-    assert ancestor_sentence(confident) is None and "pretty sure" not in card_markdown(confident)
-    spread = record([0.35, 0.1, 0.1, 0.45])  # not even a kingdom reaches 70 %
-    assert spread.ancestor is None and ancestor_sentence(spread).startswith("I'm not sure")
-    species = record([0.6, 0.1, 0.1, 0.2], classes=[FELIDS[0], FELIDS[0], FELIDS[2], FELIDS[3]])
-    assert ancestor_sentence(species) == "We're pretty sure this is *Panthera leo* (70.0 %)."  # a species: no "in"
+    assert "*Panthera leo* · species · [iNaturalist](https://www.inaturalist.org/taxa/41964) · named by the " \
+           "`inat2017-birds` model\n\nAmong the 4 felids this model knows." in card  # own lines, not run together
 
 
 def test_markdown_in_names_is_escaped():
@@ -105,52 +214,64 @@ def test_a_record_without_predictions():
 
 @pytest.mark.parametrize("p, shown", [(None, "—"), (0, "0.0 %"), (0.0004, "<0.1 %"), (0.8967, "89.7 %"), (1, "100.0 %")])
 def test_fmt_pct(p, shown):
-    assert fmt_pct(p) == shown
+    assert fmt_pct(p) == (pct(shown) if p is not None else shown)
 
 
-def test_model_choices_value_is_the_name():
-    rows = [{"name": "starter", "builtin": True, "arch": "efficientnet_lite0", "classes": 432, "val_top1": None},
-            {"name": "felids", "builtin": False, "arch": "efficientnet_lite0", "classes": 4, "val_top1": 0.5}]
-    assert model_choices(rows) == [
-        ("starter — built-in, ImageNet organisms, 432 classes", "starter"),
-        ("felids — efficientnet_lite0, 4 classes, top-1 50.0 %", "felids")]
+@pytest.mark.parametrize("p, shown", [(0.001, "<1 %"), (0.925, "92 %"), (0.996, ">99 %")])
+def test_short_pct_never_says_0_or_100(p, shown):
+    assert short_pct(p) == pct(shown)
 
 
-def test_about_markdown():
-    text = about_markdown(bundle())
-    assert "### felids: `efficientnet_lite0`" in text
-    assert "initialised from imagenet, trained on test; it sees photos at 32×32 pixels" in text
-    assert "**Classes:** 4" in text and "Lion (Panthera leo)" in text
-    assert "`val_top1`: **50.0 %**" in text and "`split`: val" in text
-    assert "`epochs`: 3" in text and "`made_by`: tests" in text
-    assert "--trust-pickle" in text and "INAT_WEIGHTS" in text and "`weights/`" in text
-    assert "**Scope:**" not in text
-    scoped = about_markdown(bundle(num_outputs=5, output_index=[0, 1, 2, 3], in_scope_threshold=0.5))
-    assert "**Scope:** the model also knows 1 other things" in scoped and "less than 50.0 %" in scoped
-    unmeasured = about_markdown(bundle(metrics={}))
-    assert "not measured yet" in unmeasured
+# -- finding 11: photo quality --------------------------------------------------------------------------------
+def test_a_small_photo_is_warned_about():
+    assert photo_note((640, 480)) is None and photo_note(None) is None and photo_note((200, 900)) is None
+    note = photo_note((32, 32))
+    assert note.startswith("**Small photo (32 × 32 pixels):**") and "200 pixels" in note
+    card = card_markdown(record(), photo_size=(32, 32))
+    assert "**Small photo (32 × 32 pixels):**" in card
+    assert "Small photo" not in card_markdown(record(), photo_size=(1024, 768))
 
 
-def test_about_markdown_of_a_model_that_cannot_be_read():
-    text = about_markdown(None, error="nope: no such model", weights_folder="my_weights")
-    assert text.startswith("This model cannot be read: nope: no such model")
-    assert "`my\\_weights/`" in text and "###" in text  # still tells how to add weights
+# -- finding 5: errors in one plain sentence ------------------------------------------------------------------
+def _png_header(path, width, height):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
 
 
-def test_many_classes_are_sampled_not_listed():
-    classes = [Taxon(i, f"Genus{i} species", None, "species", {"genus": f"Genus{i}", "specific_epithet": "species"})
-               for i in range(100)]
-    text = about_markdown(bundle(classes=classes))
-    line = next(l for l in text.splitlines() if l.startswith("**Classes:**"))
-    assert line.startswith("**Classes:** 100 — for example Genus0 species, Genus12 species") and line.endswith(", ….")
-    assert line.count("species") == 8
+def test_every_refusal_of_open_image_has_a_plain_sentence(tmp_path):
+    """Real ImageErrors (with the server's path in them) become one sentence: no path, no library, what to do."""
+    from PIL import Image
+
+    from inat.images import ImageError, open_image
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    Image.new("RGB", (400, 300), "green").save(tmp_path / "whole.jpg")
+    (tmp_path / "half.jpg").write_bytes((tmp_path / "whole.jpg").read_bytes()[:400])   # cut in its header
+    Image.effect_noise((400, 300), 60).convert("RGB").save(tmp_path / "noise.jpg")
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "noise.jpg").read_bytes()[:3000])   # cut in its pixels
+    _png_header(tmp_path / "bomb.png", 70_000, 70_000)
+    Image.new("RGB", (3000, 20)).save(tmp_path / "strip.png")
+    expected = {"empty.jpg": "is empty", "notes.jpg": "is not a photo this app can open",
+                "half.jpg": "is damaged or incomplete", "cut.jpg": "is damaged or incomplete", "bomb.png": "is too large", "strip.png": "too long and narrow"}
+    for name, words in expected.items():
+        with pytest.raises(ImageError) as e:
+            open_image(tmp_path / name)
+        sentence = photo_problem(name, str(e.value))
+        assert sentence.startswith(f"{name} ") and words in sentence, sentence
+        assert str(tmp_path) not in sentence and "/" not in sentence and "Pillow" not in sentence
+        assert sentence.endswith(".") and "\n" not in sentence and ":" in sentence  # what is wrong: what to do
 
 
-def test_runs_table_rows_show_a_dash_for_unknowns():
-    rows = table_rows([{"name": "x", "history": [{"epoch": 1, "train_loss": 2.0}]}])
-    assert rows == [["x", "—", "—", "—", "—", "—", 1, "—", "—"]]
+def test_an_unknown_reason_still_gets_a_sentence():
+    assert photo_problem("x.gif", "something new") == "x.gif could not be opened as a photo: try another photo (JPEG, PNG, WebP or HEIC)."
+    assert all(s.endswith(".") for _, s in PHOTO_PROBLEMS)
 
 
-def test_thesis_markdown():
-    text = thesis_markdown()
-    assert text.startswith("#### Reported in the thesis") and "| EfficientNetV2-S | — | 59.82 | 1.7577 |" in text
+def test_a_file_that_cannot_be_used_is_said_in_the_card():
+    card = problem_card("notes.jpg is not a photo this app can open: choose a JPEG, PNG, WebP or HEIC file.")
+    assert card.startswith("## This file cannot be used") and card.endswith("HEIC file.")

@@ -1,14 +1,18 @@
-"""The app in a real browser (Playwright's sync API driving Debian's chromium).
+"""The app in a real browser (Playwright's sync API driving Debian's chromium), as a naturalist uses it.
 
-Uploads a photo, reads the label and the taxonomy card from the page, checks that an example sets the
-photo and keeps the chosen model, that a bad file gives an error and the page keeps working, and opens
-Compare to see the plot. The app serves conftest's `felids` and `scoped` models (`served` fixture).
-Screenshots go to $INAT_SCREENSHOTS (default: the test's tmp folder): app_identify.png, app_compare.png...
-Skipped when chromium or playwright is missing.
+At desktop size (1400 × 1000): a photo's result leads with what the model is sure of; a file that is no
+photo clears the previous result and is explained in the card, with no server path; an example keeps the chosen model; the examples have
+names; About speaks without raw keys; Compare states its data set and chance level; help text is
+readable (contrast ≥ 4.5:1) and the keyboard order follows the page. At phone size (390 × 844): the
+result's heading comes into view after an upload, the rank table breaks no word, the tab names fit.
+The app serves conftest's `felids` (Lion 40 %, genus Panthera 75 %, whatever the photo) and `scoped`
+(90 % out of scope) models (`served` fixture). Screenshots go to $INAT_SCREENSHOTS (default: the
+test's tmp folder). Skipped when chromium or playwright is missing.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -20,6 +24,9 @@ CHROMIUM = os.environ.get("INAT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 120_000  # first inference loads the model; a busy 2-core machine needs the margin
+DESKTOP, PHONE = {"width": 1400, "height": 1000}, {"width": 390, "height": 844}
+HEADING = "A big cat — genus Panthera, 75\u00a0%"   # felids on any photo
+OUT_OF_SCOPE = "This does not look like an organism I know"
 
 pytestmark = [
     pytest.mark.integration,
@@ -27,21 +34,46 @@ pytestmark = [
 ]
 
 
+def expect(*args, **kw):
+    from playwright.sync_api import expect  # imported by the fixtures' importorskip: the quick loop never loads it
+    return expect(*args, **kw)
+
+
 @pytest.fixture(scope="module")
-def page(served):
+def browser(served):
     sync_api = pytest.importorskip("playwright.sync_api")  # here, not at import: the quick loop never loads it
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(served[0])
-        yield page
+        yield browser
         browser.close()
+
+
+def open_page(browser, url, viewport):
+    page = browser.new_page(viewport=viewport)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    page.locator("#taxonomy-card").wait_for()
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, served):
+    page = open_page(browser, served[0], DESKTOP)
+    yield page
+    page.close()
 
 
 def pick_model(page, name: str) -> None:
     page.locator("#model-picker input").click()
     page.get_by_role("option", name=name).click()
+
+
+def upload(page, path) -> None:
+    page.get_by_role("tab", name="Identify").click()
+    remove = page.get_by_label("Remove Image")
+    if remove.count():
+        remove.first.click()
+    page.locator("#photo input[type=file]").set_input_files(str(path))
 
 
 def shots(tmp_path) -> Path:
@@ -50,80 +82,209 @@ def shots(tmp_path) -> Path:
     return out
 
 
-def test_identify_in_browser(page, tmp_path):
-    from playwright.sync_api import expect
-    page.locator("#taxonomy-card").wait_for()
-    page.locator("input[type=file]").first.set_input_files(sample_photo("lion.jpg"))
+def test_the_result_leads_with_what_the_model_is_sure_of(page, tmp_path):
+    upload(page, sample_photo("lion.jpg"))
     card = page.locator("#taxonomy-card")
-    expect(card).to_contain_text("We're pretty sure this is in genus Panthera", timeout=TIMEOUT_MS)
-    expect(card).to_contain_text("Felidae")
+    expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
+    expect(card).to_contain_text("No single species reaches 70")
+    expect(card).to_contain_text("the species below are possibilities")
     label = page.locator("#top5")
     expect(label).to_contain_text("Lion (Panthera leo)")
     expect(label).to_contain_text("40%")
-    text = card.inner_text()
-    assert "40.0 % · Lion" in text and "Panthera leo" in text
+    expect(label.locator("h2")).to_have_count(0)  # the label's own heading would headline the weak Lion
+    # The rank table is one click away and reads whole words.
+    card.get_by_text("How sure at each rank").click()
+    expect(card.locator("table")).to_contain_text("Felidae")
     page.screenshot(path=str(shots(tmp_path) / "app_identify.png"), full_page=True)
 
 
-def test_an_example_sets_the_photo_and_keeps_the_chosen_model(page, tmp_path):
-    from playwright.sync_api import expect
+def test_an_error_clears_the_previous_result_at_once(page, tmp_path):
+    # Finding 1: after a failed upload the previous photo's card and label stayed on screen.
+    upload(page, sample_photo("lion.jpg"))
     card = page.locator("#taxonomy-card")
+    expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    upload(page, bad)
+    expect(card.locator("h2")).to_have_text("This file cannot be used", timeout=TIMEOUT_MS)
+    expect(card).to_contain_text("notes.jpg is not a photo this app can open: choose a JPEG")
+    expect(card).not_to_contain_text("Panthera")
+    expect(page.locator("#top5")).to_be_hidden()
+    expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no red badges over the outputs
+    expect(page.locator("#photo img").first).to_be_hidden()  # no broken-image icon
+    page.screenshot(path=str(shots(tmp_path) / "app_error.png"), full_page=True)
+    # A removed photo leaves nothing behind either.
+    upload(page, sample_photo("lion.jpg"))
+    expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
+    page.get_by_label("Remove Image").first.click()
+    expect(card.locator("h2")).to_have_count(0)
+    expect(page.locator("#top5")).not_to_contain_text("Lion")
+
+
+def test_an_error_names_no_server_path(page, tmp_path):
+    # Finding 5: an empty upload showed the full path of the file in Gradio's upload folder.
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    upload(page, empty)
+    card = page.locator("#taxonomy-card")
+    expect(card).to_contain_text("empty.jpg is empty", timeout=TIMEOUT_MS)
+    text = card.inner_text()
+    assert "choose a photo file" in text and "/" not in text and "gradio" not in text.lower()
+
+
+def test_an_example_sets_the_photo_and_keeps_the_chosen_model(page, tmp_path):
+    card = page.locator("#taxonomy-card")
+    upload(page, sample_photo("lion.jpg"))
+    expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
     pick_model(page, "scoped")  # the lion on screen is identified again, with this model
-    expect(card).to_contain_text("This does not look like an organism I know", timeout=TIMEOUT_MS)
-    cheetahs = page.locator("img[src*='cheetah']")
-    expect(cheetahs).to_have_count(1)  # the example's thumbnail
-    page.locator(".gallery-item").nth(1).click()
-    expect(cheetahs).to_have_count(2, timeout=TIMEOUT_MS)  # and now the photo
-    expect(card).to_contain_text("This does not look like an organism I know", timeout=TIMEOUT_MS)
-    expect(page.locator("#model-picker input")).to_have_value("scoped — efficientnet_lite0, 4 classes, top-1 50.0 %")
+    expect(card.locator("h2")).to_have_text(OUT_OF_SCOPE, timeout=TIMEOUT_MS)
+    expect(page.locator("#top5")).to_be_hidden()  # the sentence is said once, by the card (finding 13)
+    page.get_by_role("button", name="Example: a cheetah").click()
+    expect(page.locator("#photo img[src*='cheetah']")).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(card.locator("h2")).to_have_text(OUT_OF_SCOPE, timeout=TIMEOUT_MS)
+    expect(page.locator("#model-picker input")).to_have_value("scoped — 4 species")
     pick_model(page, "felids")
-    expect(card).to_contain_text("We're pretty sure this is in genus Panthera", timeout=TIMEOUT_MS)
+    expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
     page.screenshot(path=str(shots(tmp_path) / "app_example.png"), full_page=True)
 
 
-def test_compare_tab_shows_a_plot(page, tmp_path):
-    from playwright.sync_api import expect
-    page.get_by_role("tab", name="Compare architectures").click()
-    img = page.locator("#compare-plot img")
-    expect(img).to_be_visible(timeout=TIMEOUT_MS)
-    assert page.evaluate("(el) => el.naturalWidth", img.element_handle()) > 300
-    expect(page.locator("#runs-table")).to_contain_text("resnet_run")
-    expect(page.locator("#thesis-table")).to_contain_text("59.82")
-    page.screenshot(path=str(shots(tmp_path) / "app_compare.png"), full_page=True)
-    with page.expect_download() as download:
-        page.get_by_text("Download PNG").click()
-    assert download.value.suggested_filename.endswith(".png")
+def test_examples_and_images_have_names(page):
+    # Finding 12: the example buttons were "button, button, button" to a screen reader; the photo had alt="".
+    for name in ("Example: a lion", "Example: a cheetah", "Example: oxeye daisies, a plant",
+                 "Example: a tower, not an organism"):
+        button = page.get_by_role("button", name=name, exact=True)
+        expect(button).to_have_count(1)
+        expect(button.locator("img")).to_have_attribute("alt", name)
+    upload(page, sample_photo("lion.jpg"))
+    expect(page.locator("#photo img").first).to_have_attribute("alt", "The photo to identify", timeout=TIMEOUT_MS)
 
 
-def test_bad_file_shows_error_and_page_keeps_working(page, tmp_path):
-    from playwright.sync_api import expect
-    bad = tmp_path / "notes.jpg"
-    bad.write_text("not a photo")
+def _contrast(page, selector: str) -> float:
+    """WCAG contrast of the first element matching `selector` against the first opaque background behind it."""
+    return page.evaluate("""(sel) => {
+      const el = document.querySelector(sel);
+      const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => { const c = [r, g, b].map(v => { v /= 255;
+        return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; };
+      let bg = [255, 255, 255];
+      for (let n = el; n; n = n.parentElement) {
+        const c = rgb(getComputedStyle(n).backgroundColor);
+        if (c.length >= 3 && (c.length < 4 || c[3] > 0.9)) { bg = c.slice(0, 3); break; }
+      }
+      const fg = lum(rgb(getComputedStyle(el).color)), b = lum(bg);
+      return (Math.max(fg, b) + 0.05) / (Math.min(fg, b) + 0.05);
+    }""", selector)
+
+
+def test_help_text_can_be_read(page):
+    # Finding 6 and 12: the picker's help text was grey at 1.9:1.
     page.get_by_role("tab", name="Identify").click()
-    page.get_by_label("Remove Image").first.click()
-    page.locator("input[type=file]").first.set_input_files(str(bad))
-    expect(page.get_by_text("notes.jpg is not usable").first).to_be_visible(timeout=TIMEOUT_MS)
-    # The server keeps serving: switch to the out-of-scope model and identify the tower.
-    page.get_by_label("Remove Image").first.click()
-    page.locator("input[type=file]").first.set_input_files(sample_photo("tower.jpg"))
-    pick_model(page, "scoped")
-    expect(page.locator("#taxonomy-card")).to_contain_text("This does not look like an organism I know",
-                                                           timeout=TIMEOUT_MS)
-    expect(page.locator("#top5")).to_contain_text("This does not look like an organism I know")
-    page.screenshot(path=str(shots(tmp_path) / "app_out_of_scope.png"), full_page=True)
+    expect(page.locator("#model-summary p")).to_contain_text("Knows", timeout=TIMEOUT_MS)
+    for selector in ("#model-summary p", "#photo-tips p", "#examples .label", "#taxonomy-card p"):
+        assert _contrast(page, selector) >= 4.5, selector
+
+
+def test_the_keyboard_order_follows_the_page(page):
+    # Nothing jumps the queue (no positive tabindex), and the controls come in reading order.
+    page.get_by_role("tab", name="Identify").click()
+    order = page.evaluate("""() => {
+      const all = [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')]
+        .filter(e => e.tabIndex >= 0 && e.offsetParent !== null);
+      const first = sel => all.findIndex(e => e.closest(sel));
+      return {positive: all.filter(e => e.tabIndex > 0).length, photo: first('#photo'), examples: first('#examples'),
+              picker: first('#model-picker'), identify: all.findIndex(e => e.textContent.trim() === 'Identify'
+              && e.tagName === 'BUTTON' && !e.getAttribute('role'))};
+    }""")
+    assert order["positive"] == 0
+    assert 0 <= order["photo"] < order["examples"] < order["picker"] < order["identify"], order
+
+
+def test_about_speaks_without_raw_keys(page, tmp_path):
+    # Finding 9: val_top1 and top1 side by side, in_scope_threshold, measured_by, a ../shared path, the command twice.
+    page.get_by_role("tab", name="About").click()
+    about = page.locator("#about-model")
+    expect(about).to_contain_text("How often it is right", timeout=TIMEOUT_MS)
+    expect(about).to_contain_text("What it cannot do")
+    text = about.inner_text()
+    for raw in ("val_top1", "top1", "in_scope_threshold", "measured_by", "../", "efficientnet_lite0", "python -m"):
+        assert raw not in text, raw
+    technical = page.locator("#technical-details")
+    expect(technical).not_to_contain_text("val_top1", use_inner_text=True)  # collapsed
+    technical.get_by_text("Technical details").click()
+    expect(technical).to_contain_text("val_top1", use_inner_text=True)
+    page.screenshot(path=str(shots(tmp_path) / "app_about.png"), full_page=True)
+
+
+def test_compare_states_its_data_set_and_chance(page, tmp_path):
+    page.get_by_role("tab", name="Compare").click()
+    intro = page.locator("#compare-intro")
+    expect(intro).to_contain_text("Guessing at random would be right", timeout=TIMEOUT_MS)
+    expect(intro).to_contain_text("(1 in 4)")  # felids learnt 4 classes: chance 25 %
+    expect(intro).to_contain_text("from scratch")  # the regimes are explained
+    expect(page.locator("#compare-runs")).to_contain_text("EfficientNet-Lite0 · fine-tuned · 32 px")
+    expect(page.locator("#compare-plot svg text", has_text="guessing")).to_have_count(0)  # no legend inside
+    expect(page.locator("#compare-plot svg").first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator("#thesis-table")).to_contain_text("Another data set: the thesis (iNat 2021, 10,000 species)")
+    expect(page.locator("#runs-table")).to_contain_text("resnet_run")
+    page.get_by_role("checkbox", name="EfficientNet-Lite0 · fine-tuned · 32 px").uncheck()
+    page.get_by_role("checkbox", name=re.compile("ResNet-50")).uncheck()
+    expect(page.locator("#compare-note")).to_contain_text("No run selected", timeout=TIMEOUT_MS)
+    page.screenshot(path=str(shots(tmp_path) / "app_compare.png"), full_page=True)
 
 
 def test_oversize_upload_is_refused_with_a_sentence(page, tmp_path):
     # Over max_file_size: Gradio refuses the upload itself (the server answers 413 without reading it);
     # the page must say so in words, and keep working.
-    import re
-    from playwright.sync_api import expect
     big = tmp_path / "huge.jpg"
     big.write_bytes(b"\xff\xd8\xff" + os.urandom(21 * 1024 * 1024))
-    page.get_by_role("tab", name="Identify").click()
-    page.get_by_label("Remove Image").first.click()
-    page.locator("input[type=file]").first.set_input_files(str(big))
+    upload(page, big)
     expect(page.get_by_text(re.compile(r"exceed|too large|maximum", re.I)).first).to_be_visible(timeout=TIMEOUT_MS)
-    page.screenshot(path=str(shots(tmp_path) / "app_oversize.png"), full_page=True)
-    page.locator("input[type=file]").first.set_input_files(sample_photo("lion.jpg"))
-    expect(page.locator("#taxonomy-card")).to_contain_text("Panthera leo", timeout=TIMEOUT_MS)
+    upload(page, sample_photo("lion.jpg"))
+    expect(page.locator("#taxonomy-card h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
+
+
+# -- a phone ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def phone(browser, served):
+    page = open_page(browser, served[0], PHONE)
+    yield page
+    page.close()
+
+
+def test_on_a_phone_the_result_comes_into_view_after_an_upload(phone, tmp_path):
+    # Finding 7: after an upload the result started at y = 754 of 844, and the page did not bring it up.
+    phone.locator("#photo input[type=file]").set_input_files(sample_photo("lion.jpg"))
+    heading = phone.locator("#taxonomy-card h2")
+    expect(heading).to_have_text(HEADING, timeout=TIMEOUT_MS)
+    expect(heading).to_be_in_viewport(timeout=10_000)
+    box = heading.bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"], box
+    phone.screenshot(path=str(shots(tmp_path) / "app_phone_result.png"))
+
+
+def test_on_a_phone_the_rank_table_breaks_no_word(phone):
+    card = phone.locator("#taxonomy-card")
+    expect(card.locator("h2")).to_have_count(1, timeout=TIMEOUT_MS)
+    card.get_by_text("How sure at each rank").click()
+    expect(card.locator("table")).to_be_visible()
+    broken = phone.evaluate("""() => [...document.querySelectorAll('#taxonomy-card th, #taxonomy-card td')]
+        .filter(c => c.getBoundingClientRect().height > 1.8 * parseFloat(getComputedStyle(c).lineHeight))
+        .map(c => c.textContent)""")
+    assert broken == []  # "Kingdo m", "Specie s", "Probabil ity" before
+
+
+def test_on_a_phone_the_tab_names_fit_with_room_for_a_fourth(phone):
+    for name in ("Identify", "Compare", "About"):
+        expect(phone.get_by_role("tab", name=name)).to_be_visible()
+    room = phone.evaluate("""() => {
+      const tabs = [...document.querySelectorAll('button[role=tab]')];
+      const bar = tabs[0].parentElement.getBoundingClientRect();
+      const used = tabs.reduce((w, t) => w + t.getBoundingClientRect().width, 0);
+      const ctx = document.createElement('canvas').getContext('2d');
+      const style = getComputedStyle(tabs[0]);
+      ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      const padding = tabs[0].getBoundingClientRect().width - ctx.measureText(tabs[0].textContent.trim()).width;
+      return bar.width - used - (ctx.measureText('Observations').width + padding);
+    }""")
+    assert room >= 0, f"an 'Observations' tab would not fit by {-room:.0f} px"

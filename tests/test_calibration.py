@@ -86,6 +86,15 @@ def test_labelled_targets_by_category_id_and_by_labels_csv(bundle, tiny_inat, tm
     assert [(p.name, t) for p, t in labelled_targets(b, tmp_path, "val")] == [("a.jpg", 3)]
 
 
+def test_labelled_targets_by_common_name_through_a_names_file(bundle, tmp_path):
+    b = load_bundle(bundle)
+    (tmp_path / "labels.csv").write_text("file,common_name,scientific_name\n"
+                                         "a.jpg,MONARCH,\nb.jpg,Rose,Rosa wrongname\n")
+    assert labelled_targets(b, tmp_path, "val") == []
+    names = {"MONARCH": "Danaus plexippus", "Rose": "Rosa californica"}
+    assert [(p.name, t) for p, t in labelled_targets(b, tmp_path, "val", names)] == [("a.jpg", 0), ("b.jpg", 3)]
+
+
 def test_too_few_photos_is_a_clear_error(bundle, tiny_inat):
     with pytest.raises(ValueError, match="only 12 photos of classes tiny knows; calibration needs at least 20"):
         calibrate(load_bundle(bundle), tiny_inat, "val")

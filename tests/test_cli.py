@@ -47,7 +47,8 @@ def test_help_for_every_command(capsys):
 def test_start_up_loads_no_heavy_library():
     # The whole package, the CLI, the app's views and the Lite0 weights' module: torch, gradio, onnxruntime and
     # matplotlib load only when a model, the page or a figure is wanted.
-    code = "import sys, inat, inat.cli, inat.app, inat.app.views, inat.lite0; print(sorted(m for m in (" \
+    code = "import sys, inat, inat.cli, inat.app, inat.app.views, inat.app.about, inat.app.compare, inat.lite0; " \
+           "print(sorted(m for m in (" \
            "'torch', 'gradio', 'onnxruntime', 'polars', 'matplotlib', 'openvino', 'nncf') if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=REPO).stdout == "[]\n"

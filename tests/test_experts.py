@@ -16,6 +16,7 @@ import pytest
 
 from inat.expert_bundle import TSV_COLUMNS, ExpertError, classes_from_tsv, expert_classes, parse_labels
 from inat.experts import EXPERTS
+from inat.starter import shipped_calibration
 from inat.tflite_reader import TFLiteError, read_tflite
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,6 +127,8 @@ def test_converted_bundle_describes_itself(bundles):
     assert p["files"][EXPERTS["inat2017-birds"].model.name]["sha256"] == EXPERTS["inat2017-birds"].model.sha256
     assert b.preprocess.input_size == 224 and abs(b.preprocess.mean[0] * 255 - 128) < 1e-9
     assert b.in_scope_threshold is not None and b.run["batchnorm"] == "folded"
+    # the calibration shipped in assets/calibration (fitted by `python -m inat calibrate`) comes with the download
+    assert b.calibration == shipped_calibration("inat2017-birds") and b.temperature > 0
 
 
 @pytest.mark.shared

@@ -37,7 +37,7 @@ def test_run_record_of_an_interrupted_run(tmp_path):
     r = run_record({"name": "r", "arch": "resnet50", "run": {"init": "scratch", "epochs": 5},
                     "preprocess": {"input_size": 48}, "history": HISTORY}, tmp_path / "r" / "bundle.json")
     assert list(r) == ["name", "arch", "init", "dataset", "img_size", "epochs", "epochs_planned", "best_epoch",
-                       "history", "seconds", "device", "command", "source"]
+                       "history", "seconds", "device", "command", "source", "num_classes"]
     assert (r["epochs"], r["epochs_planned"], r["best_epoch"], r["img_size"]) == (3, 5, 3, 48)
     assert r["seconds"] == 180.0 and r["source"] == str(tmp_path / "r" / "bundle.json")
 

@@ -19,8 +19,8 @@ from inat.cli import build_parser, main
 from inat.models import get_spec, get_submodule, list_models
 from inat.predict import Predictor
 from inat.runs import HISTORY_KEYS
-from inat.train import (RESUME_NAME, TrainConfig, build_scheduler, config_from_args, default_scope, init_model,
-                        train, training_preprocess)
+from inat.train import RESUME_NAME, TrainConfig, build_scheduler, default_scope, init_model, train, training_preprocess
+from inat.train_cli import config_from_args
 
 # Over ~10 s for one tiny epoch on 2 CPU cores (alexnet and resnet50: mostly writing their large
 # resume checkpoints), so they run with -m slow.

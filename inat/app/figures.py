@@ -1,4 +1,8 @@
-"""The Compare tab's figure as a PNG file: drawn once per distinct input, for showing and downloading."""
+"""The app's matplotlib figures as PNG files (the About tab's reliability diagram): drawn once per distinct input.
+
+The Compare tab draws its curves in the browser (gr.LinePlot), so they fit any screen; a reliability
+diagram is a fixed figure, drawn here at the size it is shown.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +13,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from ..plots import plot_runs, save_png
+from ..plots import plot_reliability, save_png
 
 MAX_KEPT = 64        # PNGs remembered (older ones are drawn again when asked for)
 MAX_AGE_S = 3600     # PNG files older than this are deleted from the temp folder
@@ -35,19 +39,18 @@ def _new_folder() -> Path:
     return Path(tempfile.mkdtemp(dir=_folder))
 
 
-def compare_png(runs: list[dict], metric: str, names=None) -> str:
-    """Path of a PNG of `inat.plots.plot_runs(runs, metric, names)`.
+def reliability_png(bins: list[dict], before: list[dict] | None, title: str) -> str:
+    """Path of a PNG of `inat.plots.plot_reliability(bins, before, title=title)`.
 
-    Each file sits in its own folder, named `inat-runs-METRIC.png`, so two users never overwrite each
-    other's download.
-    """
-    key = hashlib.sha1(json.dumps([metric, sorted(names) if names is not None else None, runs],
-                                  sort_keys=True, default=str).encode()).hexdigest()
+    Each file sits in its own folder, so two users never overwrite each other's file."""
+    key = hashlib.sha1(json.dumps([bins, before, title], sort_keys=True, default=str).encode()).hexdigest()
     with _lock:
         path = _pngs.get(key)
     if path and Path(path).is_file():
         return path
-    path = str(save_png(plot_runs(runs, metric, names), _new_folder() / f"inat-runs-{metric}.png"))
+    # Small in inches, many pixels: its text stays readable when a phone shrinks it to 330 px.
+    fig = plot_reliability(bins, before, title=title, width=4.4, height=3.8)
+    path = str(save_png(fig, _new_folder() / "reliability.png", dpi=150))
     with _lock:
         _pngs[key] = path
         while len(_pngs) > MAX_KEPT:

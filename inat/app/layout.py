@@ -1,28 +1,33 @@
-"""The page: components, their events and the handlers that adapt `inat.app.views` to them; and launch.
+"""The page: components, their events and the handlers that adapt the views to them; and launch.
 
     app = build_app()          # loads no model; `app.demo` is the gr.Blocks
     app.launch()               # parses --share/--port/--host, loads the default model in the background
 
-Handlers only call the predictor and the views, and turn failures into one-sentence `gr.Error`s, so a
-bad upload never takes the server down.
+Handlers only call the predictor and the views (`views` for Identify, `about` for the picker and About,
+`compare` for Compare), and turn failures into one plain sentence (`gr.Error`) while the log keeps the
+technical detail, so a bad upload never takes the server down.
 """
 from __future__ import annotations
 
 import argparse
 import html
+import json
 import logging
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import first_line
-from ..hub import default_model, model_rows, resolve, weights_dir
-from ..plots import TABLE_HEADERS
+from ..hub import default_model, list_bundles, model_rows, resolve, weights_dir
+from ..plots import METRICS
 from ..runs import list_runs
-from .figures import compare_png
-from .photo import photo_input_class
+from .about import about_markdown, model_choices, reliability, summary_markdown, technical_markdown
+from .compare import compare_intro, curve_note, curve_rows, run_choices, runs_markdown, thesis_markdown
+from .figures import reliability_png
+from .photo import UnusablePhoto, photo_input_class
 from .predictors import ModelCache
-from .views import about_markdown, card_markdown, label_value, model_choices, table_rows, thesis_markdown
+from .views import PHOTO_TIPS, PLACEHOLDER, card_markdown, label_value, photo_problem, problem_card
 
 log = logging.getLogger("inat")
 
@@ -32,7 +37,41 @@ CONCURRENCY_LIMIT = 2        # CPU inference: more parallel requests only slow e
 QUEUE_SIZE = 64              # waiting requests beyond this are turned away at once (20 failed 218 of
                              # 262 requests from 50 clients; 64 served all: benchmarks/robustness.py)
 DELETE_CACHE = (3600, 3600)  # every hour, delete uploads older than an hour from Gradio's temp dir
-EXAMPLES = ("lion.jpg", "cheetah.jpg", "tower.jpg")  # shipped with gradio (gradio.media); tower: not an organism
+HERE = Path(__file__).resolve().parent
+EXAMPLE_DIR = HERE.parents[1] / "assets" / "examples"
+# Example photo → its accessible name. lion, cheetah and tower ship with gradio (gradio.media); the daisy
+# is ours (assets/examples/README.md); tower: not an organism.
+EXAMPLES = {"lion.jpg": "Example: a lion", "cheetah.jpg": "Example: a cheetah",
+            "daisy.jpg": "Example: oxeye daisies, a plant", "tower.jpg": "Example: a tower, not an organism"}
+# Client-side only: bring the result into view once it is there (page.js).
+SHOW_RESULT_JS = "() => { if (window.inatShowResult) window.inatShowResult(); }"
+# A colour per run, by its position in the run list (so a run keeps its colour when others are hidden):
+# matplotlib's tab10 with its grey replaced, as grey is the chance line's.
+RUN_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+               "#bcbd22", "#393b79"]
+CHANCE_COLOUR = "#6b6b6b"
+
+
+def example_path(name: str) -> str:
+    """The file of an example photo: ours in assets/examples, else gradio's sample of that name."""
+    ours = EXAMPLE_DIR / name
+    if ours.is_file():
+        return str(ours)
+    from gradio.media import get_image  # gradio's sample photos: with gradio
+    return str(get_image(name))
+
+
+def run_colour_css() -> str:
+    """CSS giving each run's checkbox its line's colour: the checkboxes are the plot's legend (page.css)."""
+    n = len(RUN_COLOURS)
+    return "\n".join(f"#compare-runs label:nth-of-type({n}n+{i + 1}) {{ --run-colour: {c}; }}"
+                     for i, c in enumerate(RUN_COLOURS))
+
+
+def page_head() -> str:
+    """What the page adds to <head>: the example names and page.js."""
+    names = json.dumps(list(EXAMPLES.values()))
+    return f"<script>window.inatExampleNames = {names};</script>\n<script>{(HERE / 'page.js').read_text()}</script>"
 
 
 @dataclass
@@ -64,7 +103,8 @@ class App:
         if self.default is not None:
             threading.Thread(target=self._warm, name="inat-warm-model", daemon=True).start()
         options = {"share": args.share or None, "server_port": args.port, "server_name": args.host,
-                   "max_file_size": MAX_FILE_SIZE, "footer_links": ["api", "gradio"]}
+                   "max_file_size": MAX_FILE_SIZE, "footer_links": ["api", "gradio"],
+                   "css": (HERE / "page.css").read_text() + run_colour_css(), "head": page_head()}
         return self.demo.launch(**{**options, **overrides})
 
     def _warm(self):
@@ -74,18 +114,26 @@ class App:
             log.warning("default model %s not loaded: %s", self.default, first_line(e))
 
 
+def _readable(name: str):
+    """The model's Bundle (or Ensemble) for the picker and About, or None when it cannot be read."""
+    try:
+        return resolve(name, names_only=True)
+    except Exception as e:
+        log.warning("model %s cannot be described: %s", name, first_line(e))
+        return None
+
+
 def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) -> App:
     """The page as a queued gr.Blocks. `models` shares predictors (a new cache by default); `runs` replaces
     `inat.runs.list_runs()` for the Compare tab (tests pass their own). Loads no model."""
     import gradio as gr  # keeps gradio out of start-up: only the app needs it
-    from gradio.media import get_image  # gradio's sample photos: with gradio
 
     models = models or ModelCache()
     try:
         rows = model_rows()
     except OSError:  # a built-in's files are missing: offer what can be read
         rows = []
-    choices = model_choices(rows)
+    choices = model_choices([(r["name"], _readable(r["name"])) for r in rows])
     values = {v for _, v in choices}
     default = default_model()
     default = default if default in values else (choices[0][1] if choices else None)
@@ -94,112 +142,165 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
     def identify(image, model: str | None = default):
         if image is None:
             raise gr.Error("Upload a photo first, or pick one of the examples.")
+        if isinstance(image, UnusablePhoto):
+            raise gr.Error(image.message, print_exception=False)
         if model not in values:
             raise gr.Error(f"Unknown model {html.escape(repr(model)[:80], quote=False)}; choose one of: "
                            f"{', '.join(sorted(values)) or 'none installed'}.", print_exception=False)
         try:
             predictor = models.get(model)
-        except Exception as e:
+        except Exception:
             log.exception("model %s failed to load", model)
-            raise gr.Error(f"Model {model} could not be loaded: {html.escape(first_line(e), quote=False)}.",
-                           print_exception=False) from None
+            raise gr.Error(f"The {model} model could not be loaded: choose another model (whoever runs this "
+                           f"app finds the reason in its log).", print_exception=False) from None
+        size = getattr(image, "size", None)  # before predicting: decoding may reduce a lazily opened JPEG
         try:
             result = predictor.predict([image], k=TOP_K)[0]
         except Exception:
             log.exception("identifying a photo with %s failed", model)
-            raise gr.Error("Something went wrong while identifying this photo; the details are in the "
-                           "server log.", print_exception=False) from None
+            raise gr.Error("Something went wrong while identifying this photo: try again, or try another photo.",
+                           print_exception=False) from None
         if result.error:
-            raise gr.Error(f"This photo is not usable: {html.escape(result.error, quote=False)}.",
-                           print_exception=False)
+            log.info("photo refused by %s: %s", model, result.error)
+            raise gr.Error(photo_problem("This photo", result.error), print_exception=False)
         result.image = "photo"  # never the server's temp path
-        return label_value(result), card_markdown(result), result.to_dict()
+        shared = predictor.tree.shared()  # ranks every class shares: never the page's claim
+        return label_value(result), card_markdown(result, shared, size), result.to_dict()
 
     def clear():
-        return None, "Upload a photo to see its taxonomy.", None
+        return None, PLACEHOLDER, None
 
     def identify_shown(image, model):
         # A new photo, an example or another model: identify what is on screen; nothing shown, nothing to do.
+        # A file that is no usable photo is explained in the card, where the result would have been.
+        if isinstance(image, UnusablePhoto):
+            return None, problem_card(image.message), None
         return clear() if image is None else identify(image, model)
 
-    def about(name):
-        try:
-            return about_markdown(resolve(name, names_only=True) if name else None, weights_folder=weights_dir().name)
-        except Exception as e:
-            return about_markdown(None, error=first_line(e), weights_folder=weights_dir().name)
+    def describe(name):
+        """About, the diagram, Technical details and the line under the picker, for one model."""
+        m = _readable(name) if name else None
+        error = None if m is not None else (f"{name}: no such model" if name else "no model chosen")
+        rel = reliability(m) if m is not None else None
+        png = reliability_png(*rel) if rel else None
+        diagram = gr.Image(value=png, visible=png is not None,
+                           alt_text=f"Reliability diagram of {name}: the probability it states against how "
+                                    f"often it was right, before and after calibration" if png else None)
+        return (about_markdown(m), diagram, technical_markdown(m, weights_dir().name, error), summary_markdown(m))
 
-    def redraw(metric, names):
+    def dataset_words() -> dict[str, str]:
+        """{data set: words} from the bundles trained on it that declare their scope."""
+        out = {}
+        for b in list_bundles():
+            if b.run.get("dataset") and (b.scope or {}).get("description"):
+                out.setdefault(b.run["dataset"], b.scope["description"])
+        return out
+
+    def plot_value(all_runs, rows, metric):
+        import pandas as pd  # keeps pandas out of start-up: only the Compare tab draws
+        colours = {label: RUN_COLOURS[i % len(RUN_COLOURS)] for i, (label, _) in enumerate(run_choices(all_runs))}
+        colours.update({r["run"]: CHANCE_COLOUR for r in rows if r["run"].startswith("guessing")})
+        frame = pd.DataFrame(rows, columns=["epoch", "value", "run"])
+        last = max([r["epoch"] for r in rows] or [1])
+        # No legend inside the plot (one row of long names, cut off): the runs' checkboxes carry the colours.
+        return gr.LinePlot(value=frame, y_title=METRICS[metric][2], color_map=colours, colors_in_legend=[],
+                           x_lim=[1, max(2, last)])
+
+    def redraw(metric, photos, names):
         all_runs = read_runs()
-        png = compare_png(all_runs, metric, [n for n in names or [] if n in {r["name"] for r in all_runs}])
-        return png, png
+        names = [n for n in names or [] if n in {r["name"] for r in all_runs}]
+        rows = curve_rows(all_runs, metric, photos, names)
+        return plot_value(all_runs, rows, metric), curve_note(all_runs, metric, photos, names)
 
-    def load_runs(metric, names, select_all: bool):
+    def load_runs(metric, photos, names, select_all: bool):
         """Re-read the runs (training may have added some); keep the user's selection unless asked."""
         all_runs = read_runs()
         known = [r["name"] for r in all_runs]
         keep = [n for n in known if n in (names or [])]
         names = known if select_all or not keep else keep
-        png = compare_png(all_runs, metric, names)
-        return gr.CheckboxGroup(choices=known, value=names), png, png, table_rows(all_runs)
+        rows = curve_rows(all_runs, metric, photos, names)
+        return (gr.CheckboxGroup(choices=run_choices(all_runs), value=names), plot_value(all_runs, rows, metric),
+                curve_note(all_runs, metric, photos, names), runs_markdown(all_runs),
+                compare_intro(all_runs, dataset_words()))
 
-    with gr.Blocks(title="inat: what species is this?", analytics_enabled=False,
-                   delete_cache=DELETE_CACHE) as demo:
-        gr.Markdown("# What species is this?\nIdentify plants, animals and fungi in a photo, compare the "
-                    "architectures trained for it, and see what the model behind it is.")
+    with gr.Blocks(title="What species is this?", analytics_enabled=False, delete_cache=DELETE_CACHE) as demo:
+        gr.Markdown("# What species is this?\nName the plant, animal or fungus in a photo. *Compare* shows how "
+                    "the models learnt; *About* says what each one knows and how often it is right.")
         with gr.Tabs():
             with gr.Tab("Identify", id="identify"):
                 with gr.Row():
-                    with gr.Column(scale=1):
+                    with gr.Column(scale=1, min_width=300):
                         photo = photo_input_class()(type="pil", sources=["upload", "webcam", "clipboard"],
-                                                    label="Photo", height=360)
-                        model = gr.Dropdown(choices=choices, value=default, label="Model", elem_id="model-picker",
-                                            info="The built-in starter and every bundle in weights/.")
+                                                    label="Photo", height=360, elem_id="photo",
+                                                    alt_text="The photo to identify")
+                        gr.Markdown(PHOTO_TIPS, elem_id="photo-tips")
+                        # Examples set the photo only: the model stays the one the user picked.
+                        gr.Examples(examples=[[example_path(f)] for f in EXAMPLES], inputs=[photo],
+                                    label="Examples: a lion, a cheetah, oxeye daisies and a tower (not an organism)",
+                                    elem_id="examples")
+                        model = gr.Dropdown(choices=choices, value=default, label="Model", elem_id="model-picker")
+                        summary = gr.Markdown(elem_id="model-summary")
                         button = gr.Button("Identify", variant="primary")
-                    with gr.Column(scale=1):
-                        label = gr.Label(num_top_classes=TOP_K, label="Top 5", elem_id="top5")
-                        card = gr.Markdown("Upload a photo to see its taxonomy.", label="Taxonomy card",
-                                           elem_id="taxonomy-card", container=True, padding=True)
-                        with gr.Accordion("Raw result (as python -m inat predict --json prints it)", open=False):
-                            raw = gr.JSON(label="Result")
+                    with gr.Column(scale=1, min_width=300):
+                        card = gr.Markdown(PLACEHOLDER, elem_id="taxonomy-card", container=True, padding=True)
+                        label = gr.Label(num_top_classes=TOP_K, label="Possible species", elem_id="top5",
+                                         show_heading=False)
+                        with gr.Accordion("Technical details", open=False):
+                            raw = gr.JSON(label="The result record, as python -m inat predict --json prints it")
                 outputs = [label, card, raw]
-                # Examples set the photo only: the model stays the one the user picked.
-                gr.Examples(examples=[[get_image(f)] for f in EXAMPLES], inputs=[photo],
-                            label="Examples: a lion, a cheetah, and a tower (not an organism).")
                 button.click(identify, [photo, model], outputs, api_name="identify",
-                             api_description="Identify the species in a photo: top-5 label, taxonomy card "
-                                             "(Markdown) and the raw result record.")
-                # A new photo (upload, example, removal) first clears what was shown, so a failed upload never
-                # leaves the previous photo's result on screen.
+                             api_description="Identify the species in a photo: top-5 label, result card "
+                                             "(Markdown) and the raw result record.").then(
+                    None, js=SHOW_RESULT_JS, api_visibility="private")
+                # A new photo (upload, example, removal) or another model first clears what was shown, so a
+                # failed upload or model never leaves the previous result on screen.
                 photo.change(clear, None, outputs, queue=False, api_visibility="private").then(
+                    identify_shown, [photo, model], outputs, api_visibility="private").then(
+                    None, js=SHOW_RESULT_JS, api_visibility="private")
+                # "always_last": a second choice made while the first is still running is not dropped.
+                model.input(clear, None, outputs, queue=False, api_visibility="private",
+                            trigger_mode="always_last").then(
                     identify_shown, [photo, model], outputs, api_visibility="private")
-                model.input(identify_shown, [photo, model], outputs, api_visibility="private")
 
-            with gr.Tab("Compare architectures", id="compare") as compare_tab:
+            with gr.Tab("Compare", id="compare") as compare_tab:
+                intro = gr.Markdown(elem_id="compare-intro")
                 with gr.Row():
-                    metric = gr.Radio(["loss", "top-1", "top-5"], value="top-1", label="Metric", scale=1)
-                    selected = gr.CheckboxGroup([], label="Runs", scale=3)
-                    reload = gr.Button("Reload runs", scale=0, min_width=120)
-                # The figure is drawn (and runs are read) when the tab opens: no matplotlib at startup.
-                plot = gr.Image(label="Training (dashed) and validation (solid) per epoch", show_label=False,
-                                type="filepath", format="png", interactive=False, elem_id="compare-plot",
-                                height=480, buttons=["fullscreen"])
-                download = gr.DownloadButton("Download PNG", size="sm")
-                gr.Markdown("#### Our runs")
-                table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=False,
-                                     label="Recorded runs (weights/ and runs/)", elem_id="runs-table")
+                    metric = gr.Radio([("loss", "loss"), ("top-1 accuracy", "top-1"), ("top-5 accuracy", "top-5")],
+                                      value="top-1", label="Measure", scale=1)
+                    photos = gr.Radio([("validation photos (never trained on)", "validation"),
+                                       ("training photos", "training")], value="validation",
+                                      label="Measured on", scale=1)
+                selected = gr.CheckboxGroup([], label="Runs (each in the colour of its line; grey: guessing at random)",
+                                            elem_id="compare-runs")
+                # Drawn in the browser, so it fits the screen; filled (and runs read) when the tab opens.
+                plot = gr.LinePlot(x="epoch", y="value", color="run", x_title="Epoch", y_title="Top-1 accuracy (%)",
+                                   color_title="Run", height=380, elem_id="compare-plot", colors_in_legend=[],
+                                   buttons=["export", "fullscreen"], label="Per epoch")
+                note = gr.Markdown(elem_id="compare-note")
+                reload = gr.Button("Reload runs", size="sm")
+                # A Markdown table like the thesis's: no word is broken; on a phone it scrolls sideways.
+                table = gr.Markdown(elem_id="runs-table")
                 gr.Markdown(thesis_markdown(), elem_id="thesis-table")
-                compare_outputs = [selected, plot, download, table]
-                compare_tab.select(lambda m, n: load_runs(m, n, False), [metric, selected], compare_outputs,
-                                   api_visibility="private")
-                reload.click(lambda m, n: load_runs(m, n, True), [metric, selected], compare_outputs,
+                compare_outputs = [selected, plot, note, table, intro]
+                compare_tab.select(lambda m, p, n: load_runs(m, p, n, False), [metric, photos, selected],
+                                   compare_outputs, api_visibility="private")
+                reload.click(lambda m, p, n: load_runs(m, p, n, True), [metric, photos, selected], compare_outputs,
                              api_visibility="private")
-                metric.change(redraw, [metric, selected], [plot, download], api_visibility="private")
-                selected.input(redraw, [metric, selected], [plot, download], api_visibility="private")
+                for control in (metric, photos):
+                    control.change(redraw, [metric, photos, selected], [plot, note], api_visibility="private")
+                # A run ticked while the plot is being drawn is drawn next, never dropped.
+                selected.input(redraw, [metric, photos, selected], [plot, note], api_visibility="private",
+                               trigger_mode="always_last")
 
-            with gr.Tab("About the model", id="about"):
+            with gr.Tab("About", id="about"):
                 # Filled when the page loads: describing the starter imports torch, which would slow startup.
-                about_md = gr.Markdown("Loading the model description…")
-                model.change(about, [model], [about_md], api_visibility="private")
-        demo.load(about, [model], [about_md], api_visibility="private")
+                about_md = gr.Markdown("Loading the model description…", elem_id="about-model")
+                diagram = gr.Image(label="Reliability diagram", type="filepath", interactive=False, visible=False,
+                                   elem_id="reliability", buttons=["fullscreen"])
+                with gr.Accordion("Technical details", open=False, elem_id="technical-details"):
+                    technical = gr.Markdown()
+                described = [about_md, diagram, technical, summary]
+                model.change(describe, [model], described, api_visibility="private")
+        demo.load(describe, [model], described, api_visibility="private")
         demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_SIZE)
     return App(demo, models, default)

@@ -1,25 +1,81 @@
-"""What the page shows, as pure functions: a record or a bundle in, Markdown / dicts out.
+"""What the Identify tab shows, as pure functions: a record in, Markdown / dicts / sentences out.
 
 No Gradio here: every function is tested without a browser, and `inat.app.layout` only wires them to
 components. Names that come from bundle files are escaped before they reach Markdown.
+
+The result reads as iNaturalist's does: the heading is what the model is sure of (a species when one
+reaches 70 %, else the group its species share, "A bird — class Aves, 92 %"), a plain "why" line under
+it, and the species below as possibilities. A rank that every class of the model shares (phylum
+Tracheophyta for a model of 47 vascular plants) is never the claim: it says nothing about the photo.
 """
 from __future__ import annotations
 
-from ..bundle import Bundle
-from ..plots import THESIS_CAPTION, THESIS_HEADERS, markdown_table, runs_table, thesis_table
+from ..images import MAX_PIXELS
 from ..record import Identification
 from ..rollup import ANCESTOR_THRESHOLD
-from ..taxonomy import display_name
+from ..taxonomy import RANKS, Taxon
 
 NOT_AN_ORGANISM = "This does not look like an organism I know"
+ABOVE_SPECIES = RANKS[:-1]   # kingdom … genus; a breed, cultivar or subspecies is named by its species
+SMALL_SIDE = 200     # px on the short side: below it, the detail that tells species apart is gone
+LABEL_MIN = 0.005    # gr.Label shows whole percents: a possibility below this would read "0%"
+INATURALIST_TAXON = "https://www.inaturalist.org/taxa/{}"
+PLACEHOLDER = "Your result appears here: upload a photo, or pick one of the examples."
+PHOTO_TIPS = ("**Tips:** one plant, animal or fungus per photo, filling most of the frame and in focus; "
+              "for a plant, a flower or a leaf up close.")
+FORMATS = "JPEG, PNG, WebP or HEIC"
+
+# Everyday words for the taxa people name a photo by ("a bird", not "class Aves"). A heading says the
+# word and the rank together: "A bird — class Aves, 92 %".
+EVERYDAY = {
+    # kingdoms and phyla
+    "Plantae": "a plant", "Animalia": "an animal", "Fungi": "a fungus",
+    "Chordata": "an animal with a backbone", "Arthropoda": "an arthropod (insect, spider, crab…)",
+    "Mollusca": "a mollusc", "Cnidaria": "a jellyfish, coral or anemone", "Echinodermata": "a starfish or sea urchin",
+    "Tracheophyta": "a vascular plant", "Bryophyta": "a moss", "Basidiomycota": "a mushroom or bracket fungus",
+    "Ascomycota": "a cup fungus, morel or lichen",
+    # classes
+    "Aves": "a bird", "Mammalia": "a mammal", "Reptilia": "a reptile", "Amphibia": "an amphibian",
+    "Actinopterygii": "a ray-finned fish", "Chondrichthyes": "a shark or ray", "Insecta": "an insect",
+    "Arachnida": "a spider or other arachnid", "Malacostraca": "a crab, shrimp or woodlouse",
+    "Gastropoda": "a snail or slug", "Bivalvia": "a clam, mussel or oyster",
+    "Polypodiopsida": "a fern", "Pinopsida": "a conifer", "Magnoliopsida": "a flowering plant",
+    "Liliopsida": "a monocot (grass, lily, orchid…)", "Agaricomycetes": "a mushroom",
+    # orders
+    "Lepidoptera": "a butterfly or moth", "Coleoptera": "a beetle", "Odonata": "a dragonfly or damselfly",
+    "Hymenoptera": "a bee, wasp or ant", "Diptera": "a fly", "Hemiptera": "a true bug", "Orthoptera":
+    "a grasshopper or cricket", "Araneae": "a spider", "Passeriformes": "a perching bird",
+    "Accipitriformes": "a hawk, eagle or kite", "Anseriformes": "a duck, goose or swan", "Strigiformes": "an owl",
+    "Charadriiformes": "a shorebird, gull or auk", "Pelecaniformes": "a heron, ibis or pelican",
+    "Carnivora": "a carnivore", "Primates": "a primate", "Rodentia": "a rodent", "Squamata": "a lizard or snake",
+    "Testudines": "a turtle", "Anura": "a frog or toad", "Caudata": "a salamander or newt",
+    "Agaricales": "a gilled mushroom", "Asparagales": "an orchid, iris or relative",
+    # families, genera and species people know by a plain word
+    "Felidae": "a cat", "Canidae": "a dog, wolf or fox", "Ursidae": "a bear",
+    "Anatidae": "a duck, goose or swan",
+    "Accipitridae": "a hawk or eagle", "Nymphalidae": "a brush-footed butterfly", "Apidae": "a bee",
+    "Formicidae": "an ant", "Asteraceae": "a daisy or aster", "Rosaceae": "a plant of the rose family",
+    "Fabaceae": "a plant of the pea family", "Poaceae": "a grass", "Orchidaceae": "an orchid",
+    "Pinaceae": "a pine, fir or spruce", "Fagaceae": "an oak or beech", "Panthera": "a big cat",
+    "Canis familiaris": "a dog", "Felis catus": "a domestic cat", "Gallus gallus": "a chicken",
+}
+
+
+NBSP = "\u00a0"       # between a number and its "%": a narrow screen never leaves the "%" alone on a line
 
 
 def fmt_pct(p: float | None) -> str:
-    """'89.7 %', '<0.1 %' for tiny non-zero values, '—' when unknown."""
+    """'89.7 %', '<0.1 %' for tiny non-zero values, '—' when unknown (the space is a no-break space)."""
     if p is None:
         return "—"
     p = 100 * float(p)
-    return "<0.1 %" if 0 < p < 0.05 else f"{p:.1f} %"
+    return f"<0.1{NBSP}%" if 0 < p < 0.05 else f"{p:.1f}{NBSP}%"
+
+
+def short_pct(p: float) -> str:
+    """'92 %' for a heading: whole percents, '<1 %' and '>99 %' at the ends (never '100 %' or '0 %')."""
+    p = 100 * float(p)
+    return f"<1{NBSP}%" if p < 0.5 else f">99{NBSP}%" if p >= 99.5 else f"{p:.0f}{NBSP}%"
 
 
 def md(text) -> str:
@@ -35,41 +91,9 @@ def code(text) -> str:
 
 
 def taxon_md(rank: str, name: str) -> str:
-    """A taxon's name in Markdown: genus and species names italic, as iNaturalist writes them."""
-    return f"*{md(name)}*" if rank in ("genus", "species") else md(name)
-
-
-# -- Identify ------------------------------------------------------------------------------------
-def label_value(r: Identification) -> dict | str:
-    """The gr.Label value: {'Common name (Scientific name)': probability} for the top classes, or the
-    sentence NOT_AN_ORGANISM when the photo is out of the model's scope (so the big heading never names
-    a species the model does not believe in)."""
-    if r.in_scope is False:
-        return f"This does not look like {scope_words(r.scope)}" if r.scope else NOT_AN_ORGANISM
-    return {display_name(p.taxon.common_name, p.taxon.scientific_name): p.probability for p in r.predictions}
-
-
-def ancestor_sentence(r: Identification) -> str | None:
-    """iNat's "We're pretty sure this is in genus X" when the top class alone is below the threshold but a
-    taxon above it reaches it; a plain "not sure" when none does; None when the top class is confident."""
-    if not r.predictions or r.top.probability >= ANCESTOR_THRESHOLD:
-        return None
-    a = r.ancestor
-    if not a:
-        return f"I'm not sure: no species or group above it reaches {ANCESTOR_THRESHOLD:.0%} of the probability."
-    where = taxon_md(a["rank"], a["name"]) if a["rank"] == "species" else f"in {a['rank']} {taxon_md(a['rank'], a['name'])}"
-    return f"We're pretty sure this is {where} ({fmt_pct(a['probability'])})."
-
-
-# Everyday words for the taxa people name a photo by ("a bird", not "class Aves").
-EVERYDAY = {"Plantae": "a plant", "Animalia": "an animal", "Fungi": "a fungus", "Aves": "a bird",
-            "Insecta": "an insect", "Mammalia": "a mammal", "Reptilia": "a reptile", "Amphibia": "an amphibian",
-            "Actinopterygii": "a ray-finned fish", "Arachnida": "a spider or other arachnid",
-            "Mollusca": "a mollusc", "Lepidoptera": "a butterfly or moth", "Coleoptera": "a beetle",
-            "Odonata": "a dragonfly or damselfly", "Hymenoptera": "a bee, wasp or ant", "Tracheophyta": "a vascular plant",
-            "Polypodiopsida": "a fern", "Pinopsida": "a conifer", "Magnoliopsida": "a flowering plant",
-            "Liliopsida": "a monocot (grass, lily, orchid…)", "Agaricales": "a gilled mushroom"}
-INATURALIST_TAXON = "https://www.inaturalist.org/taxa/{}"
+    """A taxon's name in Markdown: genus and species names (and the species of a breed or cultivar) italic,
+    as iNaturalist writes them."""
+    return md(name) if rank in ABOVE_SPECIES and rank != "genus" else f"*{md(name)}*"
 
 
 def everyday(name: str) -> str | None:
@@ -77,128 +101,223 @@ def everyday(name: str) -> str | None:
     return EVERYDAY.get(name)
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# -- names ---------------------------------------------------------------------------------------
+def _common(t: Taxon) -> str | None:
+    """The class's common name, or None when it has none or it only repeats the scientific name. A name with
+    its own brackets keeps its words without them ('Chicken (hen)' → 'Chicken, hen'), so the page never
+    nests brackets when the scientific name follows."""
+    common = t.common_name if t.common_name and t.common_name != t.scientific_name else None
+    if common and common.endswith(")") and " (" in common:
+        head, _, qualifier = common[:-1].partition(" (")
+        common = f"{head}, {qualifier}"
+    return common
+
+
+def taxon_name(t: Taxon) -> str:
+    """How the page names a class in plain text, one line.
+
+    'Lion (Panthera leo)'; a common name with its own brackets keeps its words without nesting them,
+    'Chicken, hen (Gallus gallus)'; a class above species says its rank, 'Vulture (class Aves)', and a
+    genus whose common name is its scientific name reads 'Genus Junco', never a bare 'Junco'.
+    """
+    common = _common(t)
+    if t.rank not in ABOVE_SPECIES:
+        return f"{common} ({t.scientific_name})" if common else t.scientific_name
+    return f"{common} ({t.rank} {t.scientific_name})" if common else f"{_cap(t.rank)} {t.scientific_name}"
+
+
+def taxon_name_md(t: Taxon) -> str:
+    """`taxon_name` in Markdown: the common name bold, genus and species names italic."""
+    common = _common(t)
+    sci = taxon_md(t.rank, t.scientific_name)
+    where = f"{t.rank} {sci}" if t.rank in ABOVE_SPECIES else sci
+    return f"**{md(common)}** ({where})" if common else _cap(where)
+
+
 def scope_words(scope: dict) -> str:
     """How the card names a bundle's world: 'a plant' for kingdom Plantae, else 'something in family X'."""
     return everyday(scope["name"]) or f"something in {scope['rank']} {md(scope['name'])}"
 
 
-def card_markdown(r: Identification) -> str:
-    """The taxonomy card: the top class with its probability, common and scientific name, then kingdom →
-    species with each rank's rolled-up probability, and the "pretty sure" line."""
-    if not r.predictions:
-        return "No prediction."
-    if r.in_scope is False and r.scope:  # a closed-set bundle shown something outside its world
-        knows = md(r.scope.get("description") or f"{r.scope['rank']} {r.scope['name']}")
-        return "\n".join([f"### This does not look like {scope_words(r.scope)}.", "",
-                          f"This model knows {knows}; the photo looks like something else "
-                          f"(only {fmt_pct(r.scope_probability)} likely to be inside that).", "",
-                          "Try the `naturalist` model, which names plants, animals and fungi of every kind."])
+# -- what the page claims ------------------------------------------------------------------------
+def claim(r: Identification, shared=()) -> dict:
+    """What the page can honestly say of a photo: {"kind", "rank", "name", "probability"}.
+
+    kind "outside": the photo is out of the model's scope (nothing else is said of it);
+    "species": the top class reaches ANCESTOR_THRESHOLD (its rank may be above species: "Vulture", class Aves);
+    "group": no class does, but a taxon its classes share does (iNat's "pretty sure" ancestor);
+    "unsure": neither, or only a rank that every class of the model shares (`shared`: [(rank, name)],
+    `inat.rollup.TaxonTree.shared()`), which says nothing about the photo.
+    """
     if r.in_scope is False:
-        guesses = ", ".join(f"{md(p.taxon.label)} {fmt_pct(p.probability)}" for p in r.predictions[:3])
-        lines = [f"### {NOT_AN_ORGANISM}.", ""]
-        if r.scope_probability is not None:
-            lines.append(f"The plants, animals and fungi this model knows share only {fmt_pct(r.scope_probability)} "
-                         f"of its probability; the rest goes to objects and scenes.")
-        lines += ["", f"Try a closer photo of a single organism. Unlikely guesses: {guesses}."]
-        return "\n".join(lines)
-    top = r.top.taxon
-    heading = md(top.common_name) if top.common_name else taxon_md(top.rank, top.scientific_name)
-    lines = [f"### {fmt_pct(r.top.probability)} · {heading}", f"{taxon_md(top.rank, top.scientific_name)} · {top.rank}"]
-    if top.taxon_id is not None:
-        lines[-1] += f" · [iNaturalist]({INATURALIST_TAXON.format(top.taxon_id)})"
-    if r.top.model:
-        lines.append(f"Named by the `{md(r.top.model)}` model.")
-    if r.scope:
-        lines.append(f"Among the {md(r.scope.get('description') or r.scope['name'])} this model knows.")
-    lines.append("")
-    sentence = ancestor_sentence(r)
-    if sentence:
-        lines += [f"**{sentence}**", ""]
-    if r.lineage:
-        lines += ["| Rank | Taxon | Probability |", "|---|---|---:|"]
-        lines += [f"| {x['rank'].capitalize()} | {taxon_md(x['rank'], x['name'])} | {fmt_pct(x['probability'])} |"
-                  for x in r.lineage]
-    return "\n".join(lines)
+        return {"kind": "outside", "rank": None, "name": None, "probability": r.scope_probability}
+    top = r.top
+    if top is not None and top.probability >= ANCESTOR_THRESHOLD:
+        return {"kind": "species", "rank": top.taxon.rank, "name": top.taxon.scientific_name,
+                "probability": top.probability}
+    a = r.ancestor
+    if a and (a["rank"], a["name"]) not in {tuple(s) for s in shared}:
+        return {"kind": "group", **a}
+    return {"kind": "unsure", "rank": None, "name": None, "probability": None}
 
 
-# -- model picker and About ----------------------------------------------------------------------
-def model_choices(rows: list[dict]) -> list[tuple[str, str]]:
-    """(label, value) for the model picker from `inat.hub.model_rows()`: the value is the model's name; the
-    label adds what it is, its number of classes and its measured top-1 when known."""
-    out = []
-    for r in rows:
-        acc = r.get("val_top1")
-        what = "built-in, ImageNet organisms" if r["builtin"] else r["arch"]
-        label = f"{r['name']} — {what}, {r['classes']} classes"
-        out.append((label + (f", top-1 {fmt_pct(acc)}" if acc is not None else ""), r["name"]))
+def heading(r: Identification, shared=()) -> str:
+    """The result's heading in Markdown: 'Lion — *Panthera leo*, 94 %', 'A bird — class Aves, 92 %',
+    'Not sure which plant this is', or why the photo is outside what the model knows."""
+    c = claim(r, shared)
+    if c["kind"] == "outside":
+        return f"This does not look like {scope_words(r.scope)}" if r.scope else NOT_AN_ORGANISM
+    if c["kind"] == "species":
+        t = r.top.taxon
+        common = _common(t)
+        sci = f"{t.rank} {taxon_md(t.rank, t.scientific_name)}" if t.rank in ABOVE_SPECIES else \
+            taxon_md(t.rank, t.scientific_name)
+        return f"{md(common)} — {sci}, {short_pct(c['probability'])}" if common else \
+            f"{_cap(sci)}, {short_pct(c['probability'])}"
+    if c["kind"] == "group":
+        where = f"{c['rank']} {taxon_md(c['rank'], c['name'])}"
+        words = everyday(c["name"])
+        return f"{_cap(words)} — {where}, {short_pct(c['probability'])}" if words else \
+            f"{_cap(where)}, {short_pct(c['probability'])}"
+    if r.scope and everyday(r.scope.get("name", "")):
+        noun = everyday(r.scope["name"]).split(" ", 1)[1]
+        return f"Not sure which {noun} this is"
+    return "Not sure what this is"
+
+
+def why_line(r: Identification, shared=()) -> str:
+    """One plain sentence under the heading that says why the page claims what it does."""
+    c = claim(r, shared)
+    t = f"{100 * ANCESTOR_THRESHOLD:.0f}{NBSP}%"
+    if c["kind"] == "outside":
+        if r.scope:
+            knows = md(r.scope.get("description") or f"{r.scope['rank']} {r.scope['name']}")
+            return (f"This model knows {knows}; it gives this photo only {fmt_pct(r.scope_probability)} "
+                    f"of being one of them.")
+        return (f"The plants, animals and fungi this model knows share only {fmt_pct(r.scope_probability)} "
+                f"of its probability; the rest goes to objects and scenes.")
+    if c["kind"] == "species":
+        return (f"This {c['rank']} alone gets {fmt_pct(c['probability'])} of the probability, above the {t} "
+                f"needed to name it.")
+    if c["kind"] == "group":
+        text = (f"No single species reaches {t}, but together the species of {c['rank']} "
+                f"{taxon_md(c['rank'], c['name'])} get {fmt_pct(c['probability'])}: the species below are "
+                f"possibilities.")
+        near = _next_rank(r, c)
+        if near:
+            words = everyday(near["name"])
+            text += (f" {_cap(near['rank'])} {taxon_md(near['rank'], near['name'])}{f' ({words})' if words else ''} "
+                     f"gets {fmt_pct(near['probability'])}, short of {t}.")
+        return text
+    text = f"No species and no group reaches {t}, so the species below are only possibilities."
+    a = r.ancestor
+    if a and (a["rank"], a["name"]) in {tuple(s) for s in shared}:
+        text += (f" Every species this model knows is in {a['rank']} {taxon_md(a['rank'], a['name'])}, "
+                 f"so that says nothing of this photo.")
+    return text
+
+
+def _next_rank(r: Identification, c: dict) -> dict | None:
+    """The rank just below the claimed group on the top class's lineage, when it came close (≥ 50 %)."""
+    names = [(x["rank"], x["name"]) for x in r.lineage]
+    if (c["rank"], c["name"]) not in names:
+        return None
+    i = names.index((c["rank"], c["name"]))
+    below = r.lineage[i + 1] if i + 1 < len(r.lineage) else None
+    return below if below and below["probability"] >= 0.5 else None
+
+
+# -- the Identify outputs --------------------------------------------------------------------------
+def label_value(r: Identification) -> dict | str:
+    """The gr.Label value: {'Common name (Scientific name)': probability} for the ranked classes that
+    would not read "0%" (the first is always kept), or, for a photo out of the model's scope, the
+    sentence that says so (the label then names no species the model does not believe in)."""
+    if r.in_scope is False:
+        return f"This does not look like {scope_words(r.scope)}" if r.scope else NOT_AN_ORGANISM
+    out = {}
+    for i, p in enumerate(r.predictions):
+        if i == 0 or p.probability >= LABEL_MIN:
+            out.setdefault(taxon_name(p.taxon), p.probability)
     return out
 
 
-def _metric_line(key: str, value) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and \
-            any(w in key for w in ("top", "acc", "recall", "precision", "rejection")) and 0 <= value <= 1:
-        return f"- {code(key)}: **{fmt_pct(value)}**"
-    return f"- {code(key)}: {md(value)}"
+def photo_note(size: tuple[int, int] | None) -> str | None:
+    """A warning for a photo too small to show what tells species apart; None for a good size."""
+    if not size or min(size) >= SMALL_SIDE:
+        return None
+    w, h = size
+    return (f"**Small photo ({w} × {h} pixels):** below about {SMALL_SIDE} pixels on the short side the "
+            f"details that tell species apart are lost, so trust this answer less. Use the original photo if you can.")
 
 
-def about_markdown(b: Bundle | None, error: str | None = None, weights_folder: str = "weights") -> str:
-    """What a model is: architecture, classes (count and a few), scope, training, measured accuracy,
-    provenance; then how to add your own weights. `error`: why the model could not be read."""
-    parts = []
-    if error:
-        parts.append(f"This model cannot be read: {md(error)}")
-    if b is not None:
-        n = len(b.classes)
-        step = max(1, n // 8)
-        few = ", ".join(md(t.label) for t in b.classes[::step][:8])
-        what = f"the {code(b.arch)} architecture"
-        if b.run.get("init"):
-            what += f", initialised from {md(b.run['init'])}"
-        if b.run.get("dataset"):
-            what += f", trained on {md(b.run['dataset'])}"
-        size = b.run.get("img_size") or b.preprocess.input_size
-        parts += [f"### {md(b.name)}: {code(b.arch)}",
-                  f"**What it is:** {what}; it sees photos at {size}×{size} pixels.", "",
-                  f"**Classes:** {n} — for example {few}{', …' if n > 8 else ''}.", ""]
-        if b.has_scope:
-            parts += [f"**Scope:** the model also knows {b.num_outputs - n} other things (objects, scenes). "
-                      f"When its {n} organism classes share less than {fmt_pct(b.in_scope_threshold)} of "
-                      f"the probability, the app says the photo does not look like an organism it knows.", ""]
-        run = {k: v for k, v in b.run.items()
-               if k in ("epochs", "best_epoch", "device", "command") and v not in (None, "", [], {})}
-        if run:
-            parts += ["**Training run:**"] + [f"- {code(k)}: {md(v)}" for k, v in run.items()] + [""]
-        parts.append("**Measured accuracy:**")
-        scalars = {k: v for k, v in b.metrics.items() if not isinstance(v, (dict, list))}
-        parts += [_metric_line(k, v) for k, v in scalars.items()] or \
-                 ["- not measured yet (`python -m inat evaluate` records it in the bundle)"]
-        parts.append("")
-        if b.provenance:
-            parts += ["**Provenance:**"] + [f"- {code(k)}: {md(v)}" for k, v in b.provenance.items()]
-            parts.append("")
-    parts += [
-        "### Add your own weights",
-        f"The picker lists the built-in `starter` and every model bundle (a folder with `bundle.json` and "
-        f"`model.safetensors`) in `{md(weights_folder)}/`, or in the folder named by the `INAT_WEIGHTS` "
-        f"environment variable. Restart the app after adding one.",
-        "",
-        "- **Train** on an iNat 2021 folder: `python -m inat train --help` — the run is saved as a bundle "
-        "in `weights/NAME`.",
-        "- **Import the thesis checkpoint** (a pickled `torch.save` file; unpickling runs code from the file, "
-        "so only do it for a file you trust):  \n"
-        "  `python -m inat import best_model.pth --categories categories.tsv --trust-pickle --out weights/thesis_v2s`",
-        "- **Check** what is installed: `python -m inat models`.",
-    ]
-    return "\n".join(parts)
+def card_markdown(r: Identification, shared=(), photo_size: tuple[int, int] | None = None) -> str:
+    """The result card: the heading and its "why" line, the most likely species with its iNaturalist link,
+    a note on a small photo, and the rank-by-rank probabilities (kingdom → species) in a collapsed table.
+
+    `shared`: the ranks every class of the model shares (never claimed); `photo_size`: (width, height)."""
+    if not r.predictions:
+        return "No prediction."
+    lines = [f"## {heading(r, shared)}", "", why_line(r, shared), ""]
+    note = photo_note(photo_size)
+    c = claim(r, shared)
+    if c["kind"] == "outside":
+        if r.scope:
+            lines.append("Try the `naturalist` model, which names plants, animals and fungi of every kind.")
+        else:
+            guesses = ", ".join(f"{md(taxon_name(p.taxon))} {fmt_pct(p.probability)}" for p in r.predictions[:3])
+            lines.append(f"Try a closer photo of a single organism. Its unlikely guesses: {guesses}.")
+        return "\n".join(lines + (["", note] if note else []))
+    top = r.top
+    link = "" if top.taxon.taxon_id is None else f" · [iNaturalist]({INATURALIST_TAXON.format(top.taxon.taxon_id)})"
+    by = f" · named by the {code(top.model)} model" if top.model else ""
+    if c["kind"] == "species":
+        t = top.taxon
+        lines.append(f"{taxon_md(t.rank, t.scientific_name)} · {t.rank}{link}{by}")
+    else:
+        lines.append(f"Most likely species: {taxon_name_md(top.taxon)}, {fmt_pct(top.probability)}{link}{by}")
+    if r.scope:
+        lines += ["", f"Among the {md(r.scope.get('description') or r.scope['name'])} this model knows."]
+    if note:
+        lines += ["", note]
+    if r.lineage:
+        lines += ["", "<details><summary>How sure at each rank</summary>", "",
+                  "| Rank | Taxon | Probability |", "|---|---|---:|"]
+        lines += [f"| {x['rank'].capitalize()} | {taxon_md(x['rank'], x['name'])} | {fmt_pct(x['probability'])} |"
+                  for x in r.lineage]
+        lines += ["", "</details>"]
+    return "\n".join(lines)
 
 
-# -- Compare -------------------------------------------------------------------------------------
-def table_rows(runs: list[dict]) -> list[list]:
-    """`inat.plots.runs_table` for display: unknown values as a dash."""
-    return [["—" if v is None else v for v in row] for row in runs_table(runs)]
+# -- errors ----------------------------------------------------------------------------------------
+def problem_card(sentence: str) -> str:
+    """The result card for a photo that cannot be used: the reason, where the result would have been."""
+    return f"## This file cannot be used\n\n{sentence}"
 
 
-def thesis_markdown() -> str:
-    return (f"#### {THESIS_CAPTION}\n\nFinal validation results as the thesis reports them. We have "
-            f"only these numbers, not the runs, so they are not drawn as curves.\n\n"
-            + markdown_table(THESIS_HEADERS, thesis_table()))
+# What the page says for each way `inat.images.open_image` refuses a file (matched on its own message,
+# tested there), in one sentence that says what to do; the technical reason goes to the log.
+PHOTO_PROBLEMS = (
+    ("empty file", "{name} is empty: choose a photo file ({formats})."),
+    ("not an image file", "{name} is not a photo this app can open: choose a {formats} file."),
+    ("truncated or corrupt", "{name} is damaged or incomplete: upload the original photo again."),
+    ("too large", f"{{name}} is too large (more than {MAX_PIXELS // 1_000_000} megapixels): use a smaller copy "
+                  f"of the photo."),
+    ("too narrow", "{name} is too long and narrow: crop it closer to the organism and try again."),
+    ("no pixels", "{name} has no pixels: choose another photo."),
+    ("unreadable image", "{name} is damaged or incomplete: upload the original photo again."),
+)
+
+
+def photo_problem(name: str, reason: str) -> str:
+    """One plain sentence for a photo that cannot be used: no path, no library name, what to do next.
+
+    `name`: the file's own name as the uploader sent it (already escaped for HTML); `reason`: the
+    technical message (`str(ImageError)`), which only chooses the sentence."""
+    for words, sentence in PHOTO_PROBLEMS:
+        if words in reason:
+            return sentence.format(name=name, formats=FORMATS)
+    return f"{name} could not be opened as a photo: try another photo ({FORMATS})."
