@@ -9,7 +9,7 @@ Precisions (the one switch: `--precision` on predict / export, `precision=` in P
   "fp32"  the ONNX graph as is, fp32 weights and arithmetic: ONNX Runtime's answers.
   "bf16"  the same fp32 IR run with INFERENCE_PRECISION_HINT=bf16: only where the CPU has bf16
           (AVX-512 BF16 or AMX); elsewhere OpenVINO runs fp32, `net.precision` says so and one
-          warning line on the `inat` logger says it once per file.
+          warning line on the `inat` logger says it (once per process).
   "int8"  `model.int8.xml`, quantized by NNCF from the ONNX export with one of RECIPES, calibrated on
           real photos; its measured agreement with fp32 PyTorch travels in its metadata.
 The IR carries the ONNX file's inat metadata (weights_id, input size, ...) in its rt_info under
@@ -73,7 +73,7 @@ RECIPES = {name: {**_BASE, **changes} for name, changes in {
 DEFAULT_RECIPE = "7bit+depthwise+first-last-fp32"
 
 log = logging.getLogger("inat")
-_warned_bf16: set[str] = set()  # files already warned about (one line per file, not per engine)
+_warned_bf16 = [False]  # said once per process: the CPU is the same for every network
 
 
 def available() -> bool:
@@ -211,6 +211,8 @@ def _import_nncf():
     once when nncf is imported and for nothing else, turns that off.
     """
     if "nncf" not in sys.modules:
+        # NNCF imports torch's C++-extension helper, which warns on every CPU-only machine that it found no CUDA
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
         before = os.environ.get("NNCF_CI")
         os.environ["NNCF_CI"] = "1"
         try:
@@ -336,8 +338,8 @@ def open_model(file, precision: str = "fp32", threads: int | None = None, *, mod
     precision "fp32" / "bf16" need an fp32 IR, "int8" an int8 one. `mode` "latency" runs each call
     on all `threads` (one stream); "throughput" splits them into streams, one call each. Raises
     ImportError when OpenVINO is not installed, ExportedModelError (one line naming the file) when
-    the file is unreadable, not inat's or of the wrong precision. bf16 on a CPU without bf16 logs one
-    warning line (once per file) and runs fp32.
+    the file is unreadable, not inat's or of the wrong precision. bf16 on a CPU without bf16 runs fp32
+    and logs one warning line (once per process).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
@@ -353,10 +355,10 @@ def open_model(file, precision: str = "fp32", threads: int | None = None, *, mod
     except Exception as e:
         raise ExportedModelError(f"{file}: OpenVINO cannot compile it ({first_line(e)})") from None
     net = OpenVINOModel(compiled, meta, file, precision)
-    if precision == "bf16" and net.precision != "bf16" and str(file) not in _warned_bf16:
-        _warned_bf16.add(str(file))
-        log.warning("%s: this CPU has no bf16 (AVX-512 BF16 or AMX), so OpenVINO runs it in fp32 "
-                    "(fp32's answers, no speed-up)", file)
+    if precision == "bf16" and net.precision != "bf16" and not _warned_bf16[0]:
+        _warned_bf16[0] = True
+        log.warning("this CPU has no bf16 (AVX-512 BF16 or AMX), so OpenVINO runs precision bf16 in fp32 "
+                    "(fp32's answers, no speed-up)")
     return net
 
 

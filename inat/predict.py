@@ -48,8 +48,12 @@ class BundleRunner:
         self.index = np.asarray(bundle.output_index)  # model output of each class
         # A closed-set bundle that says what world it knows (plants47: plants) is told when a photo is
         # outside it; a bundle with its own notion of scope (the starter's objects) needs no guard.
-        self.guard = GroupModel(exact=exact, backend=backend, threads=threads, precision=precision) \
-            if bundle.scope and not bundle.has_scope else None
+        self.guard = None
+        if bundle.scope and not bundle.has_scope:
+            try:
+                self.guard = GroupModel(exact=exact, backend=backend, threads=threads, precision=precision)
+            except BundleError as e:  # e.g. no int8 IR of the starter: say why the starter is needed at all
+                raise BundleError(f"{e} (the starter checks that photos are in {bundle.name}'s scope)") from None
         self.draft = self.engine.draft if self.guard is None or self.engine.draft is None else \
             max(self.engine.draft, self.guard.engine.draft)
         if self.guard is not None:

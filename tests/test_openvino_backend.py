@@ -4,6 +4,7 @@ Tiny Lite0 bundles (conftest.make_bundle: a 4-class head, 32-pixel inputs); noth
 OpenVINO is optional (requirements-openvino.txt): without it these tests skip, except those checking that
 its absence is a one-line error saying how to install it.
 """
+import json
 import logging
 import sys
 import threading
@@ -22,6 +23,8 @@ from inat.predict import Predictor
 from inat.runtime import ExportedModelError, OnnxModel
 
 needs_openvino = pytest.mark.skipif(not openvino_backend.available(), reason="OpenVINO is not installed")
+NO_BF16 = ("this CPU has no bf16 (AVX-512 BF16 or AMX), so OpenVINO runs precision bf16 in fp32 "
+           "(fp32's answers, no speed-up)")
 IMAGES = [Image.new("RGB", (50, 40), "red"), Image.new("RGB", (10, 90), "blue"),
           Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8))]
 
@@ -130,16 +133,15 @@ def test_two_threads_can_run_at_once(tiny):
 
 
 @needs_openvino
-def test_bf16_says_once_when_the_cpu_runs_it_in_fp32(tiny, caplog):
+def test_bf16_says_once_when_the_cpu_runs_it_in_fp32(tiny, caplog, monkeypatch):
     xml = tiny / FILES["fp32"]
-    openvino_backend._warned_bf16.discard(str(xml))
+    monkeypatch.setattr(openvino_backend, "_warned_bf16", [False])
     with caplog.at_level(logging.WARNING, logger="inat"):
         nets = [open_model(xml, "bf16"), open_model(xml, "bf16")]
     has_bf16 = openvino_backend.cpu_has_bf16()
     assert [n.precision for n in nets] == [("bf16" if has_bf16 else "fp32")] * 2 and nets[0].requested == "bf16"
     warnings = [r.getMessage() for r in caplog.records if "no bf16" in r.getMessage()]
-    assert warnings == ([] if has_bf16 else [f"{xml}: this CPU has no bf16 (AVX-512 BF16 or AMX), so OpenVINO runs "
-                                             "it in fp32 (fp32's answers, no speed-up)"])
+    assert warnings == ([] if has_bf16 else [NO_BF16])
     assert nets[0].run(inputs(1)).shape == (1, 4)
 
 
@@ -157,7 +159,8 @@ def test_every_fp32_and_bf16_way_gives_onnx_runtimes_answers(tiny):
         np.testing.assert_allclose(got, ref, atol=1e-5)
     else:
         np.testing.assert_allclose(got, ref, atol=0.05)
-    assert [r.top.taxon.class_id for r in ov_fp32.predict(IMAGES)] == [r.top.taxon.class_id for r in ort.predict(IMAGES)]
+    top = [[r.top.taxon.class_id for r in p.predict(IMAGES)] for p in (ov_fp32, ort)]
+    assert top[0] == top[1]
 
 
 @needs_openvino
@@ -215,6 +218,18 @@ def test_int8_is_never_made_by_predict_and_refused_when_stale(tiny_int8, exporte
     with pytest.raises(BundleError, match=r"stale; re-run: python -m inat export .* --precision int8") as e:
         Predictor(str(stale), precision="int8", export="now")
     assert "\n" not in str(e.value)
+
+
+@needs_openvino
+def test_a_scoped_bundles_guard_runs_the_same_precision_and_says_why_it_is_needed(tiny_int8, tmp_path, monkeypatch):
+    monkeypatch.setenv("INAT_CACHE", str(tmp_path / "cache"))  # no int8 IR of the built-in starter there
+    scoped = copy_bundle(tiny_int8, tmp_path / "scoped")
+    meta = json.loads((scoped / "bundle.json").read_text())
+    (scoped / "bundle.json").write_text(json.dumps({**meta, "scope": {"rank": "kingdom", "name": "Plantae"}}))
+    with pytest.raises(BundleError) as e:
+        Predictor(str(scoped), precision="int8")
+    assert str(e.value) == ("starter: no exported int8 OpenVINO model; make it with python -m inat export --model "
+                            "starter --precision int8 (the starter checks that photos are in tiny's scope)")
 
 
 # -- without OpenVINO ----------------------------------------------------------------------------
