@@ -8,8 +8,9 @@ butterflies100, imagenet-samples) and reports, per model and collection (`inat.e
 kingdom_ok, claims, wrong_claims, group_acc (the router), known-species n/top-1/top-5/ECE. On
 imagenet-samples also the organism top-1 (a class counts as right when it is the photo's ImageNet class
 or the same species) and the in-scope recall (organism photos in scope) and rejection (other photos out
-of scope). Where the router was fitted on part of a collection, only the photos it held out are used
-(`assets/router.json`, "held_out"), so group_acc and everything downstream are measured on unseen photos.
+of scope). The shipped router was fitted on all of flowers102, birds525, butterflies100 and
+imagenet-samples and never on plants47 val: naturalist's rows on the first four are measured on photos
+the router saw (its cross-fitted accuracies, whole species held out, are in assets/router.json).
 Writes results/open_world.json and the table between the open_world markers of benchmarks/README.md.
 """
 from __future__ import annotations
@@ -128,9 +129,21 @@ def main(argv=None) -> int:
             r.update(collection=name, seconds=round(time.perf_counter() - t0, 1))
             results.append(r)
             print(row(r), flush=True)
+    if args.models and not args.limit:  # a partial rerun keeps the other models' rows of the last full run
+        rerun = {r["model"] for r in results}
+        try:
+            old = json.loads(RESULTS.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = {}
+        if not old.get("limit"):
+            kept = [r for r in old.get("results", []) if r["model"] not in rerun]
+            results = [r for m in dict.fromkeys([r["model"] for r in kept + results])
+                       for r in kept + results if r["model"] == m]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "limit": args.limit, "results": results},
                                   indent=1) + "\n", encoding="utf-8")
+    if not args.limit and any(r["model"] == "naturalist" for r in results):
+        write_naturalist_metrics([r for r in results if r["model"] == "naturalist"])
     table = "\n".join([HEADER, *(row(r) for r in results)])
     if not args.no_readme and not args.limit:
         text = README.read_text(encoding="utf-8")
@@ -139,6 +152,19 @@ def main(argv=None) -> int:
             README.write_text(text[:a + len(MARKERS[0])] + "\n" + table + "\n" + text[b:], encoding="utf-8")
     print(f"wrote {RESULTS}")
     return 0
+
+
+def write_naturalist_metrics(rows: list[dict]) -> None:
+    """assets/naturalist_metrics.json: what the picker and About show for naturalist (hub.naturalist reads it)."""
+    birds = next((r for r in rows if r["collection"] == "birds525"), None)
+    metrics = {"measured_by": "benchmarks/open_world.py", "date": time.strftime("%Y-%m-%d"),
+               "open_world": {r["collection"]: {k: r[k] for k in ("n", "kingdom_ok", "claims", "wrong_claims",
+                                                                  "group_acc", "n_known", "top1", "top5")}
+                              for r in rows}}
+    if birds and birds.get("top1") is not None:
+        metrics.update(top1=birds["top1"], top5=birds["top5"],
+                       data=f"birds525, {birds['n_known']} photos of species the bird expert knows")
+    (REPO / "assets" / "naturalist_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
 
 
 HEADER = ("| model | photos | n | kingdom_ok | claims | wrong_claims | group_acc | known | top-1 | top-5 | ECE | "

@@ -32,12 +32,15 @@ def naturalist() -> Ensemble:
         group = expert_group(b) if b.expert else None
         if group and group not in experts:
             experts[group] = b
-    return Ensemble(starter_bundle(), experts, alpha=_asset("naturalist_priors.json").get("alpha", {}),
+    fitted = _asset("expert_gates.json").get("gates", {})
+    gates = {g: (fitted[b.name]["a"], fitted[b.name]["b"]) for g, b in experts.items() if b.name in fitted}
+    return Ensemble(starter_bundle(), experts, alpha=_asset("naturalist_priors.json").get("alpha", {}), gates=gates,
                     metrics=_asset("naturalist_metrics.json"))
 
 
 def _asset(name: str) -> dict:
-    """A JSON file of assets/ (naturalist_priors.json by scripts/, naturalist_metrics.json by benchmarks/), or {}."""
+    """A JSON file of assets/ (naturalist_priors.json and expert_gates.json by scripts/, naturalist_metrics.json by
+    benchmarks/), or {}."""
     try:
         return json.loads((ASSETS / name).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -3,7 +3,12 @@
 For one photo the router gives P(group) for plants, birds, insects, other organisms and no organism.
 An installed expert for a group (iNaturalist 2017 birds, insects, plants) names the species inside it:
 
-    P(species s of expert E) = P(E's group) × P_E(s | not background)
+    P(species s of expert E) = P(E's group) × g(photo) × P_E(s | not background)
+
+where the gate g = P(the photo shows a species E knows) comes from E's top probability
+(assets/expert_gates.json, fitted by scripts/fit_expert_gates.py: an expert is as sure of a bird it has
+never seen as of one it knows, and without the gate its "pretty sure" species were wrong for 9 % of
+BIRDS-525's photos). The group's remaining 1 - g is shared as for a group without an expert:
 
 Every other group keeps the starter's own classes, the group's probability shared among them as the
 starter shares it, times `alpha`: the share of the group's photos that show a species the starter knows
@@ -52,6 +57,7 @@ class Ensemble:
     starter: Bundle
     experts: dict[str, Bundle] = field(default_factory=dict)   # group → expert bundle
     alpha: dict[str, float] = field(default_factory=dict)      # group → how far the starter's species are trusted
+    gates: dict[str, tuple] = field(default_factory=dict)      # group → (a, b) of its expert's known-species gate
     name: str = NAME
     metrics: dict = field(default_factory=dict)                # what benchmarks/open_world.py measured
     path = None                                                # built in: no folder of its own
@@ -59,7 +65,7 @@ class Ensemble:
 
     @property
     def classes(self) -> list[Taxon]:
-        return Mixture(self.starter, self.experts, self.alpha).taxa
+        return Mixture(self.starter, self.experts, self.alpha, self.gates).taxa
 
     @property
     def has_scope(self) -> bool:
@@ -74,9 +80,11 @@ class Ensemble:
 class Mixture:
     """The merged class list and the arithmetic that combines the parts' probabilities over it."""
 
-    def __init__(self, starter: Bundle, experts: dict[str, Bundle], alpha: dict[str, float] | None = None):
+    def __init__(self, starter: Bundle, experts: dict[str, Bundle], alpha: dict[str, float] | None = None,
+                 gates: dict[str, tuple[float, float]] | None = None):
         self.starter, self.experts = starter, experts
         self.alpha = {g: float((alpha or {}).get(g, 1.0)) for g in GROUPS}
+        self.gates = {g: (float(a), float(b)) for g, (a, b) in (gates or {}).items() if g in experts}
         taxa: list[Taxon] = []
         owner: list[str] = []
         shared: dict[str, int] = {}
@@ -145,28 +153,38 @@ class Mixture:
             if group == "not_organism":
                 continue  # its mass stays outside the classes: it is what makes a photo out of scope
             w = np.asarray(groups[:, g], dtype=np.float64)
-            ran = np.zeros(n, dtype=bool)
+            left = w.copy()   # what the expert does not take: the starter's classes (x alpha) and the group's own
             if group in expert_probs:
                 pe = np.asarray(expert_probs[group], dtype=np.float64)
                 ran = ~np.isnan(pe).any(axis=1)
                 bundle = self.experts[group]
                 q = pe[ran][:, bundle.output_index]
                 q = q / np.maximum(q.sum(axis=1, keepdims=True), 1e-12)       # P_E(s | not background)
+                known = self.gate(group, q)                                    # P(a species E knows)
                 rows = np.flatnonzero(ran)
-                np.add.at(merged, (rows[:, None], self.expert_map[group][None, :]), w[ran, None] * q)
-            rest = ~ran
-            rows = np.flatnonzero(rest)
+                np.add.at(merged, (rows[:, None], self.expert_map[group][None, :]), (w[ran] * known)[:, None] * q)
+                left[ran] = w[ran] * (1.0 - known)
             cls = np.flatnonzero(self.starter_group == g)
-            within = p0[rest][:, cls]
+            within = p0[:, cls]
             total = within.sum(axis=1, keepdims=True)
             share = np.divide(within, total, out=np.zeros_like(within), where=total > 0)   # P_starter(c | group)
-            kept = w[rest, None] * self.alpha[group] * share
+            kept = left[:, None] * self.alpha[group] * share
+            rows = np.arange(n)
             if len(cls):
                 np.add.at(merged, (rows[:, None], self.starter_map[cls][None, :]), kept)
-                np.add.at(merged, (rows[:, None], self.unnamed_of_class[cls][None, :]), w[rest, None] * share - kept)
+                np.add.at(merged, (rows[:, None], self.unnamed_of_class[cls][None, :]), left[:, None] * share - kept)
             nothing = total[:, 0] <= 0   # the starter gives the group no class: all of it to the group's member
-            merged[rows[nothing], self.unnamed_of_group[group]] += w[rest][nothing]
+            merged[nothing, self.unnamed_of_group[group]] += left[nothing]
         return merged
+
+    def gate(self, group: str, q: np.ndarray) -> np.ndarray:
+        """P(the photo shows a species group's expert knows), from its top probability (scripts/fit_expert_gates.py);
+        1 for an expert without a fitted gate."""
+        if group not in self.gates:
+            return np.ones(len(q))
+        a, b = self.gates[group]
+        top = np.clip(q.max(axis=1), 1e-6, 1 - 1e-6)
+        return 1.0 / (1.0 + np.exp(-(a + b * np.log(top / (1 - top)))))
 
     def source(self, j: int, ran: dict[str, bool]) -> str:
         """Which model produced merged entry `j` for a photo on which `ran[group]` says which experts ran."""
@@ -186,7 +204,7 @@ class NaturalistRunner:
         self.engine = self.guide.engine
         self.experts = {g: Engine(b, exact=exact, backend=backend, threads=threads, device=device, precision=precision)
                         for g, b in ensemble.experts.items()}
-        self.mixture = Mixture(ensemble.starter, ensemble.experts, ensemble.alpha)
+        self.mixture = Mixture(ensemble.starter, ensemble.experts, ensemble.alpha, ensemble.gates)
         self.tree = TaxonTree(self.mixture.tree_taxa)
         self.classes = self.mixture.taxa
         self.scope_threshold = ensemble.starter.in_scope_threshold

@@ -102,3 +102,21 @@ def test_a_plant_the_starter_cannot_name_is_a_plant_and_no_species():
     assert p["Quercus robur"] == pytest.approx(0.95 * 0.01) and unnamed["Plantae"] == pytest.approx(0.95 * 0.99)
     ancestor = TaxonTree(m.tree_taxa).ancestor(merged)
     assert ancestor["rank"] == "kingdom" and ancestor["name"] == "Plantae"   # "a plant — I can't tell which"
+
+
+def test_an_unsure_expert_gives_its_group_the_rest_and_a_sure_one_names_the_species():
+    from inat.rollup import TaxonTree
+    # gate = sigmoid(0 + 1 * logit(top)): the gate equals the expert's top probability here
+    m = Mixture(STARTER, {"birds": BIRDS}, {"birds": 0.0}, gates={"birds": (0.0, 1.0)})
+    starter = np.array([[0.5, 0.0, 0.0, 0.25, 0.25]])
+    unsure = np.array([[0.3, 0.5, 0.2]])                      # robin 3/8, jay 5/8 of the non-background
+    p, unnamed = named(m, m.combine(starter, groups(birds=1.0), {"birds": unsure})[0])
+    assert p["Cyanocitta cristata"] == pytest.approx(5 / 8 * 5 / 8)
+    assert p["Turdus migratorius"] == pytest.approx(5 / 8 * 3 / 8)
+    assert unnamed["Aves"] == pytest.approx(3 / 8)            # "a bird, maybe one the expert does not know"
+    sure = np.array([[0.0, 0.98, 0.02]])
+    merged = m.combine(starter, groups(birds=1.0), {"birds": sure})[0]
+    assert named(m, merged)[0]["Cyanocitta cristata"] > 0.99 and merged.sum() == pytest.approx(1.0)
+    assert TaxonTree(m.tree_taxa).ancestor(merged)["rank"] == "species"
+    # a gate for a group without an expert is ignored
+    assert Mixture(STARTER, {}, gates={"birds": (0.0, 1.0)}).gates == {}
