@@ -20,6 +20,7 @@ from .export import ensure_export
 from .hub import model_rows, resolve
 from .importer import import_checkpoint
 from .observations import image_files, observation_rows, write_csv
+from .openvino_backend import INSTALL, PRECISIONS
 from .predict import Predictor
 from .record import Identification
 from .taxonomy import display_name
@@ -36,7 +37,8 @@ def cmd_predict(args) -> int:
     # With --csv a folder stands for every photo in it (and its sub-folders), in a stable order.
     paths = image_files(args.paths) if args.csv else args.paths
     try:
-        predictor = Predictor(args.model, exact=args.exact, export="no" if args.no_export else "now")
+        predictor = Predictor(args.model, exact=args.exact, export="no" if args.no_export else "now",
+                              precision=args.precision)
     except Exception as e:  # a bad --model gets one line, not a traceback
         msg = first_line(e)
         if args.json:
@@ -66,7 +68,7 @@ def cmd_predict(args) -> int:
 def print_export(path) -> None:
     """One line saying where the fast version went (ensure_export has logged why when it could not be made)."""
     if path is not None:
-        print(f"fast ONNX version: {path}")
+        print(f"fast {'OpenVINO' if path.suffix == '.xml' else 'ONNX'} version: {path}")
 
 
 def format_identification(r: Identification) -> str:
@@ -135,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exact", action="store_true", help="fp32 eager PyTorch, full-size decoding (bit-faithful)")
     p.add_argument("--no-export", action="store_true",
                    help="never make a model's fast ONNX version (by default it is made once, on first use)")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="fp32 (default: the fastest backend that gives fp32's answers); bf16: OpenVINO with the bf16 "
+                        "hint (fp32 on CPUs without bf16; its IR is made on first use); int8: the NNCF int8 IR that "
+                        "`python -m inat export --precision int8` makes. bf16 and int8 need OpenVINO "
+                        f"({INSTALL}); their agreement with fp32 is in benchmarks/README.md")
     p.add_argument("--batch-size", type=int, default=16, help="images per forward pass (default 16)")
     p.add_argument("--csv", metavar="OUT.csv", default=None,
                    help="write one row per photo (date, place and position from EXIF, the taxon) in the columns of "

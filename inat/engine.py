@@ -4,11 +4,20 @@ Backends (`Engine.backend` says which one runs):
   "onnx-int8"  the bundle's int8 export, used by default only when the agreement with fp32 PyTorch
                measured when it was made meets `runtime.AGREEMENT_TOP1` / `_TOP5`;
   "onnx"       the fp32 export (ONNX Runtime): the same answers, several times faster than eager PyTorch;
+  "openvino"   the OpenVINO IR converted from it: the same answers; the fp32 default instead of "onnx"
+               when `runtime.FP32_BACKEND` says so;
+  "openvino-bf16", "openvino-int8"  what `precision="bf16"` / `"int8"` run (inat.openvino_backend);
   "torch"      fp32 PyTorch (inference_mode, channels-last): the fallback without an export;
                `exact=True` always runs it, in the training-time layout with full-size decoding.
 An export that is unreadable or stale (made from other weights) is skipped with ONE warning line on
 the `inat` logger and the next backend is used: the answers stay right, only slower. Asking for a
 backend explicitly (`backend="onnx"`) raises instead.
+
+`precision` is the one switch for lower precisions: "fp32" (default) picks a backend as above; "bf16"
+runs "openvino-bf16" (PyTorch until its IR is made: `inat.export.make_fast`, which Predictor(export=...)
+calls); "int8" runs "openvino-int8", whose IR only `python -m inat export --precision int8` makes
+(it needs calibration photos), so its absence raises. Both need OpenVINO (a one-line ImportError
+saying how to install it otherwise).
 """
 from __future__ import annotations
 
@@ -16,12 +25,17 @@ import logging
 
 import numpy as np
 
+from . import openvino_backend, runtime
 from .bundle import Bundle, BundleError
 from .models import logits_and_features
 from .preprocess import ArrayTransform, draft_size, eval_transform
 from .runtime import ExportedModelError, agreement_ok, export_command, open_exported
 
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino", "openvino-bf16", "openvino-int8")
+PRECISIONS = openvino_backend.PRECISIONS
+DESCRIBE = {"onnx": "fp32 ONNX", "onnx-int8": "int8 ONNX", "openvino": "fp32 OpenVINO",
+            "openvino-bf16": "OpenVINO (bf16 runs the fp32 IR)", "openvino-int8": "int8 OpenVINO"}
+MAKEABLE = ("onnx", "openvino", "openvino-bf16")  # what inat.export.ensure_export makes (no photos needed)
 
 log = logging.getLogger("inat")
 
@@ -32,16 +46,26 @@ class Engine:
     `exact=True`: fp32 eager PyTorch, full-size JPEG decoding and the torchvision transform, i.e. faithful
     to the training-time definition. Otherwise reduced-scale decoding of large JPEGs (`draft`) and the
     numpy transform, which gives the same tensor. `threads` sets the CPU threads of the backend.
+    `precision`: "fp32", "bf16" or "int8" (see the module's docstring).
     """
 
     def __init__(self, bundle: Bundle, *, exact: bool = False, backend: str = "auto", threads: int | None = None,
-                 device: str = "cpu"):
+                 device: str = "cpu", precision: str = "fp32"):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        if precision != "fp32":
+            if backend not in ("auto", f"openvino-{precision}") or exact or device != "cpu":
+                raise ValueError(f"precision {precision} runs on OpenVINO on the CPU: not with backend={backend!r}, "
+                                 f"exact={exact}, device={device!r}")
+            openvino_backend.require(precision)
+            backend = f"openvino-{precision}"
         self.bundle = bundle
         self.exact = exact
         self.threads = threads
         self.device = device
+        self.precision = precision
         self.draft = None if exact else draft_size(bundle.preprocess)  # JPEG decode side (None: full size)
         self.transform = ArrayTransform(bundle.preprocess)
         self.exported = None
@@ -49,40 +73,79 @@ class Engine:
         self._reference = None
         if exact or device != "cpu":
             backend = "torch"
+        self.wanted = backend
+        # The backend whose missing export inat.export.make_fast makes (None: nothing to make).
+        self.preferred = self._fp32_default() if backend == "auto" else "openvino-bf16" if precision == "bf16" else None
         self.backend = self._open_export(backend) if backend != "torch" else "torch"
         if self.backend == "torch":
             self._load_torch()
 
+    @staticmethod
+    def _fp32_default() -> str:
+        """runtime.FP32_BACKEND, or ONNX Runtime when that is OpenVINO and OpenVINO is not installed."""
+        fp32 = runtime.FP32_BACKEND
+        return fp32 if fp32 == "onnx" or openvino_backend.available() else "onnx"
+
+    @property
+    def needs_export(self) -> bool:
+        """Whether `inat.export.ensure_export(bundle, self.preferred)` would put this engine on a better backend."""
+        return self.preferred is not None and self.backend in ("torch", *MAKEABLE) and self.backend != self.preferred
+
+    def _candidates(self, wanted: str) -> list[str]:
+        """The backends to try, in order, for `wanted`."""
+        if wanted != "auto":
+            return [wanted]
+        fp32 = self._fp32_default()
+        return ["onnx-int8", fp32] + (["onnx"] if fp32 != "onnx" else [])
+
+    def _open(self, backend: str):
+        """The backend's exported model for this bundle, checked; None when there is none."""
+        if backend.startswith("openvino"):
+            return openvino_backend.open_ir(self.bundle, backend.split("-")[1] if "-" in backend else "fp32",
+                                            self.threads)
+        return open_exported(self.bundle, "int8" if backend == "onnx-int8" else "fp32", self.threads)
+
     def _open_export(self, wanted: str) -> str:
         """Open the export to use and return its backend name ("torch" when none fits)."""
-        kinds = {"auto": ("int8", "fp32"), "onnx": ("fp32",), "onnx-int8": ("int8",)}[wanted]
-        for kind in kinds:
+        # An explicit backend raises when its export is missing or stale; so does precision="int8". bf16's
+        # IR is made on demand (make_fast) like auto's exports: until then PyTorch serves.
+        strict = wanted != "auto" and not (wanted == "openvino-bf16" and self.precision == "bf16")
+        candidates = self._candidates(wanted)
+        for i, name in enumerate(candidates):
             try:
-                exported = open_exported(self.bundle, kind, self.threads)
+                exported = self._open(name)
             except ImportError:
-                if wanted != "auto":
+                if strict:
                     raise
-                return "torch"  # onnxruntime not installed: PyTorch serves
+                continue  # onnxruntime / OpenVINO not installed: the next backend serves
             except ExportedModelError as e:
-                if wanted != "auto":
+                if strict:
                     raise BundleError(str(e)) from None
-                log.warning("%s; using %s instead", e, "PyTorch" if kind == "fp32" else "the next backend")
+                log.warning("%s; using %s instead", e, "the next backend" if i + 1 < len(candidates) else "PyTorch")
                 continue
             if exported is None:
-                if wanted != "auto":
-                    raise BundleError(f"{self.bundle.name}: no exported {kind} ONNX model; make it with "
-                                      f"{export_command(self.bundle, kind)}")
+                if strict:
+                    raise BundleError(f"{self.bundle.name}: no exported {DESCRIBE[name]} model; make it with "
+                                      f"{self._command(name)}")
                 continue
-            if kind == "int8" and wanted == "auto" and not agreement_ok(exported.meta):
+            if name == "onnx-int8" and wanted == "auto" and not agreement_ok(exported.meta):
                 continue  # measured not to agree well enough on this model: opt-in only
             self.exported = exported
-            return "onnx-int8" if kind == "int8" else "onnx"
+            return name
         return "torch"
 
+    def _command(self, backend: str) -> str:
+        """The command that makes `backend`'s export, for error messages."""
+        if backend.startswith("openvino"):
+            return openvino_backend.ir_command(self.bundle, backend.split("-")[1] if "-" in backend else "fp32")
+        return export_command(self.bundle, "int8" if backend == "onnx-int8" else "fp32")
+
     def reopen(self) -> str:
-        """Look for an export again (one may have been made since) and use it when it fits; the backend."""
-        if self.backend == "torch" and not self.exact and self.device == "cpu":
-            self.backend = self._open_export("auto")
+        """Look for the export again (one may have been made since) and use it when it fits; the backend."""
+        if self.needs_export:
+            found = self._open_export(self.wanted)
+            if found != "torch" or self.backend == "torch":
+                self.backend = found
         return self.backend
 
     def _load_torch(self):

@@ -1,7 +1,9 @@
-"""Exporting a bundle to ONNX (fp32, and int8 calibrated on real photos) for fast CPU inference.
+"""Exporting a bundle to ONNX (fp32, and int8 calibrated on real photos) and OpenVINO for fast CPU inference.
 
     python -m inat export --model weights/plants47 --format onnx           # → weights/plants47/model.onnx
     python -m inat export --model starter --format onnx --int8             # → ~/.cache/inat/starter/...
+    python -m inat export --model weights/plants47 --precision bf16        # → + model.xml (OpenVINO fp32 IR)
+    python -m inat export --model weights/plants47 --precision int8        # → + model.int8.xml (NNCF int8)
 
 Where the files go, and how the predictor opens and checks them, is `inat.runtime`'s part. Each file
 carries the `weights_id` of the weights it was made from and, for int8, its measured agreement.
@@ -27,8 +29,10 @@ from .hub import resolve
 from .images import ImageError, open_image
 from .preprocess import ArrayTransform, draft_size
 from .models import has_features, logits_and_features
-from .runtime import (FEATURES, FILES, FORMAT, INPUT, OUTPUT, ExportedModelError, OnnxModel, agreement_ok, export_dir,
-                      open_exported)
+from . import openvino_backend, runtime
+# ExportError lives in runtime so that inat.openvino_backend (below this module) raises the same one.
+from .runtime import (FEATURES, FILES, FORMAT, INPUT, OUTPUT, ExportError, ExportedModelError, OnnxModel,
+                      agreement_ok, export_dir, open_exported)
 
 OPSET = 17
 SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -40,17 +44,30 @@ N_CHECK = 300          # other photos its agreement with fp32 PyTorch is measure
 log = logging.getLogger("inat")
 
 
-class ExportError(RuntimeError):
-    """An export that could not be made; the message is one line naming the file."""
-
-
 # -- the fast path, made when it is missing ------------------------------------------------------
-def ensure_export(bundle: Bundle) -> Path | None:
-    """The bundle's fp32 ONNX export, made in `export_dir(bundle)` when there is none or it is stale.
+def ensure_export(bundle: Bundle, backend: str | None = None) -> Path | None:
+    """The file `backend` runs, made in `export_dir(bundle)` when there is none or it is stale.
 
-    Returns its path, or None (after one warning line on the `inat` logger) when it cannot be made: the
-    predictor then keeps using PyTorch, with the same answers.
+    `backend` (default `runtime.FP32_BACKEND`): "onnx" needs the fp32 ONNX export; "openvino" and
+    "openvino-bf16" need the fp32 OpenVINO IR too, converted from it (seconds) when OpenVINO is installed.
+    Returns the path of the newest file made or found (the IR, else the ONNX file), or None (after one
+    warning line on the `inat` logger) when nothing could be made: the predictor then keeps using PyTorch,
+    with the same answers.
     """
+    onnx = _ensure_onnx(bundle)
+    wants_ir = (backend or runtime.FP32_BACKEND).startswith("openvino")
+    if onnx is None or not wants_ir or not openvino_backend.available():
+        return onnx
+    try:
+        return openvino_backend.current_ir(bundle) or openvino_backend.convert(onnx, onnx.parent, "fp32")
+    except Exception as e:  # ONNX Runtime (or PyTorch, for bf16) keeps serving
+        log.warning("%s: the OpenVINO version could not be made (%s); the next backend serves it", bundle.name,
+                    first_line(e))
+        return onnx
+
+
+def _ensure_onnx(bundle: Bundle) -> Path | None:
+    """The bundle's fp32 ONNX export, made when missing or stale; None (after one warning line) when it cannot be."""
     try:
         found = open_exported(bundle, "fp32")
         if found is not None:
@@ -65,18 +82,18 @@ def ensure_export(bundle: Bundle) -> Path | None:
 
 
 def make_fast(engines, *, background: bool = False) -> threading.Thread | None:
-    """Export every engine that runs PyTorch for want of an export, then switch it to the export.
+    """Make the export each engine would rather run (`engine.needs_export`), then switch it to the export.
 
-    `background=True` does it in a thread and returns it: the engines keep answering with PyTorch
-    meanwhile (the app never waits); otherwise it is done before returning. The thread is not a daemon:
-    an interpreter that exits in the middle of an export aborts ("terminate called without an active
+    `background=True` does it in a thread and returns it: the engines keep answering with PyTorch (or ONNX
+    Runtime) meanwhile (the app never waits); otherwise it is done before returning. The thread is not a
+    daemon: an interpreter that exits in the middle of an export aborts ("terminate called without an active
     exception"), so exit waits the few seconds an export takes (the file is written atomically either way).
     """
-    todo = [e for e in engines if e.backend == "torch" and not e.exact and e.device == "cpu"]
+    todo = [e for e in engines if e.needs_export]
 
     def run():
         for engine in todo:
-            if ensure_export(engine.bundle) is not None:
+            if ensure_export(engine.bundle, engine.preferred) is not None:
                 engine.reopen()
     if not todo:
         return None
@@ -301,13 +318,79 @@ def export_int8(bundle: Bundle, calibration: Path | None = None, *, n_calibratio
     return final, measured
 
 
+class _Inputs:
+    """`_inputs(bundle, photos)` as an iterable that can be read more than once (NNCF makes several passes)."""
+
+    def __init__(self, bundle: Bundle, photos: list[Path]):
+        self.bundle, self.photos = bundle, photos
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+    def __iter__(self):
+        return _inputs(self.bundle, self.photos)
+
+
+def export_openvino(bundle: Bundle, precision: str = "fp32", calibration: Path | None = None, *,
+                    recipe: str = openvino_backend.DEFAULT_RECIPE, n_calibration: int | None = None,
+                    n_check: int = N_CHECK, out_dir: Path | None = None) -> tuple[Path, dict]:
+    """Write the OpenVINO IR that `precision` runs, from an up-to-date `model.onnx` (made first when missing or
+    stale); return (its .xml path, measured).
+
+    "fp32" and "bf16" (a run-time hint on the same file) write `model.xml`: a conversion, no photos needed,
+    `measured` is {}. "int8" writes `model.int8.xml`, quantized by NNCF with `recipe` (of
+    openvino_backend.RECIPES) on `n_calibration` photos of `calibration` (default ../shared/data; default
+    count: the recipe's subset_size), and measures its top-1 / top-5 agreement with fp32 PyTorch on
+    `n_check` other photos: `measured`, also stored in the file. ImportError (one line) without OpenVINO/NNCF.
+    """
+    openvino_backend.require(precision, making_int8=precision == "int8")
+    out_dir = Path(out_dir or export_dir(bundle))
+    onnx = out_dir / FILES["fp32"]
+    try:
+        OnnxModel(onnx).check(bundle)
+    except ExportedModelError:
+        export_onnx(bundle, out_dir)
+    if precision != "int8":
+        return openvino_backend.convert(onnx, out_dir, "fp32"), {}
+    if recipe not in openvino_backend.RECIPES:
+        raise ValueError(f"recipe must be one of {', '.join(openvino_backend.RECIPES)}, not {recipe!r}")
+    spec = openvino_backend.RECIPES[recipe]
+    cal, check = split_photos(calibration_photos(calibration), n_calibration or spec["subset_size"], n_check)
+    measured: dict = {}
+
+    def measure(net):
+        measured.update(agreement(bundle, net, check))
+        return measured
+    calib = calibration or SHARED_PHOTOS
+    xml = openvino_backend.convert(onnx, out_dir, "int8", calibration=_Inputs(bundle, cal), recipe=recipe,
+                                   measure=measure, extra_meta={"calibration": f"{calib} ({len(cal)} photos, NNCF)"})
+    return xml, measured
+
+
 # -- command line ------------------------------------------------------------------------------
 def cmd_export(args) -> int:
     bundle = resolve(args.model)
+    # By default the files the default fp32 runtime runs (ONNX Runtime's when OpenVINO is not installed).
+    fmt = args.format or (runtime.FP32_BACKEND if openvino_backend.available() else "onnx")
+    if args.precision != "fp32" or fmt == "openvino":  # say so before the minutes of work, not after
+        openvino_backend.require(args.precision, making_int8=args.precision == "int8")
     out = export_onnx(bundle)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, fp32; checked against PyTorch)")
+    if args.precision == "bf16" or (args.precision == "fp32" and fmt == "openvino"):
+        xml, _ = export_openvino(bundle, "fp32")
+        print(f"wrote {xml} ({_ir_mb(xml):.1f} MB, OpenVINO fp32 IR" + ("; --precision bf16 runs it)" if
+                                                                        args.precision == "bf16" else ")"))
+        if args.precision == "bf16" and not openvino_backend.cpu_has_bf16():
+            print("note: this CPU has no bf16 (AVX-512 BF16 or AMX): --precision bf16 runs fp32 here", file=sys.stderr)
+    if args.precision == "int8":
+        xml, m = export_openvino(bundle, "int8", args.calibration, recipe=args.recipe,
+                                 n_calibration=args.calibration_size, n_check=args.check_size)
+        print(f"wrote {xml} ({_ir_mb(xml):.1f} MB, OpenVINO int8, NNCF recipe {args.recipe}): agrees with fp32 "
+              f"PyTorch on {100 * m['agreement_top1']:.1f} % top-1 / {100 * m['agreement_top5']:.1f} % top-5 of "
+              f"{m['agreement_photos']} held-out photos; used with --precision int8")
     if args.int8:
-        out, m = export_int8(bundle, args.calibration, n_calibration=args.calibration_size, n_check=args.check_size)
+        out, m = export_int8(bundle, args.calibration, n_calibration=args.calibration_size or N_CALIBRATION,
+                             n_check=args.check_size)
         used = "used by default" if agreement_ok(m) else "NOT used by default (below 99 % / 97 %; opt in with backend='onnx-int8')"
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, int8): agrees with fp32 PyTorch on "
               f"{100 * m['agreement_top1']:.1f} % top-1 / {100 * m['agreement_top5']:.1f} % top-5 of "
@@ -315,18 +398,33 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _ir_mb(xml: Path) -> float:
+    return (xml.stat().st_size + xml.with_suffix(".bin").stat().st_size) / 1e6
+
+
 def add_cli(sub) -> None:
-    p = sub.add_parser("export", help="export a model to ONNX for fast CPU inference (fp32, optionally int8)")
+    p = sub.add_parser("export", help="export a model to ONNX (and OpenVINO) for fast CPU inference")
     p.add_argument("--model", default=None, help="model name or bundle path (default: the default model)")
-    p.add_argument("--format", choices=["onnx"], default="onnx", help="export format (only onnx)")
+    p.add_argument("--format", choices=["onnx", "openvino"], default=None,
+                   help="onnx: model.onnx; openvino: model.onnx and the OpenVINO fp32 IR converted from it (model.xml; "
+                        f"needs OpenVINO). Default: the default fp32 runtime's ({runtime.FP32_BACKEND})")
+    p.add_argument("--precision", choices=openvino_backend.PRECISIONS, default="fp32",
+                   help="also make what `predict --precision` runs: bf16 = the OpenVINO fp32 IR (model.xml; bf16 is a "
+                        "run-time hint, fp32 on CPUs without bf16), int8 = an NNCF int8 IR (model.int8.xml) calibrated "
+                        "on real photos, its agreement with fp32 printed. Both need OpenVINO (" +
+                        openvino_backend.INSTALL.replace("%", "%%") + "). Default fp32")
+    p.add_argument("--recipe", choices=list(openvino_backend.RECIPES), default=openvino_backend.DEFAULT_RECIPE,
+                   help=f"NNCF recipe for --precision int8 (default {openvino_backend.DEFAULT_RECIPE}: "
+                        "the best measured)")
     p.add_argument("--int8", action="store_true",
-                   help="also write model.int8.onnx, statically quantised; the predictor uses it by default only "
+                   help="also write model.int8.onnx, ONNX Runtime static int8; the predictor uses it by default only "
                         "if it agrees with fp32 on >= 99 %% top-1 and 97 %% top-5 of held-out photos")
     p.add_argument("--calibration", type=Path, default=None, metavar="DIR",
                    help="folder of real photos (searched recursively) to calibrate int8 on and measure its "
                         f"agreement; default: ../shared/data when present ({SHARED_PHOTOS})")
-    p.add_argument("--calibration-size", type=int, default=N_CALIBRATION, metavar="N",
-                   help=f"photos used for calibration (default {N_CALIBRATION})")
+    p.add_argument("--calibration-size", type=int, default=None, metavar="N",
+                   help=f"photos used for calibration (default {N_CALIBRATION} for --int8, the recipe's 300 for "
+                        "--precision int8)")
     p.add_argument("--check-size", type=int, default=N_CHECK, metavar="N",
                    help=f"other photos the int8 agreement is measured on (default {N_CHECK})")
     p.set_defaults(func=cmd_export)

@@ -197,11 +197,12 @@ class Mixture:
 class NaturalistRunner:
     """Runs the parts of an Ensemble on a batch and merges their answers into one record per photo."""
 
-    def __init__(self, ensemble: Ensemble, *, exact: bool, backend: str, threads: int | None, device: str):
+    def __init__(self, ensemble: Ensemble, *, exact: bool, backend: str, threads: int | None, device: str,
+                 precision: str = "fp32"):
         self.name = ensemble.name
-        self.guide = GroupModel(exact=exact, backend=backend, threads=threads)
+        self.guide = GroupModel(exact=exact, backend=backend, threads=threads, precision=precision)
         self.engine = self.guide.engine
-        self.experts = {g: Engine(b, exact=exact, backend=backend, threads=threads, device=device)
+        self.experts = {g: Engine(b, exact=exact, backend=backend, threads=threads, device=device, precision=precision)
                         for g, b in ensemble.experts.items()}
         self.mixture = Mixture(ensemble.starter, ensemble.experts, ensemble.alpha, ensemble.gates)
         self.tree = TaxonTree(self.mixture.tree_taxa)

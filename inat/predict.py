@@ -20,12 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .bundle import Bundle
+from .bundle import Bundle, BundleError
 from .engine import Engine
 from .export import make_fast
 from .hub import resolve
 from .images import ImageError, open_image
 from .naturalist import Ensemble, NaturalistRunner
+from .openvino_backend import ir_command
 from .record import Identification, identify
 from .rollup import TaxonTree
 from .router_groups import GROUPS
@@ -38,16 +39,21 @@ DECODE_THREADS = 2
 class BundleRunner:
     """One bundle's network, and the starter + router too when the bundle declares a scope to check."""
 
-    def __init__(self, bundle: Bundle, *, exact: bool, backend: str, threads: int | None, device: str):
+    def __init__(self, bundle: Bundle, *, exact: bool, backend: str, threads: int | None, device: str,
+                 precision: str = "fp32"):
         self.bundle, self.name = bundle, bundle.name
-        self.engine = Engine(bundle, exact=exact, backend=backend, threads=threads, device=device)
+        self.engine = Engine(bundle, exact=exact, backend=backend, threads=threads, device=device, precision=precision)
         self.tree = TaxonTree(bundle.classes)
         self.classes = bundle.classes
         self.index = np.asarray(bundle.output_index)  # model output of each class
         # A closed-set bundle that says what world it knows (plants47: plants) is told when a photo is
         # outside it; a bundle with its own notion of scope (the starter's objects) needs no guard.
-        self.guard = GroupModel(exact=exact, backend=backend, threads=threads) \
-            if bundle.scope and not bundle.has_scope else None
+        self.guard = None
+        if bundle.scope and not bundle.has_scope:
+            try:
+                self.guard = GroupModel(exact=exact, backend=backend, threads=threads, precision=precision)
+            except BundleError as e:  # e.g. no int8 IR of the starter: say why the starter is needed at all
+                raise BundleError(f"{e} (the starter checks that photos are in {bundle.name}'s scope)") from None
         self.draft = self.engine.draft if self.guard is None or self.engine.draft is None else \
             max(self.engine.draft, self.guard.engine.draft)
         if self.guard is not None:
@@ -82,18 +88,22 @@ class Predictor:
     """Loads a model once; `predict(images, k)` returns one Identification per image, in input order.
 
     `model`: a name (`starter`, `naturalist`, a bundle in the weights folder), a bundle path, a Bundle,
-    or None for the default model. `exact`, `backend`, `threads`, `device`: see `inat.engine.Engine`.
-    `export`: what to do when a network has no fast (ONNX) version yet: "no" (run PyTorch), "now" (make it
-    first: seconds, once) or "background" (PyTorch answers until it is made: what the app does).
+    or None for the default model. `exact`, `backend`, `threads`, `device`, `precision` ("fp32", "bf16",
+    "int8": every network of the model runs it): see `inat.engine.Engine`.
+    `export`: what to do when a network has no fast version yet: "no" (run PyTorch; with precision "bf16",
+    raise), "now" (make it first: seconds, once) or "background" (PyTorch answers until it is made: what the
+    app does). An int8 IR is never made here (it needs calibration photos): `python -m inat export
+    --precision int8` makes it, and its absence raises.
     """
 
     def __init__(self, model: str | Bundle | Ensemble | None = None, *, exact: bool = False,
-                 threads: int | None = None, device: str = "cpu", backend: str = "auto", export: str = "no"):
+                 threads: int | None = None, device: str = "cpu", backend: str = "auto", export: str = "no",
+                 precision: str = "fp32"):
         if export not in ("no", "now", "background"):
             raise ValueError(f"export must be no, now or background, not {export!r}")
         self.bundle = model if isinstance(model, (Bundle, Ensemble)) else resolve(model)
         self.name = self.bundle.name
-        options = dict(exact=exact, backend=backend, threads=threads, device=device)
+        options = dict(exact=exact, backend=backend, threads=threads, device=device, precision=precision)
         self.runner = NaturalistRunner(self.bundle, **options) if isinstance(self.bundle, Ensemble) \
             else BundleRunner(self.bundle, **options)
         self.engine = self.runner.engine   # the main network (the starter's, for naturalist)
@@ -101,6 +111,12 @@ class Predictor:
         self.exporting = None
         if export != "no" and backend == "auto":
             self.exporting = make_fast(self.runner.engines, background=export == "background")
+        elif precision != "fp32":
+            # Asked for a lower precision and told not to make its file: say so rather than run fp32 PyTorch.
+            for e in self.runner.engines:
+                if e.needs_export:
+                    raise BundleError(f"{e.bundle.name}: no {precision} OpenVINO model yet; make it with "
+                                      f"{ir_command(e.bundle, precision)} (or let predict make it: no --no-export)")
 
     @property
     def backend(self) -> str:

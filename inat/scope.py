@@ -35,9 +35,10 @@ def expert_group(bundle: Bundle) -> str | None:
 class GroupModel:
     """The starter's engine and the router: `run(batch)` → (starter probabilities, P(group))."""
 
-    def __init__(self, *, exact: bool = False, backend: str = "auto", threads: int | None = None):
+    def __init__(self, *, exact: bool = False, backend: str = "auto", threads: int | None = None,
+                 precision: str = "fp32"):
         self.bundle = starter_bundle()
-        self.engine = Engine(self.bundle, exact=exact, backend=backend, threads=threads)
+        self.engine = Engine(self.bundle, exact=exact, backend=backend, threads=threads, precision=precision)
         self.router = Router.load()
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

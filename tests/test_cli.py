@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from conftest import FELID_PROBS, FELIDS, REPO, TAXA
+from conftest import FELID_PROBS, FELIDS, REPO, TAXA, copy_bundle
 from photos import sample_photo
+from inat import openvino_backend
 from inat.cli import format_identification, main
 from inat.record import Identification
 
@@ -48,7 +49,7 @@ def test_start_up_loads_no_heavy_library():
     # matplotlib load only when a model, the page or a figure is wanted.
     code = "import sys, inat, inat.cli, inat.app, inat.app.views, inat.app.about, inat.app.compare, inat.lite0; " \
            "print(sorted(m for m in (" \
-           "'torch', 'gradio', 'onnxruntime', 'polars', 'matplotlib') if m in sys.modules))"
+           "'torch', 'gradio', 'onnxruntime', 'polars', 'matplotlib', 'openvino', 'nncf') if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=REPO).stdout == "[]\n"
 
@@ -96,6 +97,57 @@ def test_predict_exact_runs_pytorch_and_keeps_the_contract(weights, monkeypatch,
     assert list(fast) == list(exact) == CONTRACT_KEYS
     assert [p["class_id"] for p in fast["predictions"]] == [p["class_id"] for p in exact["predictions"]]
     assert {p["class_id"] for p in fast["predictions"]} <= {t.class_id for t in TAXA}
+
+
+# -- --precision: one switch on predict and export (tests/test_openvino_backend.py has the engine's side) ----------
+needs_openvino = pytest.mark.skipif(not openvino_backend.available(), reason="OpenVINO is not installed")
+NO_BF16 = ("this CPU has no bf16 (AVX-512 BF16 or AMX), so OpenVINO runs precision bf16 in fp32 "
+           "(fp32's answers, no speed-up)")
+
+
+@needs_openvino
+def test_precision_switch_on_export_and_predict(exported, tmp_path, capsys, caplog, monkeypatch):
+    monkeypatch.setattr(openvino_backend, "_warned_bf16", [False])
+    folder = str(copy_bundle(exported, tmp_path / "tiny"))
+    lion = sample_photo("lion.jpg")
+    assert main(["predict", lion, "--model", folder, "--precision", "int8"]) == 1  # int8 is made by export only
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.rstrip().endswith(f"make it with python -m inat export --model {folder} "
+                                                                "--precision int8")
+    assert main(["export", "--model", folder, "--precision", "bf16"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith(f"wrote {folder}/model.xml (") and out[-1].endswith("OpenVINO fp32 IR; --precision "
+                                                                                   "bf16 runs it)")
+    answers = {}
+    for precision in ("fp32", "bf16"):
+        assert main(["predict", lion, "--model", folder, "--json", "--precision", precision]) == 0
+        answers[precision] = json.loads(capsys.readouterr().out)["predictions"]
+    assert [p["class_id"] for p in answers["bf16"]] == [p["class_id"] for p in answers["fp32"]]
+    if not openvino_backend.cpu_has_bf16():  # said in one line
+        assert [r.getMessage() for r in caplog.records if "no bf16" in r.getMessage()] == [NO_BF16]
+
+
+def test_precision_without_openvino_is_one_line_saying_how_to_install_it(weights, monkeypatch, capsys):
+    monkeypatch.setattr(openvino_backend, "available", lambda: False)
+    tiny = str(weights / "tiny")
+    assert main(["predict", sample_photo("lion.jpg"), "--model", tiny, "--precision", "bf16"]) == 1
+    assert capsys.readouterr().err == "error: precision bf16 runs on OpenVINO, and openvino is not installed: " \
+                                      "pip install openvino nncf\n"
+    assert main(["export", "--model", tiny, "--precision", "int8"]) == 2  # before any work is done
+    err = capsys.readouterr().err
+    assert err.startswith("error: precision int8 runs on OpenVINO, and openvino") and len(err.splitlines()) == 1
+
+
+@pytest.mark.integration
+@needs_openvino
+def test_predict_precision_bf16_in_its_own_process(exported, tmp_path):
+    folder = str(copy_bundle(exported, tmp_path / "tiny"))
+    r = inat("predict", sample_photo("lion.jpg"), "--model", folder, "--precision", "bf16", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["error"] is None
+    assert (tmp_path / "tiny" / "model.xml").is_file()  # made on first use
+    # The user's view: one warning line where the CPU has no bf16, nothing else.
+    want = [] if openvino_backend.cpu_has_bf16() else [NO_BF16]
+    assert [line for line in r.stderr.splitlines() if line.strip()] == want
 
 
 def test_a_bad_model_is_one_line_per_photo(tmp_path, capsys):
