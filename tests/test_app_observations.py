@@ -162,7 +162,7 @@ def test_the_table_names_what_the_model_is_sure_of(day):
         ["#", "Photo", "Date", "Place", "Species", "Probability"]
     assert html.count("A big cat<br><span class='obs-sub'>genus <i>Panthera</i></span>") == 4
     assert html.count(pct("75.0 %")) == 4
-    assert "2024-05-04<br><span class='obs-sub'>09:15</span>" in html
+    assert "2024-05-04 <br><span class='obs-sub'>09:15</span>" in html
     assert "Santa Cruz, California, US" in html and "Cape Town" in html
     assert "broken.jpg is damaged or incomplete" in html
     assert html.count("src='data:image/jpeg;base64,") == 4 and "obs-nothumb" in html

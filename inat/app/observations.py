@@ -39,7 +39,10 @@ THUMB_PX = 96        # thumbnail side in pixels: sharp at the 48-56 CSS px it is
 THUMB_QUALITY = 70   # JPEG quality of a thumbnail: about 3 KB each, 600 KB for a full batch
 CSV_NAME = "observations.csv"
 CSV_MAX_AGE_S = 3600  # CSV folders older than this are deleted when a new one is made
-MAP_WIDTH, MAP_MIN_HEIGHT, MAP_MAX_HEIGHT = 640, 260, 480  # SVG user units (it scales to the screen)
+# SVG user units; the drawing scales to the screen, text with it: 420 wide keeps 13-unit text at 10-11 px on
+# a phone (340 px) and under 18 px at the page's 560 px.
+MAP_WIDTH, MAP_MIN_HEIGHT, MAP_MAX_HEIGHT = 420, 180, 340
+FONT = 13           # SVG units, for town names and numbers
 MAP_NUMBERS = 40     # up to this many dots carry their row number; above, numbers would overlap
 MIN_SPAN_DEG = 0.01  # a map of photos from one spot still spans about a kilometre
 KM_PER_DEG = 111.195  # on the mean-radius sphere places.py uses
@@ -172,8 +175,11 @@ def _table_row(i: int, r: dict, thumb: str | None) -> str:
     img = (f"<img src='{thumb}' alt='{name}' width='56' height='56' loading='lazy'>" if thumb else
            "<span class='obs-nothumb' aria-hidden='true'></span>")
     species, probability = _species_cells(r)
+    date, place = _date_cell(r), _place_cell(r)
+    # "obs-none" marks an empty cell, which a phone leaves out (page.css lays rows out as cards there).
     return (f"<tr><td class='obs-n'>{i}</td><td class='obs-photo'>{img}<span class='obs-file'>{name}</span></td>"
-            f"<td class='obs-date'>{_date_cell(r)}</td><td class='obs-place'>{_place_cell(r)}</td>"
+            f"<td class='obs-date{' obs-none' if date == '—' else ''}'>{date}</td>"
+            f"<td class='obs-place{' obs-none' if place == '—' else ''}'>{place}</td>"
             f"<td class='obs-species'>{species}</td><td class='obs-p'>{probability}</td></tr>")
 
 
@@ -181,7 +187,7 @@ def _date_cell(r: dict) -> str:
     if not r["observed_on"]:
         return "—"
     time_of_day = (r.get("observed_on_string") or "")[11:16]  # "2024-05-04 09:15:30" → "09:15"
-    return _e(r["observed_on"]) + (f"<br><span class='obs-sub'>{_e(time_of_day)}</span>" if time_of_day else "")
+    return _e(r["observed_on"]) + (f" <br><span class='obs-sub'>{_e(time_of_day)}</span>" if time_of_day else "")
 
 
 def _place_cell(r: dict) -> str:
@@ -282,7 +288,7 @@ def map_svg(points, towns=()) -> str:
 
     parts = [f"<svg class='obs-map-svg' viewBox='0 0 {width} {height:.0f}' role='img' "
              f"aria-label='Map of {len(points)} photo positions' xmlns='http://www.w3.org/2000/svg' "
-             f"font-family='sans-serif' font-size='13'>",
+             f"font-family='sans-serif' font-size='{FONT}'>",
              f"<rect x='0.5' y='0.5' width='{width - 1}' height='{height - 1:.0f}' fill='none' stroke='currentColor' "
              f"stroke-opacity='0.3'/>"]
     # Faint grid lines of latitude and longitude, about four each way, labelled at the edges.
@@ -300,20 +306,42 @@ def map_svg(points, towns=()) -> str:
                      f"stroke-opacity='0.12'/><text x='{x + 3:.1f}' y='14' font-size='11' fill='currentColor' "
                      f"fill-opacity='0.6'>{_degrees((lon + 180) % 360 - 180, step, 'E', 'W')}</text>")
     parts += _scale_bar(scale, height)
+    # Labels never run off the map, and one that would cover another is left out (the dot or square stays;
+    # a dot's number is in its tooltip too).
+    placed: list[tuple[float, float, float, float]] = []
     for name, lat, lon in towns:
         x, y = xy(lat, lon)
         parts.append(f"<rect x='{x - 4:.1f}' y='{y - 4:.1f}' width='8' height='8' fill='none' stroke='{TOWN}' "
-                     f"stroke-width='2'/><text x='{x + 7:.1f}' y='{y + 4:.1f}' fill='currentColor' "
-                     f"fill-opacity='0.75'>{_e(name)}</text>")
+                     f"stroke-width='2'/>" + _label(name, x, y, width, placed, opacity=0.75))
     numbered = len(points) <= MAP_NUMBERS
     for number, lat, lon, title in points:
         x, y = xy(lat, lon)
-        label = (f"<text x='{x + 7:.1f}' y='{y - 5:.1f}' font-size='12' fill='currentColor'>{number}</text>"
-                 if numbered else "")
+        label = _label(str(number), x, y, width, placed, above=True) if numbered else ""
         parts.append(f"<g><title>{_e(title)}</title><circle cx='{x:.1f}' cy='{y:.1f}' r='5' fill='{DOT}' "
                      f"stroke='white' stroke-width='1.5'/>{label}</g>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _label(text: str, x: float, y: float, width: float, placed: list, opacity: float = 1.0,
+           above: bool = False) -> str:
+    """SVG text for a mark at (x, y): centred above it, or beside it (on its right, on its left near the
+    right edge); "" when it would overlap a label in `placed` (boxes estimated from the length of the
+    text), else its box is added there."""
+    w, h = 0.6 * FONT * len(text), FONT
+    if above:
+        x0, baseline, anchor, at = x - w / 2, y - 8, "middle", x
+    elif x + 7 + w > width - 2:
+        x0, baseline, anchor, at = x - 7 - w, y + 4, "end", x - 7
+    else:
+        x0, baseline, anchor, at = x + 7, y + 4, "start", x + 7
+    box = (x0, baseline - h, x0 + w, baseline)
+    if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+        return ""
+    placed.append(box)
+    shade = f" fill-opacity='{opacity}'" if opacity < 1 else ""
+    return (f"<text x='{at:.1f}' y='{baseline:.1f}' font-size='{FONT}' fill='currentColor' text-anchor='{anchor}'"
+            f"{shade}>{_e(text)}</text>")
 
 
 def _crosses_180(lons) -> bool:
@@ -346,11 +374,13 @@ def _degrees(value: float, step: float, plus: str, minus: str) -> str:
 
 
 def _scale_bar(scale: float, height: float) -> list[str]:
-    """A bar of a round number of kilometres, about a fifth of the map wide, bottom left."""
+    """A bar of a round number of kilometres, about a fifth of the map wide, bottom right (the grid's
+    latitudes are labelled on the left)."""
     units_per_km = scale / KM_PER_DEG
     km = _nice(MAP_WIDTH / 5 / units_per_km)
     length = km * units_per_km
     words = f"{km:g}{NBSP}km" if km >= 1 else f"{km * 1000:g}{NBSP}m"
-    y = height - 14
-    return [f"<line x1='12' x2='{12 + length:.1f}' y1='{y:.1f}' y2='{y:.1f}' stroke='currentColor' stroke-width='3'/>"
-            f"<text x='12' y='{y - 6:.1f}' font-size='12' fill='currentColor'>{words}</text>"]
+    right, y = MAP_WIDTH - 12, height - 12
+    return [f"<line x1='{right - length:.1f}' x2='{right}' y1='{y:.1f}' y2='{y:.1f}' stroke='currentColor' "
+            f"stroke-width='3'/><text x='{right}' y='{y - 6:.1f}' font-size='12' fill='currentColor' "
+            f"text-anchor='end'>{words}</text>"]
