@@ -17,45 +17,16 @@ import pytest
 from PIL import Image
 
 from conftest import FELID_PROBS, FELIDS, make_bundle
-from photos import add_exif_to_jpeg, exif_block, sample_photo, save_with_exif
+from photos import TRIP, geotagged_day, sample_photo
 from inat.app.observations import (MAP_NUMBERS, MAX_PHOTOS, NO_FILES, THUMB_PX, batch_problem, map_html, map_svg,
                                    model_line, observe, page_rows, summary_markdown, table_html, thumbnail_uri,
                                    upload_order, write_observations_csv)
 from inat.app.views import NBSP
 from inat.observations import ALL_COLUMNS, COLUMNS
 
-# (file, source photo, EXIF date, offset, latitude, longitude, the town its place must name)
-TRIP = [
-    ("IMG_0001.jpg", "lion.jpg", "2024:05:04 09:15:30", "-07:00", 36.9741, -122.0308, "Santa Cruz"),
-    ("IMG_0002.jpg", "cheetah.jpg", "2024:05:04 11:02:11", "-07:00", 37.0447, -122.1072, "Felton"),
-    ("img_0003.png", None, "2024:05:04 16:45:00", None, -33.9249, 18.4241, "Cape Town"),
-]
-
 
 def pct(text: str) -> str:
     return text.replace(" %", f"{NBSP}%")
-
-
-def make_day(folder: Path) -> list[str]:
-    """The trip's photos (real JPEGs with EXIF spliced in, a generated PNG), a real photo without EXIF and a
-    broken file, as an upload would give them (each in its own folder, as Gradio stores uploads)."""
-    paths = []
-    for i, (name, source, when, offset, lat, lon, _) in enumerate(TRIP):
-        (folder / str(i)).mkdir(parents=True)
-        exif = exif_block(when, offset, lat, lon)
-        path = folder / str(i) / name
-        if source:
-            add_exif_to_jpeg(sample_photo(source), path, exif)
-        else:
-            save_with_exif(path, exif)
-        paths.append(str(path))
-    (folder / "3").mkdir()
-    paths.append(shutil.copy(sample_photo("tower.jpg"), folder / "3" / "tower.jpg"))
-    (folder / "4").mkdir()
-    broken = folder / "4" / "broken.jpg"
-    broken.write_bytes(Path(sample_photo("lion.jpg")).read_bytes()[:2000])
-    paths.append(str(broken))
-    return [str(p) for p in paths]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +41,7 @@ def predictor(tmp_path_factory):
 @pytest.fixture(scope="module")
 def day(tmp_path_factory, predictor):
     """(upload paths, rows, thumbnails, progress calls) of the day, observed once for the module."""
-    paths = make_day(tmp_path_factory.mktemp("uploads"))
+    paths = geotagged_day(tmp_path_factory.mktemp("uploads"))
     calls = []
     rows, thumbs = observe(predictor, upload_order(reversed(paths)),
                            lambda done, total, what: calls.append((done, total, what)))
@@ -272,7 +243,7 @@ def test_the_handler_refuses_too_many_or_no_files_and_unknown_models(app_env, gr
 @pytest.mark.integration
 def test_api_observations_files_in_table_and_csv_out(served, tmp_path):
     from gradio_client import Client, handle_file
-    paths = make_day(tmp_path / "day")
+    paths = geotagged_day(tmp_path / "day")
     client = Client(served[0], verbose=False, download_files=str(tmp_path / "downloads"))
     summary, table, map_, csv_file = client.predict([handle_file(p) for p in paths], api_name="/observations")
     assert summary.startswith("**5 photos**: 4 identified, 1 could not be used.")

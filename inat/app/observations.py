@@ -43,6 +43,7 @@ CSV_MAX_AGE_S = 3600  # CSV folders older than this are deleted when a new one i
 # a phone (340 px) and under 18 px at the page's 560 px.
 MAP_WIDTH, MAP_MIN_HEIGHT, MAP_MAX_HEIGHT = 420, 180, 340
 FONT = 13           # SVG units, for town names and numbers
+SCALE_STRIP = 22    # SVG units under the map for the scale bar
 MAP_NUMBERS = 40     # up to this many dots carry their row number; above, numbers would overlap
 MIN_SPAN_DEG = 0.01  # a map of photos from one spot still spans about a kilometre
 KM_PER_DEG = 111.195  # on the mean-radius sphere places.py uses
@@ -286,7 +287,8 @@ def map_svg(points, towns=()) -> str:
     def xy(lat, lon):
         return width / 2 + (east_of(lon) - mid_lon) * k * scale, height / 2 - (lat - mid_lat) * scale
 
-    parts = [f"<svg class='obs-map-svg' viewBox='0 0 {width} {height:.0f}' role='img' "
+    # The scale bar sits in a strip under the map, where no dot or label can be.
+    parts = [f"<svg class='obs-map-svg' viewBox='0 0 {width} {height + SCALE_STRIP:.0f}' role='img' "
              f"aria-label='Map of {len(points)} photo positions' xmlns='http://www.w3.org/2000/svg' "
              f"font-family='sans-serif' font-size='{FONT}'>",
              f"<rect x='0.5' y='0.5' width='{width - 1}' height='{height - 1:.0f}' fill='none' stroke='currentColor' "
@@ -305,7 +307,7 @@ def map_svg(points, towns=()) -> str:
         parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='0' y2='{height:.0f}' stroke='currentColor' "
                      f"stroke-opacity='0.12'/><text x='{x + 3:.1f}' y='14' font-size='11' fill='currentColor' "
                      f"fill-opacity='0.6'>{_degrees((lon + 180) % 360 - 180, step, 'E', 'W')}</text>")
-    parts += _scale_bar(scale, height)
+    parts.append(_scale_bar(scale, height + SCALE_STRIP))
     # Labels never run off the map, and one that would cover another is left out (the dot or square stays;
     # a dot's number is in its tooltip too).
     placed: list[tuple[float, float, float, float]] = []
@@ -373,14 +375,13 @@ def _degrees(value: float, step: float, plus: str, minus: str) -> str:
     return f"{abs(value):.{decimals}f}°{NBSP}{plus if value >= 0 else minus}" if round(value, decimals) else "0°"
 
 
-def _scale_bar(scale: float, height: float) -> list[str]:
-    """A bar of a round number of kilometres, about a fifth of the map wide, bottom right (the grid's
-    latitudes are labelled on the left)."""
+def _scale_bar(scale: float, bottom: float) -> str:
+    """A bar of a round number of kilometres, about a fifth of the map wide, at the bottom right."""
     units_per_km = scale / KM_PER_DEG
     km = _nice(MAP_WIDTH / 5 / units_per_km)
     length = km * units_per_km
     words = f"{km:g}{NBSP}km" if km >= 1 else f"{km * 1000:g}{NBSP}m"
-    right, y = MAP_WIDTH - 12, height - 12
-    return [f"<line x1='{right - length:.1f}' x2='{right}' y1='{y:.1f}' y2='{y:.1f}' stroke='currentColor' "
-            f"stroke-width='3'/><text x='{right}' y='{y - 6:.1f}' font-size='12' fill='currentColor' "
-            f"text-anchor='end'>{words}</text>"]
+    right, y = MAP_WIDTH - 12, bottom - 8
+    return (f"<line x1='{right - length:.1f}' x2='{right}' y1='{y:.1f}' y2='{y:.1f}' stroke='currentColor' "
+            f"stroke-width='3'/><text x='{right - length - 6:.1f}' y='{y + 4:.1f}' font-size='12' "
+            f"fill='currentColor' text-anchor='end'>{words}</text>")
