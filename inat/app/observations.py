@@ -42,8 +42,8 @@ CSV_MAX_AGE_S = 3600  # CSV folders older than this are deleted when a new one i
 # SVG user units; the drawing scales to the screen, text with it: 420 wide keeps 13-unit text at 10-11 px on
 # a phone (340 px) and under 18 px at the page's 560 px.
 MAP_WIDTH, MAP_MIN_HEIGHT, MAP_MAX_HEIGHT = 420, 180, 340
-FONT = 13           # SVG units, for town names and numbers
-SCALE_STRIP = 22    # SVG units under the map for the scale bar
+FONT = 13            # SVG units, for town names and numbers
+SCALE_STRIP = 22     # SVG units under the map for the scale bar
 MAP_NUMBERS = 40     # up to this many dots carry their row number; above, numbers would overlap
 MIN_SPAN_DEG = 0.01  # a map of photos from one spot still spans about a kilometre
 KM_PER_DEG = 111.195  # on the mean-radius sphere places.py uses
@@ -77,8 +77,8 @@ def observe(predictor, paths, progress=None) -> tuple[list[dict], list[str | Non
     """Identify photo files with `predictor`; returns (rows, thumbnails), one of each per path in order.
 
     Rows are `page_rows` of the predictor's records; thumbnails are `thumbnail_uri`s (None for a file
-    that cannot be used). `progress(done, total, what)`, when given, is told after each batch and each
-    thumbnail. A file that cannot be used gets its row with the reason; the others go on.
+    that cannot be used). `progress(done, total, what)`, when given, is told after each batch of photos
+    identified and of thumbnails made. A file that cannot be used gets its row with the reason; the others go on.
     """
     paths = [str(p) for p in paths]
     n = len(paths)
@@ -90,7 +90,8 @@ def observe(predictor, paths, progress=None) -> tuple[list[dict], list[str | Non
     thumbs = []
     for i, p in enumerate(paths):
         thumbs.append(None if rows[i]["error"] else thumbnail_uri(p))
-        tell(i + 1, n, "Making thumbnails")
+        if (i + 1) % BATCH_SIZE == 0 or i + 1 == n:  # each call is a message to the browser: not one a photo
+            tell(i + 1, n, "Making thumbnails")
     return rows, thumbs
 
 
