@@ -288,6 +288,22 @@ def test_on_a_phone_the_four_tab_names_fit(phone):
     assert room >= 0, f"the tab names overflow by {-room:.0f} px"
 
 
+def test_on_a_phone_the_tab_names_fit_before_the_font_arrives(browser, served):
+    # Gradio measures the tab row once: if the page's font is late (a slow phone network), the wider fallback
+    # font decides, and whatever did not fit then stays behind "•••".
+    page = browser.new_page(viewport=PHONE)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.route(re.compile(r"\.(woff2?|ttf|otf)(\?|$)|fonts\.(googleapis|gstatic)"), lambda route: route.abort())
+    try:
+        page.goto(served[0])
+        page.locator("#taxonomy-card").wait_for()
+        for name in ("Identify", "Observations", "Compare", "About"):
+            expect(page.get_by_role("tab", name=name)).to_be_visible()
+        expect(page.get_by_role("button", name="More tabs")).to_be_hidden()
+    finally:
+        page.close()
+
+
 # -- the Observations tab -------------------------------------------------------------------------------------
 def observe_day(page, tmp_path):
     """Upload the geotagged day (5 files, one broken) on the Observations tab and wait for the table."""
