@@ -11,7 +11,12 @@ minutes apart with OffsetTimeOriginal -07:00, and a GPS position along a walk ne
         places, CSV), what a person at the command line waits for;
   tab   the same photos through gradio_client to the `observations` endpoint of `python demo.py`
         (served, model already loaded, as the page is when someone uses it): uploading the files,
-        identifying, thumbnails, table, map, CSV, and downloading the CSV.
+        identifying, thumbnails, table, map, CSV, and downloading the CSV. gradio_client uploads
+        files one HTTP request each (a new connection every time);
+  page  the same endpoint with the files uploaded in one request, as the page's own JavaScript client
+        does (1,000 files a request), then called through Gradio's HTTP API (/gradio_api/call/...)
+        and the CSV downloaded: what someone using the tab waits for, less the browser's drawing;
+  upload_one_by_one   the uploads alone, one request each, as gradio_client makes them.
 Before the rounds, one untimed run of each on two photos makes the model's ONNX version (once) and
 loads the model in the app. The two CSVs are compared row by row (same taxon and probability for each
 file). Writes benchmarks/results/observations_speed.json and prints the figures.
@@ -120,6 +125,49 @@ def run_tab(client, files: list[Path], model: str) -> tuple[float, Path]:
     return time.perf_counter() - t0, Path(csv_file)
 
 
+def run_page(url: str, files: list[Path], model: str, downloads: Path) -> tuple[float, Path]:
+    """One upload request for every file, then the endpoint through Gradio's HTTP API; (seconds, CSV)."""
+    import httpx
+    t0 = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=600) as http:
+        handles = [open(f, "rb") for f in files]
+        try:
+            r = http.post("gradio_api/upload", files=[("files", (f.name, h)) for f, h in zip(files, handles)])
+        finally:
+            for h in handles:
+                h.close()
+        r.raise_for_status()
+        data = [[{"path": p, "orig_name": f.name, "meta": {"_type": "gradio.FileData"}} for p, f in zip(r.json(), files)],
+                model]
+        event = http.post("gradio_api/call/observations", json={"data": data}).json()["event_id"]
+        answer = None
+        with http.stream("GET", f"gradio_api/call/observations/{event}") as stream:
+            kind = None
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    kind = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and kind in ("complete", "error"):
+                    answer = (kind, json.loads(line.split(":", 1)[1]))
+                    break
+        if answer is None or answer[0] != "complete":
+            raise RuntimeError(f"observations endpoint failed: {answer}")
+        csv_url = answer[1][3]["url"]
+        out = downloads / f"page-{time.time_ns()}.csv"
+        downloads.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(http.get(csv_url).content)
+    return time.perf_counter() - t0, out
+
+
+def upload_one_by_one(url: str, files: list[Path]) -> float:
+    """The uploads alone, one request (and connection) each, as gradio_client makes them."""
+    import httpx
+    t0 = time.perf_counter()
+    for f in files:
+        with open(f, "rb") as h:
+            httpx.post(url + "gradio_api/upload", files=[("files", (f.name, h))], timeout=60).raise_for_status()
+    return time.perf_counter() - t0
+
+
 def agreement(cli_csv: Path, tab_csv: Path) -> dict:
     """Rows of both CSVs matched by file name: how many name the same taxon with the same probability."""
     def rows(path):
@@ -162,25 +210,32 @@ def main() -> int:
         app = ServedApp()
         client = Client(app.url, verbose=False, download_files=str(work / "downloads"))
         run_tab(client, sorted(warm.iterdir()), model)  # the model loads in the app; not timed
-        cli_s, tab_s, agree = [], [], None
+        cli_s, tab_s, page_s, upload_s, agree = [], [], [], [], None
         for r in range(args.rounds):
             cli_s.append(run_cli(day, model, work / f"cli{r}.csv"))
             seconds, tab_csv = run_tab(client, files, model)
             tab_s.append(seconds)
-            agree = agreement(work / f"cli{r}.csv", tab_csv)
-            print(f"round {r + 1}: cli {cli_s[-1]:.1f} s, tab {tab_s[-1]:.1f} s", flush=True)
+            seconds, page_csv = run_page(app.url, files, model, work / "downloads")
+            page_s.append(seconds)
+            upload_s.append(upload_one_by_one(app.url, files))
+            agree = {"tab": agreement(work / f"cli{r}.csv", tab_csv), "page": agreement(work / f"cli{r}.csv", page_csv)}
+            print(f"round {r + 1}: cli {cli_s[-1]:.1f} s, tab {tab_s[-1]:.1f} s, page {page_s[-1]:.1f} s, "
+                  f"uploads one by one {upload_s[-1]:.1f} s", flush=True)
         load_after = os.getloadavg()
     finally:
         if app is not None:
             app.close()
         shutil.rmtree(work, ignore_errors=True)
-    cli, tab = statistics.median(cli_s), statistics.median(tab_s)
+    cli, tab, page = statistics.median(cli_s), statistics.median(tab_s), statistics.median(page_s)
     result = {
         "date": datetime.now().strftime("%Y-%m-%d"), "model": model, "photos": args.photos, "rounds": args.rounds,
         "source": "../shared/data/inat21-plants47/val (every k-th photo), EXIF date/GPS spliced in",
         "cli_s": [round(x, 2) for x in cli_s], "tab_s": [round(x, 2) for x in tab_s],
-        "cli_median_s": round(cli, 2), "tab_median_s": round(tab, 2), "tab_over_cli": round(tab / cli, 2),
+        "page_s": [round(x, 2) for x in page_s], "upload_one_by_one_s": [round(x, 2) for x in upload_s],
+        "cli_median_s": round(cli, 2), "tab_median_s": round(tab, 2), "page_median_s": round(page, 2),
+        "tab_over_cli": round(tab / cli, 2), "page_over_cli": round(page / cli, 2),
         "cli_photos_per_s": round(args.photos / cli, 2), "tab_photos_per_s": round(args.photos / tab, 2),
+        "page_photos_per_s": round(args.photos / page, 2),
         "target_tab_over_cli": 1.5, "agreement": agree,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
