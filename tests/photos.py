@@ -3,11 +3,13 @@
     sample_photo("lion.jpg")     a real photo shipped with gradio (lion.jpg, cheetah.jpg, tower.jpg)
     picture(seed, size, grain)   a generated photo-like picture (smooth colour fields, optional grain)
     exif_block(...), ...         EXIF dates and GPS positions written as phones and cameras write them
+    geotagged_day(folder)        a day's uploads: real photos with EXIF dates and GPS, one without EXIF, a broken file
 """
 from __future__ import annotations
 
 import importlib.util
 import io
+import shutil
 import struct
 from pathlib import Path
 
@@ -129,3 +131,34 @@ def raw_gps_exif(entries: list[tuple[int, int, int, bytes]]) -> bytes:
 
 def rationals(*pairs, signed: bool = False) -> bytes:
     return b"".join(struct.pack(">ii" if signed else ">II", n, d) for n, d in pairs)
+
+
+# (file, source photo, EXIF date, offset, latitude, longitude, the town its place must name)
+TRIP = [
+    ("IMG_0001.jpg", "lion.jpg", "2024:05:04 09:15:30", "-07:00", 36.9741, -122.0308, "Santa Cruz"),
+    ("IMG_0002.jpg", "cheetah.jpg", "2024:05:04 11:02:11", "-07:00", 37.0447, -122.1072, "Felton"),
+    ("img_0003.png", None, "2024:05:04 16:45:00", None, -33.9249, 18.4241, "Cape Town"),
+]
+
+
+def geotagged_day(folder) -> list[str]:
+    """The trip's photos (real JPEGs with EXIF spliced in, a generated PNG), a real photo without EXIF and a
+    broken file, as an upload would give them (each in its own folder, as Gradio stores uploads)."""
+    folder = Path(folder)
+    paths = []
+    for i, (name, source, when, offset, lat, lon, _) in enumerate(TRIP):
+        (folder / str(i)).mkdir(parents=True)
+        exif = exif_block(when, offset, lat, lon)
+        path = folder / str(i) / name
+        if source:
+            add_exif_to_jpeg(sample_photo(source), path, exif)
+        else:
+            save_with_exif(path, exif)
+        paths.append(str(path))
+    (folder / "3").mkdir()
+    paths.append(shutil.copy(sample_photo("tower.jpg"), folder / "3" / "tower.jpg"))  # no EXIF
+    (folder / "4").mkdir()
+    broken = folder / "4" / "broken.jpg"
+    broken.write_bytes(Path(sample_photo("lion.jpg")).read_bytes()[:2000])
+    paths.append(str(broken))
+    return [str(p) for p in paths]

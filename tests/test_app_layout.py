@@ -47,9 +47,9 @@ def test_the_identify_endpoint_is_image_first_then_model(app):
     assert [comps[i]["type"] for i in dep["inputs"]] == ["image", "dropdown"]
     assert [comps[i]["type"] for i in dep["outputs"]] == ["label", "markdown", "json"]
     assert comps[dep["targets"][0][0]]["type"] == "button"
-    # Every other event stays off the API page.
+    # Every other event but the Observations tab's stays off the API page.
     public = [d["api_name"] for d in app.demo.config["dependencies"] if d.get("api_visibility") == "public"]
-    assert public == ["identify"]
+    assert public == ["identify", "observations"]
 
 
 def test_examples_set_the_photo_only(app):

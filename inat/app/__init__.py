@@ -1,6 +1,7 @@
-"""The Gradio app: Identify, Compare and About, for people who want to know what is in their photo.
+"""The Gradio app: Identify, Observations, Compare and About, for people who want to know what is in their photo.
 
     views.py       the Identify tab's result, names and error sentences, as pure functions (record in → Markdown)
+    observations.py  the Observations tab: many photos → inat.observations rows, table, map and CSV (pure functions)
     about.py       the model picker's labels and the About tab, in people's words (bundle in → Markdown)
     compare.py     the Compare tab's curves, run names and tables (run records in → rows, Markdown)
     layout.py      the components, their events and handlers, and launch (`build_app`)

@@ -3,9 +3,9 @@
     app = build_app()          # loads no model; `app.demo` is the gr.Blocks
     app.launch()               # parses --share/--port/--host, loads the default model in the background
 
-Handlers only call the predictor and the views (`views` for Identify, `about` for the picker and About,
-`compare` for Compare), and turn failures into one plain sentence (`gr.Error`) while the log keeps the
-technical detail, so a bad upload never takes the server down.
+Handlers only call the predictor and the views (`views` for Identify, `observations` for Observations,
+`about` for the picker and About, `compare` for Compare), and turn failures into one plain sentence
+(`gr.Error`) while the log keeps the technical detail, so a bad upload never takes the server down.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ..errors import first_line
 from ..hub import default_model, list_bundles, model_rows, resolve, weights_dir
 from ..plots import METRICS
 from ..runs import list_runs
+from . import observations
 from .about import about_markdown, model_choices, reliability, summary_markdown, technical_markdown
 from .compare import compare_intro, curve_note, curve_rows, run_choices, runs_markdown, thesis_markdown
 from .figures import reliability_png
@@ -139,20 +140,24 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
     default = default if default in values else (choices[0][1] if choices else None)
     read_runs = (lambda: runs) if runs is not None else list_runs
 
+    def predictor_for(model):
+        """The shared Predictor of a listed model name; one sentence (gr.Error) for anything else."""
+        if model not in values:
+            raise gr.Error(f"Unknown model {html.escape(repr(model)[:80], quote=False)}; choose one of: "
+                           f"{', '.join(sorted(values)) or 'none installed'}.", print_exception=False)
+        try:
+            return models.get(model)
+        except Exception:
+            log.exception("model %s failed to load", model)
+            raise gr.Error(f"The {model} model could not be loaded: choose another model (whoever runs this "
+                           f"app finds the reason in its log).", print_exception=False) from None
+
     def identify(image, model: str | None = default):
         if image is None:
             raise gr.Error("Upload a photo first, or pick one of the examples.")
         if isinstance(image, UnusablePhoto):
             raise gr.Error(image.message, print_exception=False)
-        if model not in values:
-            raise gr.Error(f"Unknown model {html.escape(repr(model)[:80], quote=False)}; choose one of: "
-                           f"{', '.join(sorted(values)) or 'none installed'}.", print_exception=False)
-        try:
-            predictor = models.get(model)
-        except Exception:
-            log.exception("model %s failed to load", model)
-            raise gr.Error(f"The {model} model could not be loaded: choose another model (whoever runs this "
-                           f"app finds the reason in its log).", print_exception=False) from None
+        predictor = predictor_for(model)
         size = getattr(image, "size", None)  # before predicting: decoding may reduce a lazily opened JPEG
         try:
             result = predictor.predict([image], k=TOP_K)[0]
@@ -169,6 +174,24 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
 
     def clear():
         return None, PLACEHOLDER, None
+
+    def observe_files(files, model: str | None = default, progress=gr.Progress()):
+        """Observations: the summary, the table, the map and the CSV file for a batch of photo files."""
+        problem = observations.batch_problem(len(files or []))
+        if problem:
+            raise gr.Error(problem, print_exception=False)
+        predictor = predictor_for(model)
+        paths = observations.upload_order(files)
+        try:
+            rows, thumbs = observations.observe(
+                predictor, paths, lambda done, total, what: progress((done, total), desc=what, unit="photos"))
+            csv_path = observations.write_observations_csv(rows)
+        except Exception:
+            log.exception("observations of %d photos with %s failed", len(paths), model)
+            raise gr.Error("Something went wrong while identifying these photos: try again, or send fewer at a time.",
+                           print_exception=False) from None
+        return (observations.summary_markdown(rows), observations.table_html(rows, thumbs),
+                observations.map_html(rows), str(csv_path))
 
     def identify_shown(image, model):
         # A new photo, an example or another model: identify what is on screen; nothing shown, nothing to do.
@@ -261,6 +284,27 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                 model.input(clear, None, outputs, queue=False, api_visibility="private",
                             trigger_mode="always_last").then(
                     identify_shown, [photo, model], outputs, api_visibility="private")
+
+            with gr.Tab("Observations", id="observations"):
+                gr.Markdown(f"Identify a day's photos at once: a table of when, where and what, a map of where, and "
+                            f"a CSV file with iNaturalist's column names. {observations.LIMIT_NOTE}\n\n"
+                            f"{observations.PRIVACY_NOTE}", elem_id="obs-intro")
+                obs_files = gr.File(file_count="multiple", label="Photos", elem_id="obs-files", height=160)
+                obs_model = gr.Markdown(observations.model_line(default), elem_id="obs-model")
+                obs_button = gr.Button("Identify all", variant="primary", elem_id="obs-run")
+                obs_summary = gr.Markdown(elem_id="obs-summary")
+                obs_table = gr.HTML(observations.TABLE_PLACEHOLDER, elem_id="obs-table", js_on_load=None,
+                                    min_height=60)
+                obs_csv = gr.File(label="Download the table as CSV", interactive=False, elem_id="obs-csv")
+                obs_map = gr.HTML(elem_id="obs-map", js_on_load=None)
+                # One batch at a time: two would each take twice as long and hold twice the memory, while
+                # the Identify tab keeps its own slots.
+                obs_button.click(observe_files, [obs_files, model], [obs_summary, obs_table, obs_map, obs_csv],
+                                 api_name="observations", concurrency_limit=1, show_progress_on=[obs_table],
+                                 api_description=f"Identify up to {observations.MAX_PHOTOS} photo files: a summary "
+                                                 f"(Markdown), the table and the map (HTML), and the CSV file with the "
+                                                 f"columns of python -m inat predict --csv.")
+                model.change(observations.model_line, [model], [obs_model], api_visibility="private")
 
             with gr.Tab("Compare", id="compare") as compare_tab:
                 intro = gr.Markdown(elem_id="compare-intro")
