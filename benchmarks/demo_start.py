@@ -9,7 +9,7 @@ folder of this checkout. Measured from just before the process is spawned:
   first result  a gradio_client call to the `identify` endpoint with a real photo returns its top-5
                 (connecting the client included: the time a first visitor waits for an answer).
 The first start of a series is reported but not counted: it reads every library from disk (a cold
-install); the others are a warm install, which is what the 10 s target of issue #6 is about.
+install); the others are a warm install, which is what the 10 s target is about.
 Writes benchmarks/results/demo_start.json and prints a table.
 """
 from __future__ import annotations

@@ -30,7 +30,7 @@ INPUT, OUTPUT, FEATURES = "input", "logits", "features"  # FEATURES: pooled pre-
 AGREEMENT_TOP1 = 0.99
 AGREEMENT_TOP5 = 0.97
 # The runtime that serves fp32 by default: "onnx" (ONNX Runtime) or "openvino" (the IR converted from the
-# ONNX export, made beside it by inat.export.ensure_export). The rule (issue 15): whichever is faster at
+# ONNX export, made beside it by inat.export.ensure_export). The rule: whichever is faster at
 # >= AGREEMENT_TOP1 / _TOP5 agreement with fp32 eager PyTorch; benchmarks/backend_speed.py measures it
 # (OpenVINO fp32 agreed 100 % top-1 / 99.9 % top-5 on the starter, but no quiet-machine timing yet).
 FP32_BACKEND = "onnx"

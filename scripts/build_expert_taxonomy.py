@@ -47,7 +47,7 @@ LABELS_DIR = REPO.parent / "shared" / "models" / "coral-inat2017"
 COLUMNS = ["index", "scientific_name", "common_name", "rank", "kingdom", "phylum", "class", "order",
            "family", "genus", "specific_epithet", "taxon_id", "match"]
 MATCHES = ("exact", "synonym", "parent_species", "genus", "none")
-# Target: kingdom … genus filled for at least this share of each model's classes (issue 12).
+# Target: kingdom … genus filled for at least this share of each model's classes.
 MIN_FILLED = 0.99
 
 

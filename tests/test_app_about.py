@@ -1,4 +1,4 @@
-"""inat.app.about: the model picker and the About tab in people's words; figures under Technical details (#17 6, 9)."""
+"""inat.app.about: the model picker and the About tab in people's words; figures under Technical details."""
 import re
 
 import pytest

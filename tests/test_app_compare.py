@@ -1,4 +1,4 @@
-"""inat.app.compare: the Compare tab's runs in words, their curves, the data set and its chance level (#17 8)."""
+"""inat.app.compare: the Compare tab's runs in words, their curves, the data set and its chance level."""
 import math
 
 import pytest

@@ -1,4 +1,4 @@
-"""inat.app.views: what the Identify tab shows, from records, without Gradio or a model (issue #17).
+"""inat.app.views: what the Identify tab shows, from records, without Gradio or a model.
 
 The records come from `inat.record.identify` over small class lists, so every number on the card is known
 in advance. The felids of conftest: Lion 40 %, Leopard 35 %, Domestic cat 20 %, English oak 5 %; genus

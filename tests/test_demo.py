@@ -42,3 +42,14 @@ def test_readme_front_matter_is_a_valid_spaces_card():
     assert pinned == [meta["sdk_version"]]
     assert len(meta["short_description"]) <= 60
     assert "tags:" in text.split("---\n")[1]
+
+
+def test_readme_states_the_two_commands_ci_and_a_newcomer_run():
+    # README.md is the newcomer's page: short, and its test command is the one CI runs on a clean clone.
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(text) <= 12_000
+    assert "    pip install -r requirements.txt && python demo.py\n" in text
+    test_command = "pip install -r requirements-dev.txt && python -m pytest"
+    assert f"    {test_command}\n" in text
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.rstrip().splitlines()[-1].endswith("-r requirements-dev.txt && python -m pytest")

@@ -98,7 +98,9 @@ def test_cli_import_refuses_then_imports(thesis, tmp_path, capsys):
     assert r.returncode == 2 and "--trust-pickle" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "v2s").exists()
     assert main(args[3:] + ["--trust-pickle"]) == 0
-    assert capsys.readouterr().out == f"wrote bundle {tmp_path / 'v2s'} (efficientnet_v2_s, 3 classes)\n"
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"wrote bundle {tmp_path / 'v2s'} (efficientnet_v2_s, 3 classes)"
+    assert out[1:] == [f"fast ONNX version: {tmp_path / 'v2s' / 'model.onnx'}"]   # made at the end of import
     assert load_bundle(tmp_path / "v2s").classes[0].common_name == "Lion"
 
 

@@ -35,7 +35,7 @@ def test_asset_loads_with_its_provenance(router):
     for key in ("command", "date", "data", "held_out", "figures", "inputs"):
         assert info[key], key
     assert info["command"].startswith("python scripts/train_router.py")
-    # the committed router meets the targets on its own held-out photos
+    # the committed router meets its targets on its own held-out photos
     acc = info["figures"]["group_accuracy"]
     for name in ("plants47_val", "flowers102", "birds525", "butterflies100"):
         assert acc[name] >= 0.95, name
