@@ -139,7 +139,7 @@ def test_where_its_photos_come_from():
 
 
 def test_coverage_counts_in_words():
-    assert coverage(FELIDS) == "3 animals and 1 plants"
+    assert coverage(FELIDS) == "3 animals and 1 plant"
     assert coverage(plants(3).classes, {"name": "Plantae"}) == "3 plant species"
     assert coverage(birds(5).classes) == "5 bird species"
     sub = Taxon(9, "Avis s0 minor", None, "subspecies", {"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves"})

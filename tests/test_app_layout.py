@@ -140,7 +140,7 @@ def test_about_handler(app):
     assert about.startswith("## felids: 4 species") and "`" not in about  # people's words first
     assert "#### felids: `efficientnet_lite0`" in technical and "- `val_top1`: **50.0" in technical
     assert diagram.visible is False  # felids has no stored calibration: no diagram
-    assert summary.startswith("Knows 3 animals and 1 plants.")
+    assert summary.startswith("Knows 3 animals and 1 plant.")
     about, _, technical, summary = describe("nope")
     assert about.startswith("This model cannot be read") and "nope: no such model" in technical
     path = str(Path(os.environ["INAT_WEIGHTS"]) / "felids")

@@ -11,6 +11,7 @@ from ..rollup import TaxonTree
 from .views import ABOVE_SPECIES, code, everyday, fmt_pct, md
 
 KINGDOM_PLURALS = {"Animalia": "animals", "Plantae": "plants", "Fungi": "fungi"}
+KINGDOM_SINGULARS = {"Animalia": "animal", "Plantae": "plant", "Fungi": "fungus"}
 # Where a training set's photos come from, by the start of the dataset name a bundle's run records.
 DATASET_REGIONS = {
     "ImageNet": "photos collected from the web around the world (ImageNet), many of them of pets, farm and zoo animals",
@@ -51,7 +52,8 @@ def coverage(classes, scope: dict | None = None) -> str:
         kingdoms[k] = kingdoms.get(k, 0) + 1
     if len(kingdoms) <= 1:
         return f"{n:,} species" if all_species else f"{n:,} kinds of organisms"
-    parts = [f"{c:,} {KINGDOM_PLURALS.get(k, k)}" for k, c in sorted(kingdoms.items(), key=lambda kv: -kv[1])]
+    parts = [f"{c:,} {(KINGDOM_SINGULARS if c == 1 else KINGDOM_PLURALS).get(k, k)}"
+             for k, c in sorted(kingdoms.items(), key=lambda kv: -kv[1])]
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
