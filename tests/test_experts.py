@@ -143,6 +143,7 @@ def test_converted_bundle_predicts_a_bird(bundles):
 
 
 @pytest.mark.shared
+@pytest.mark.integration   # the TFLite interpreter over ~150 real photos a model: half a minute
 @pytest.mark.parametrize("name,data,every", SAMPLES)
 def test_bundle_agrees_with_the_tflite_interpreter(bundles, name, data, every):
     pytest.importorskip("ai_edge_litert")

@@ -190,6 +190,7 @@ def test_openvino_as_the_fp32_default_is_made_beside_the_onnx_export(exported, t
 
 
 @needs_openvino
+@pytest.mark.integration   # NNCF quantizes a network first (~5 s, once for the three)
 def test_int8_ir_carries_its_recipe_and_measurement(tiny_int8):
     import openvino as ov
     xml = tiny_int8 / FILES["int8"]
@@ -207,6 +208,7 @@ def test_int8_ir_carries_its_recipe_and_measurement(tiny_int8):
 
 
 @needs_openvino
+@pytest.mark.integration   # NNCF quantizes a network first (~5 s, once for the three)
 def test_int8_is_never_made_by_predict_and_refused_when_stale(tiny_int8, exported, tmp_path):
     none = copy_bundle(exported, tmp_path / "none")
     with pytest.raises(BundleError, match=r"tiny: no exported int8 OpenVINO model; make it with python -m inat "
@@ -221,6 +223,7 @@ def test_int8_is_never_made_by_predict_and_refused_when_stale(tiny_int8, exporte
 
 
 @needs_openvino
+@pytest.mark.integration   # NNCF quantizes a network first (~5 s, once for the three)
 def test_a_scoped_bundles_guard_runs_the_same_precision_and_says_why_it_is_needed(tiny_int8, tmp_path, monkeypatch):
     monkeypatch.setenv("INAT_CACHE", str(tmp_path / "cache"))  # no int8 IR of the built-in starter there
     scoped = copy_bundle(tiny_int8, tmp_path / "scoped")
