@@ -25,6 +25,7 @@ from .labelled import LABELS_CSV, LabelledPhoto, read_labelled, read_names
 from .plots import plot_reliability, save_png
 from .predict import Predictor
 from .record import Identification
+from .router_groups import group_of
 
 TOP_CONFUSED = 10
 
@@ -86,16 +87,7 @@ def species_names(taxon) -> set[str]:
 
 def truth_group(photo: LabelledPhoto) -> str:
     """The router group a photo belongs to: plants, birds, insects, other_organism or not_organism."""
-    if not photo.organism:
-        return "not_organism"
-    lin = photo.lineage
-    if lin.get("kingdom") == "Plantae":
-        return "plants"
-    if lin.get("class") == "Aves":
-        return "birds"
-    if lin.get("class") == "Insecta":
-        return "insects"
-    return "other_organism"
+    return group_of(photo.lineage) if photo.organism else "not_organism"
 
 
 def open_world(records: list[Identification], truths: list[LabelledPhoto], known: set[str]) -> dict:

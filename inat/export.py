@@ -81,6 +81,17 @@ def _ensure_onnx(bundle: Bundle) -> Path | None:
         return None
 
 
+def _fp32_in(bundle: Bundle, out_dir: Path) -> Path:
+    """`out_dir`'s fp32 ONNX export of `bundle`, made there first when it is missing or stale (what the
+    int8 and OpenVINO files are made from)."""
+    fp32 = out_dir / FILES["fp32"]
+    try:
+        OnnxModel(fp32).check(bundle)
+    except ExportedModelError:
+        export_onnx(bundle, out_dir)
+    return fp32
+
+
 def make_fast(engines, *, background: bool = False) -> threading.Thread | None:
     """Make the export each engine would rather run (`engine.needs_export`), then switch it to the export.
 
@@ -283,11 +294,7 @@ def export_int8(bundle: Bundle, calibration: Path | None = None, *, n_calibratio
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
     out_dir = Path(out_dir or export_dir(bundle))
-    fp32 = out_dir / FILES["fp32"]
-    try:
-        OnnxModel(fp32).check(bundle)
-    except ExportedModelError:
-        export_onnx(bundle, out_dir)
+    fp32 = _fp32_in(bundle, out_dir)
     cal, check = split_photos(calibration_photos(calibration), n_calibration, n_check)
 
     class Reader(CalibrationDataReader):
@@ -345,11 +352,7 @@ def export_openvino(bundle: Bundle, precision: str = "fp32", calibration: Path |
     """
     openvino_backend.require(precision, making_int8=precision == "int8")
     out_dir = Path(out_dir or export_dir(bundle))
-    onnx = out_dir / FILES["fp32"]
-    try:
-        OnnxModel(onnx).check(bundle)
-    except ExportedModelError:
-        export_onnx(bundle, out_dir)
+    onnx = _fp32_in(bundle, out_dir)
     if precision != "int8":
         return openvino_backend.convert(onnx, out_dir, "fp32"), {}
     if recipe not in openvino_backend.RECIPES:

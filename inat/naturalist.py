@@ -77,6 +77,13 @@ class Ensemble:
                                    + [f"{b.name} ({group})" for group, b in self.experts.items()])}
 
 
+def known_species_gate(top: np.ndarray, a: float, b: float) -> np.ndarray:
+    """sigmoid(a + b * logit(top)): the probability that a photo whose expert gives its first species `top`
+    (of the non-background mass) shows a species the expert knows. Fitted by scripts/fit_expert_gates.py."""
+    top = np.clip(np.asarray(top, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return 1.0 / (1.0 + np.exp(-(a + b * np.log(top / (1 - top)))))
+
+
 class Mixture:
     """The merged class list and the arithmetic that combines the parts' probabilities over it."""
 
@@ -182,9 +189,7 @@ class Mixture:
         1 for an expert without a fitted gate."""
         if group not in self.gates:
             return np.ones(len(q))
-        a, b = self.gates[group]
-        top = np.clip(q.max(axis=1), 1e-6, 1 - 1e-6)
-        return 1.0 / (1.0 + np.exp(-(a + b * np.log(top / (1 - top)))))
+        return known_species_gate(q.max(axis=1), *self.gates[group])
 
     def source(self, j: int, ran: dict[str, bool]) -> str:
         """Which model produced merged entry `j` for a photo on which `ran[group]` says which experts ran."""

@@ -35,7 +35,7 @@ from inat.engine import softmax  # noqa: E402
 from inat.evaluate import species_names  # noqa: E402
 from inat.hub import resolve  # noqa: E402
 from inat.labelled import read_labelled, read_names  # noqa: E402
-from inat.naturalist import UNNAMED  # noqa: E402
+from inat.naturalist import UNNAMED, known_species_gate  # noqa: E402
 from inat.rollup import TaxonTree  # noqa: E402
 from inat.taxonomy import Taxon  # noqa: E402
 
@@ -69,10 +69,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[float,
     return float(w[0]), float(w[1])
 
 
-def gate(x: np.ndarray, a: float, b: float) -> np.ndarray:
-    return 1 / (1 + np.exp(-(a + b * x)))
-
-
 def claims(bundle, group: str, q: np.ndarray, g: np.ndarray, truths) -> dict:
     """claims / wrong_claims / known-species claims of the expert alone, its species scaled by the gate `g`
     and the rest given to its group ("a bird"), as naturalist's roll-up counts them."""
@@ -99,7 +95,8 @@ def fit(name: str, data: Path) -> dict:
     truths = [truths[i] for i in kept]
     q = softmax(logits / bundle.temperature)[:, bundle.output_index]
     q = q / q.sum(axis=1, keepdims=True)                                   # P_E(s | not background)
-    x = logit(q.max(axis=1))
+    top = q.max(axis=1)
+    x = logit(top)                      # the gate's input, as known_species_gate reads it
     known_names = set().union(*(species_names(t) for t in bundle.classes))
     y = np.asarray([t.species in known_names for t in truths], dtype=float)
     # a truth above species is neither known nor not, unless the collection is of species throughout
@@ -116,8 +113,8 @@ def fit(name: str, data: Path) -> dict:
     for f in (True, False):
         train = (fold != f) & sure
         af, bf = fit_logistic(x[train], y[train])
-        g_cross[fold == f] = gate(x[fold == f], af, bf)
-    g_in = gate(x, a, b)
+        g_cross[fold == f] = known_species_gate(top[fold == f], af, bf)
+    g_in = known_species_gate(top, a, b)
     top1 = q.argmax(axis=1)
     right = np.asarray([t.species in species_names(bundle.classes[j]) for t, j in zip(truths, top1)])
     return {
