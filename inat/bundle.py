@@ -25,6 +25,7 @@ from typing import Callable
 from .errors import first_line
 from .models import create_model, get_spec
 from .preprocess import Preprocess
+from .probability import check_calibration
 from .taxonomy import RANKS, Taxon
 
 FORMAT = "inat-bundle"
@@ -53,7 +54,7 @@ class Bundle:
     run: dict = field(default_factory=dict)             # init, dataset, img_size, epochs, best_epoch, command...
     provenance: dict = field(default_factory=dict)      # dataset, command, date, source checkpoint...
     metrics: dict = field(default_factory=dict)         # measured accuracy, e.g. {"val_top1": 0.83, "split": ...}
-    calibration: dict = field(default_factory=dict)     # {"temperature": T, ...} from inat.calibration; {}: none
+    calibration: dict = field(default_factory=dict)     # {"method", "temperature", ...}: inat.probability; {}: none
     scope: dict = field(default_factory=dict)           # the world it knows: {"rank", "name", "description"}; {}: unsaid
     expert: bool = False                    # a species expert for its group (birds, insects, plants): naturalist uses it
     default: bool = False
@@ -300,9 +301,7 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
         if min(index) < 0 or max(index) >= num_outputs or len(set(index)) != len(index):
             raise ValueError("class 'index' values must be distinct and below num_outputs")
         calibration = meta.get("calibration") or {}
-        t = calibration.get("temperature", 1.0) if isinstance(calibration, dict) else None
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.01 <= t <= 100:
-            raise ValueError(f"calibration temperature {t!r} is not a number in 0.01..100")
+        check_calibration(calibration)
         scope = meta.get("scope") or {}
         if not isinstance(scope, dict) or (scope and not all(isinstance(scope.get(k), str) and scope[k]
                                                               for k in ("rank", "name"))):

@@ -29,6 +29,7 @@ from . import openvino_backend, runtime
 from .bundle import Bundle, BundleError
 from .models import logits_and_features
 from .preprocess import ArrayTransform, draft_size, eval_transform
+from .probability import calibrated
 from .runtime import ExportedModelError, agreement_ok, export_command, open_exported
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino", "openvino-bf16", "openvino-int8")
@@ -198,15 +199,8 @@ class Engine:
         return logits.float().numpy(), features.float().numpy()
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """(N, num_outputs) calibrated probabilities (softmax of logits / the bundle's temperature) for a batch."""
+        """(N, num_outputs) calibrated probabilities (the bundle's calibration of the logits) for a batch."""
         if len(batch) == 0:
             return np.zeros((0, self.bundle.num_outputs), dtype=np.float32)
-        return softmax(self.logits(batch) / self.bundle.temperature)
+        return calibrated(self.logits(batch), self.bundle.calibration)
 
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in float64 (no overflow), returned as float32."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)

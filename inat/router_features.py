@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-from .engine import softmax
+from .probability import softmax
 from .images import open_image
 from .lite0 import LITE0_PREPROCESS
 from .models import logits_and_features

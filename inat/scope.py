@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .bundle import Bundle
-from .engine import Engine, softmax
+from .engine import Engine
+from .probability import calibrated, softmax
 from .rollup import TaxonTree
 from .router import Router
 from .router_groups import GROUPS, group_of
@@ -46,7 +47,7 @@ class GroupModel:
         logits, features = self.engine.logits_and_features(batch)
         # The router was fitted on the starter's plain softmax (temperature 1): give it the same.
         groups = self.router.probabilities(features, softmax(logits))
-        return softmax(logits / self.bundle.temperature), groups
+        return calibrated(logits, self.bundle.calibration), groups
 
 
 def scope_lineage(scope: dict, classes) -> dict:

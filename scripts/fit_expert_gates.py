@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from inat.calibration import photo_logits  # noqa: E402
-from inat.engine import softmax  # noqa: E402
+from inat.probability import calibrated  # noqa: E402
 from inat.evaluate import species_names  # noqa: E402
 from inat.hub import resolve  # noqa: E402
 from inat.labelled import read_labelled, read_names  # noqa: E402
@@ -93,7 +93,7 @@ def fit(name: str, data: Path) -> dict:
     truths = [t for t in read_labelled(data / collection, names=read_names(REPO / names_file)) if t.organism]
     logits, kept = photo_logits(bundle, [t.path for t in truths])
     truths = [truths[i] for i in kept]
-    q = softmax(logits / bundle.temperature)[:, bundle.output_index]
+    q = calibrated(logits, bundle.calibration)[:, bundle.output_index]
     q = q / q.sum(axis=1, keepdims=True)                                   # P_E(s | not background)
     top = q.max(axis=1)
     x = logit(top)                      # the gate's input, as known_species_gate reads it

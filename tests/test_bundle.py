@@ -54,7 +54,10 @@ def test_calibration_and_scope_travel_with_the_bundle(tmp_path):
 @pytest.mark.parametrize("key, value, match", [
     ("calibration", {"temperature": 0}, "calibration temperature 0 is not a number in 0.01..100"),
     ("calibration", {"temperature": "2"}, "calibration temperature"), ("calibration", {"temperature": True}, "temperature"),
-    ("calibration", [2.0], "calibration temperature None"),
+    ("calibration", [2.0], "calibration must be an object"),
+    ("calibration", {"method": "isotonic"}, "calibration method 'isotonic' is not one of temperature, beta"),
+    ("calibration", {"method": "beta", "temperature": 1.0}, "calibration beta must hold finite numbers a, b and c"),
+    ("calibration", {"method": "beta", "beta": {"a": -1, "b": 1, "c": 0}}, "a and b must be ≥ 0"),
     ("scope", {"rank": "tribe", "name": "Felini"}, "scope rank 'tribe' is not one of kingdom"),
     ("scope", {"rank": "genus"}, "scope must be an object"), ("scope", "Plantae", "scope must be an object")])
 def test_calibration_and_scope_are_checked_when_read(tmp_path, key, value, match):

@@ -7,11 +7,12 @@ from PIL import Image
 
 from conftest import make_bundle
 from inat.bundle import load_bundle
-from inat.calibration import (T_RANGE, calibrate, calibration_record, expected_calibration_error, fit_temperature,
-                              labelled_targets, nll, reliability, save_calibration)
+from inat.calibration import (T_RANGE, calibrate, calibration_record, expected_calibration_error, fit_beta,
+                              fit_temperature, labelled_targets, nll, reliability, save_calibration)
 from inat.cli import main
 from inat.data import split_taxa
-from inat.engine import Engine, softmax
+from inat.engine import Engine
+from inat.probability import softmax
 
 
 def test_expected_calibration_error_by_hand():
@@ -59,10 +60,41 @@ def test_the_record_keeps_top1_and_lowers_the_error():
     index = np.arange(logits.shape[1])
     r = calibration_record(logits, targets, index)
     assert r["method"] == "temperature" and r["n"] == len(targets) and len(r["fold_temperatures"]) == 2
+    assert set(r["ece_cross_fitted_by_method"]) == {"temperature", "beta"} and r["cross_fit_halvings"] == 10
+    assert r["ece_cross_fitted"] == r["ece_cross_fitted_by_method"]["temperature"]
     assert r["top1"] == pytest.approx(float((logits.argmax(1) == targets).mean()))  # the ranking does not change
     assert r["ece_after"] < r["ece_before"] / 2 and r["ece_cross_fitted"] < r["ece_before"] / 2
     assert sum(b["n"] for b in r["reliability_before"]) == sum(b["n"] for b in r["reliability_after"]) == len(targets)
     json.dumps(r)
+
+
+def shy_in_the_middle(n=4000, seed=1):
+    """Top probabilities whose truth follows a known beta map: sigmoid(0.8 ln p − 0.5 ln(1 − p) + 0.6)."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 2.5, (n, 5))
+    probs = softmax(logits).astype(np.float64)
+    top = probs.max(axis=1)
+    true_top = 1 / (1 + np.exp(-(0.8 * np.log(top) - 0.5 * np.log1p(-np.minimum(top, 1 - 1e-7)) + 0.6)))
+    hit = rng.random(n) < true_top
+    other = (probs.argmax(axis=1) + 1 + rng.integers(0, 4, n)) % 5
+    return logits, np.where(hit, probs.argmax(axis=1), other)
+
+
+def test_fit_beta_recovers_the_map_the_labels_were_drawn_with():
+    logits, targets = shy_in_the_middle()
+    beta = fit_beta(softmax(logits), targets)
+    assert beta["a"] == pytest.approx(0.8, abs=0.15) and beta["b"] == pytest.approx(0.5, abs=0.15)
+    assert beta["c"] == pytest.approx(0.6, abs=0.3)
+
+
+def test_beta_beats_a_temperature_where_one_number_cannot_follow_the_errors():
+    logits, targets = shy_in_the_middle()
+    index = np.arange(logits.shape[1])
+    r = calibration_record(logits, targets, index, method="beta", repeats=3)
+    assert r["method"] == "beta" and set(r["beta"]) == {"a", "b", "c"}
+    by = r["ece_cross_fitted_by_method"]
+    assert by["beta"] < by["temperature"] and r["ece_cross_fitted"] == by["beta"]
+    assert r["top1"] == pytest.approx(float((logits.argmax(1) == targets).mean()))
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +156,26 @@ def test_command_dry_run_and_store(bundle, tiny_inat, tmp_path, capsys):
     assert f"stored in {folder / 'bundle.json'}" in out and "cross-fitted" in out
     stored = load_bundle(folder).calibration
     assert stored["temperature"] == r["temperature"] and stored["command"].startswith("python -m inat calibrate")
+
+
+def test_a_stored_beta_map_is_what_the_engine_applies(tmp_path):
+    from inat.probability import top_label_beta
+    b = make_bundle(tmp_path / "m", probs=[0.5, 0.3, 0.15, 0.05])
+    x = Engine(b).inputs([Image.new("RGB", (40, 40))])
+    beta = {"a": 1.0, "b": 0.5, "c": 0.4}
+    save_calibration(tmp_path / "m", {"method": "beta", "temperature": 1.5, "beta": beta})
+    got = Engine(load_bundle(tmp_path / "m")).probabilities(x)
+    want = top_label_beta(softmax(np.log([[0.5, 0.3, 0.15, 0.05]]) / 1.5), beta)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert got[0, 0] > softmax(np.log([[0.5, 0.3, 0.15, 0.05]]) / 1.5)[0, 0]  # this map raises a shy top
+
+
+def test_command_method_beta_is_stored(bundle, tiny_inat, tmp_path, capsys):
+    import shutil
+    folder = tmp_path / "b"
+    shutil.copytree(bundle, folder)
+    assert main(["calibrate", "--model", str(folder), "--data", str(tiny_inat), "--split", "train_mini",
+                 "--method", "beta"]) == 0
+    assert "cross-fitted ECE by method: temperature" in capsys.readouterr().out
+    stored = load_bundle(folder).calibration
+    assert stored["method"] == "beta" and set(stored["beta"]) == {"a", "b", "c"} and stored["beta"]["a"] >= 0

@@ -11,7 +11,8 @@ from PIL import Image
 
 from conftest import TAXA, copy_bundle, make_bundle
 from inat.bundle import BundleError, load_bundle
-from inat.engine import Engine, softmax
+from inat.engine import Engine
+from inat.probability import softmax
 from inat.export import _stamp
 from inat.preprocess import ArrayTransform, draft_size, eval_transform
 from inat.runtime import FILES
