@@ -34,7 +34,9 @@ def naturalist() -> Ensemble:
             experts[group] = b
     fitted = _asset("expert_gates.json").get("gates", {})
     gates = {g: (fitted[b.name]["a"], fitted[b.name]["b"]) for g, b in experts.items() if b.name in fitted}
-    return Ensemble(starter_bundle(), experts, alpha=_asset("naturalist_priors.json").get("alpha", {}), gates=gates,
+    priors = _asset("naturalist_priors.json")
+    return Ensemble(starter_bundle(), experts, alpha=priors.get("alpha", {}), gates=gates,
+                    starter_gate=_asset("expert_gates.json").get("starter", {}), coverage=priors.get("coverage", {}),
                     metrics=_asset("naturalist_metrics.json"))
 
 

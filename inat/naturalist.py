@@ -8,12 +8,17 @@ An installed expert for a group (iNaturalist 2017 birds, insects, plants) names 
 where the gate g = P(the photo shows a species E knows) comes from E's top probability
 (assets/expert_gates.json, fitted by scripts/fit_expert_gates.py: an expert is as sure of a bird it has
 never seen as of one it knows, and without the gate its "pretty sure" species were wrong for 9 % of
-BIRDS-525's photos). The group's remaining 1 - g is shared as for a group without an expert:
+BIRDS-525's photos). The group's remaining 1 - g is shared as for a group without an expert.
 
-Every other group keeps the starter's own classes, the group's probability shared among them as the
-starter shares it, times `alpha`: the share of the group's photos that show a species the starter knows
-at all (assets/naturalist_priors.json, from the 10,000 species of iNaturalist 2021: 0.2 % of the plants,
-1.6 % of the birds, under 0.1 % of the insects, 3.3 % of the other organisms). The rest goes to unnamed
+The starter's own classes of the group then take their share of that rest, as the starter shares it,
+times a second gate s = P(the photo falls under the starter's first class of the group), from the
+starter's share of the group on that class and the class's coverage (the share of the group's iNat 2021
+species under its taxon: the starter's "dragonfly" is the order Odonata, 12 % of the insects; its
+"monarch" one species): fitted on BIRDS-525 and BUTTERFLIES-100 by scripts/fit_expert_gates.py, for
+the groups in its `groups` (birds, insects). A group without that gate (plants, other organisms) uses the
+flat prior `alpha`: the share of the group's photos that show a species the starter knows at all
+(assets/naturalist_priors.json, from the 10,000 species of iNaturalist 2021: 0.2 % of the plants, 3.3 %
+of the other organisms). The rest goes to unnamed
 members of the group ("a plant, not one the starter knows"): they count in the roll-up but are never
 ranked as species, so a plant the starter cannot name gets "Plantae", not the nearest of its 29
 ImageNet plants, and a mammal it cannot name gets "Mammalia". Other organisms span kingdoms, so their
@@ -58,6 +63,8 @@ class Ensemble:
     experts: dict[str, Bundle] = field(default_factory=dict)   # group → expert bundle
     alpha: dict[str, float] = field(default_factory=dict)      # group → how far the starter's species are trusted
     gates: dict[str, tuple] = field(default_factory=dict)      # group → (a, b) of its expert's known-species gate
+    starter_gate: dict = field(default_factory=dict)           # {"weights": [w0, w1, w2], "groups": [...]}; {}: alpha
+    coverage: dict = field(default_factory=dict)               # starter class id → its coverage of its group
     name: str = NAME
     metrics: dict = field(default_factory=dict)                # what benchmarks/open_world.py measured
     path = None                                                # built in: no folder of its own
@@ -65,7 +72,10 @@ class Ensemble:
 
     @property
     def classes(self) -> list[Taxon]:
-        return Mixture(self.starter, self.experts, self.alpha, self.gates).taxa
+        return self.mixture().taxa
+
+    def mixture(self) -> "Mixture":
+        return Mixture(self.starter, self.experts, self.alpha, self.gates, self.starter_gate, self.coverage)
 
     @property
     def has_scope(self) -> bool:
@@ -84,14 +94,28 @@ def known_species_gate(top: np.ndarray, a: float, b: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(a + b * np.log(top / (1 - top)))))
 
 
+def starter_class_gate(top_share: np.ndarray, coverage: np.ndarray, weights) -> np.ndarray:
+    """sigmoid(w0 + w1 * logit(top_share) + w2 * ln(coverage)): the probability that a photo of the group falls
+    under the starter's first class of the group, given the starter's share of the group on that class and the
+    class's coverage of the group. Fitted by scripts/fit_expert_gates.py."""
+    top = np.clip(np.asarray(top_share, dtype=np.float64), 1e-6, 1 - 1e-6)
+    w0, w1, w2 = (float(w) for w in weights)
+    z = w0 + w1 * np.log(top / (1 - top)) + w2 * np.log(np.clip(np.asarray(coverage, dtype=np.float64), 1e-9, 1.0))
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 class Mixture:
     """The merged class list and the arithmetic that combines the parts' probabilities over it."""
 
     def __init__(self, starter: Bundle, experts: dict[str, Bundle], alpha: dict[str, float] | None = None,
-                 gates: dict[str, tuple[float, float]] | None = None):
+                 gates: dict[str, tuple[float, float]] | None = None, starter_gate: dict | None = None,
+                 coverage: dict | None = None):
         self.starter, self.experts = starter, experts
         self.alpha = {g: float((alpha or {}).get(g, 1.0)) for g in GROUPS}
         self.gates = {g: (float(a), float(b)) for g, (a, b) in (gates or {}).items() if g in experts}
+        starter_gate = starter_gate or {}
+        self.starter_gate = tuple(starter_gate.get("weights") or ())
+        self.starter_gated = set(starter_gate.get("groups") or ()) if len(self.starter_gate) == 3 else set()
         taxa: list[Taxon] = []
         owner: list[str] = []
         shared: dict[str, int] = {}
@@ -123,6 +147,9 @@ class Mixture:
         self.starter_map = np.asarray(starter_idx, dtype=np.int64)     # starter class → merged entry
         self.starter_outputs = np.asarray(starter.output_index)        # starter class → starter output
         self.starter_group = np.asarray([GROUPS.index(group_of(t.taxonomy)) for t in starter.classes])
+        coverage = {str(k): v for k, v in (coverage or {}).items()}
+        # A class without a recorded coverage counts as one species among a thousand (the gate's data had none).
+        self.coverage = np.asarray([float(coverage.get(str(t.class_id), 1e-3)) for t in starter.classes])
         self.expert_entries = {g: set(m.tolist()) for g, m in self.expert_map.items()}
         self.starter_entries = set(self.starter_map.tolist())
         # Unnamed members, after the classes: what the router says is of a group and no model names.
@@ -175,7 +202,12 @@ class Mixture:
             within = p0[:, cls]
             total = within.sum(axis=1, keepdims=True)
             share = np.divide(within, total, out=np.zeros_like(within), where=total > 0)   # P_starter(c | group)
-            kept = left[:, None] * self.alpha[group] * share
+            if group in self.starter_gated and len(cls):
+                top = share.argmax(axis=1)
+                trust = starter_class_gate(share[np.arange(n), top], self.coverage[cls][top], self.starter_gate)
+                kept = (left * trust)[:, None] * share
+            else:
+                kept = left[:, None] * self.alpha[group] * share
             rows = np.arange(n)
             if len(cls):
                 np.add.at(merged, (rows[:, None], self.starter_map[cls][None, :]), kept)
@@ -209,7 +241,7 @@ class NaturalistRunner:
         self.engine = self.guide.engine
         self.experts = {g: Engine(b, exact=exact, backend=backend, threads=threads, device=device, precision=precision)
                         for g, b in ensemble.experts.items()}
-        self.mixture = Mixture(ensemble.starter, ensemble.experts, ensemble.alpha, ensemble.gates)
+        self.mixture = ensemble.mixture()
         self.tree = TaxonTree(self.mixture.tree_taxa)
         self.classes = self.mixture.taxa
         self.scope_threshold = ensemble.starter.in_scope_threshold

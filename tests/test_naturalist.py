@@ -120,3 +120,48 @@ def test_an_unsure_expert_gives_its_group_the_rest_and_a_sure_one_names_the_spec
     assert TaxonTree(m.tree_taxa).ancestor(merged)["rank"] == "species"
     # a gate for a group without an expert is ignored
     assert Mixture(STARTER, {}, gates={"birds": (0.0, 1.0)}).gates == {}
+
+
+def test_the_starter_class_gate_by_hand():
+    from inat.naturalist import starter_class_gate
+    # w0 + w1 * logit(0.8) + w2 * ln(0.5) with logit(0.8) = ln 4
+    z = -1.0 + 0.5 * np.log(4.0) + 0.25 * np.log(0.5)
+    assert starter_class_gate(np.array([0.8]), np.array([0.5]), (-1.0, 0.5, 0.25))[0] == pytest.approx(1 / (1 + np.exp(-z)))
+
+
+# A bird starter with a species class (robin, one species of 1,000) and a family class (jays, a tenth of the birds).
+JAYS = Taxon(7, "Corvidae", "Jay family", "family", {"kingdom": "Animalia", "phylum": "P", "class": "Aves",
+                                                     "order": "O", "family": "Corvidae"})
+BIRD_STARTER = Bundle("starter", "efficientnet_lite0", [STARTER.classes[0], JAYS, STARTER.classes[1]], Preprocess(),
+                      num_outputs=4, output_index=[0, 1, 2], in_scope_threshold=0.5)
+GATE = {"weights": [-2.0, 0.5, 0.2], "groups": ["birds"]}
+COVERAGE = {"0": 0.001, "7": 0.1}
+
+
+def test_the_starter_gate_trusts_a_class_by_its_share_and_its_coverage():
+    from inat.naturalist import starter_class_gate
+    m = Mixture(BIRD_STARTER, {}, {"birds": 0.0, "plants": 0.0}, starter_gate=GATE, coverage=COVERAGE)
+    for probs, j, cov in (([0.9, 0.1, 0.0, 0.0], 0, 0.001), ([0.1, 0.9, 0.0, 0.0], 1, 0.1)):
+        merged = m.combine(np.array([probs]), groups(birds=1.0), {})[0]
+        p, unnamed = named(m, merged)
+        trust = starter_class_gate(np.array([0.9]), np.array([cov]), GATE["weights"])[0]
+        assert p[BIRD_STARTER.classes[j].scientific_name] == pytest.approx(trust * 0.9)
+        assert p[BIRD_STARTER.classes[1 - j].scientific_name] == pytest.approx(trust * 0.1)
+        assert unnamed["Aves"] == pytest.approx(1 - trust) and merged.sum() == pytest.approx(1.0)
+    # As sure of either: the family (a tenth of the birds) is trusted more than the species (one in a thousand).
+    robin = m.combine(np.array([[0.9, 0.1, 0, 0]]), groups(birds=1.0), {})[0]
+    jays = m.combine(np.array([[0.1, 0.9, 0, 0]]), groups(birds=1.0), {})[0]
+    assert named(m, jays)[0]["Corvidae"] > named(m, robin)[0]["Turdus migratorius"]
+    # A group the gate was not fitted for keeps the flat alpha (0 here): the oak gives the plant to Plantae.
+    plant = named(m, m.combine(np.array([[0, 0, 0.9, 0.1]]), groups(plants=1.0), {})[0])
+    assert plant[0]["Quercus robur"] == 0.0 and plant[1]["Plantae"] == pytest.approx(1.0)
+
+
+def test_the_shipped_naturalist_reads_its_starter_gate_and_coverage():
+    from inat.hub import naturalist
+    e = naturalist()
+    m = e.mixture()
+    assert m.starter_gated == {"birds", "insects"} and len(m.starter_gate) == 3
+    dragonfly = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Dragonfly")
+    monarch = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Monarch butterfly")
+    assert m.coverage[dragonfly] > 50 * m.coverage[monarch]   # an order against one species
