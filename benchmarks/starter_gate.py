@@ -1,0 +1,105 @@
+"""What naturalist's gate on the starter's own birds and insects changes: the same photos, with it and without it.
+
+    python benchmarks/starter_gate.py            # needs ../shared/data and the installed experts
+
+naturalist once trusted the starter's classes inside a group by a flat prior, alpha (the share of the
+group's iNat 2021 species the starter has a class for: 1.6 % of the birds). The gate
+(`inat.naturalist.starter_class_gate`, fitted by scripts/fit_expert_gates.py on birds525 and
+butterflies100) reads the starter's share on its first class and the class's coverage instead. This runs
+naturalist once over birds525, butterflies100 and imagenet-samples, keeps what its parts said, and merges
+it both ways. Per collection: wrong_claims and known-species top-1 (as benchmarks/open_world.py), and
+`top_right`: the share of photos whose first answer, at whatever rank it names, holds the truth (a right
+"Dragonfly — order Odonata" counts). On imagenet-samples also the organism top-1 of open_world.py.
+birds525 and butterflies100 are the photos the gate was fitted on; imagenet-samples was not used for it.
+Writes results/starter_gate.json.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+RESULTS = REPO / "benchmarks" / "results" / "starter_gate.json"
+COLLECTIONS = ("birds525", "butterflies100", "imagenet-samples")
+
+
+def top_right(record, truth) -> bool:
+    """Whether the first answer's taxon holds the photo's truth, at the rank it names."""
+    from inat.evaluate import species_names
+    top = record.top.taxon
+    if top.rank == "species":
+        return truth.species is not None and truth.species in species_names(top)
+    return bool(truth.lineage.get(top.rank)) and truth.lineage.get(top.rank) == top.scientific_name
+
+
+def main() -> int:
+    import numpy as np
+    import open_world as ow
+    from inat.evaluate import open_world, species_names
+    from inat.predict import Predictor
+    from inat.record import identify
+    from inat.router_groups import GROUPS
+    if not (ow.SHARED / "birds525").is_dir():
+        print(f"{ow.SHARED}: the real photos of ../shared/data are needed", file=sys.stderr)
+        return 2
+    predictor = Predictor("naturalist")
+    runner = predictor.runner
+    mixture = runner.mixture
+    if not mixture.starter_gated:
+        print("naturalist has no starter gate (assets/expert_gates.json)", file=sys.stderr)
+        return 2
+    parts = []
+    combine = mixture.combine
+
+    def keep(starter_probs, groups, expert_probs):   # what the parts said, batch by batch
+        parts.append((starter_probs, groups, expert_probs))
+        return combine(starter_probs, groups, expert_probs)
+    mixture.combine = keep
+    known = set().union(*(species_names(t) for t in predictor.classes))
+    data = ow.collections(ow.SHARED, None)
+    gated = set(mixture.starter_gated)
+    out = []
+    for name in COLLECTIONS:
+        truths, classes = data[name]
+        parts.clear()
+        t0 = time.perf_counter()
+        first = predictor.predict([str(t.path) for t in truths], k=5, batch_size=32)
+        ok = [i for i, r in enumerate(first) if not r.error]
+        sp = np.concatenate([p[0] for p in parts])
+        g = np.concatenate([p[1] for p in parts])
+        ep = {k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]}
+        for label, groups_gated in (("alpha (before)", set()), ("starter gate", gated)):
+            mixture.starter_gated = groups_gated
+            merged = combine(sp, g, ep)
+            records = []
+            for row, i in enumerate(ok):
+                r = identify(runner.tree, merged[row], str(truths[i].path), runner.name, 5,
+                             scope_threshold=runner.scope_threshold, ranked=len(runner.classes))
+                r.groups = dict(zip(GROUPS, map(float, g[row])))
+                records.append(r)
+            kept = [truths[i] for i in ok]
+            figures = open_world(records, kept, known)
+            row = {"collection": name, "merge": label, "n": len(records),
+                   "wrong_claims": round(figures["wrong_claims"], 4),
+                   "known_top1": None if figures["top1"] is None else round(figures["top1"], 4),
+                   "top_right": round(float(np.mean([top_right(r, t) for r, t in zip(records, kept) if t.organism])), 4)}
+            if classes is not None:
+                row["organism_top1"] = round(ow.imagenet_figures(records, kept, [classes[i] for i in ok])["organism_top1"], 4)
+            out.append(row)
+            print(json.dumps(row), flush=True)
+        mixture.starter_gated = gated
+        print(f"  {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "results": out}, indent=1) + "\n",
+                       encoding="utf-8")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
