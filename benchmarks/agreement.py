@@ -9,8 +9,9 @@ reference) and by each other way the predictor can run: its default, fp32 ONNX, 
 exported, and PyTorch with the default decoding. Reported per way: the share of photos whose top-1
 species is identical to the reference's and whose top-5 set is identical. The default must reach
 99 % / 97 % (inat.runtime.AGREEMENT_TOP1 / _TOP5); the exit status is 1 when a default misses.
-`--export` makes missing exports first (`--int8` also int8, calibrated on the same folder: the
-calibration photos are then among those measured; the export's own held-out figure is printed too).
+`--export` makes missing exports first (`--int8` also ONNX Runtime int8, `inat.export.export_int8`,
+calibrated on the same folder: the calibration photos are then among those measured; the export's own
+held-out figure is printed too).
 """
 from __future__ import annotations
 
@@ -98,7 +99,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=SHARED, help="folder with imagenet-samples/ and inat21-plants47/")
     ap.add_argument("--limit", type=int, default=None, help="only the first N photos (every k-th, spread evenly)")
     ap.add_argument("--export", action="store_true", help="export missing fp32 ONNX models first")
-    ap.add_argument("--int8", action="store_true", help="with --export: also int8, calibrated on --data")
+    ap.add_argument("--int8", action="store_true", help="with --export: also ONNX Runtime int8 "
+                    "(inat.export.export_int8, not a command-line export), calibrated on --data")
     ap.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "agreement.json")
     args = ap.parse_args(argv)
     photos = photos_in(args.data)

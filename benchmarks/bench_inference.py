@@ -2,7 +2,7 @@
 
     python benchmarks/bench_inference.py                 # ~5 min on a quiet 2-core machine
     python benchmarks/bench_inference.py --quick         # fewer photos and repeats, a smoke run
-    python benchmarks/bench_inference.py --int8          # also the int8 export (opt-in backend)
+    python benchmarks/bench_inference.py --int8          # also ONNX Runtime int8 (inat.export.export_int8)
 
 Both sides run the same model: efficientnet_v2_s with a 10,000-class head (random weights, seed 0:
 speed does not depend on the values), made on the fly in a temporary folder.
@@ -367,7 +367,8 @@ def main(argv=None) -> int:
     ap.add_argument("--latency-photos", type=int, default=60, help="photos timed one by one (default 60)")
     ap.add_argument("--starts", type=int, default=3, help="fresh-process starts per side (default 3)")
     ap.add_argument("--big-repeats", type=int, default=5, help="12 MP photo repeats per side (default 5)")
-    ap.add_argument("--int8", action="store_true", help="also export int8 (calibrated on real photos) and report it")
+    ap.add_argument("--int8", action="store_true", help="also make ONNX Runtime int8 (inat.export.export_int8, "
+                    "calibrated on real photos) and report it")
     ap.add_argument("--backend", default=None, help="force the Predictor backend (torch, onnx, onnx-int8)")
     ap.add_argument("--threads", type=int, default=None,
                     help="CPU threads for BOTH sides (default: each library's own default, as shipped)")

@@ -1,8 +1,9 @@
 """One bundle's network run on photos: the decoding rule, the preprocessing, and the backend.
 
 Backends (`Engine.backend` says which one runs):
-  "onnx-int8"  the bundle's int8 export, used by default only when the agreement with fp32 PyTorch
-               measured when it was made meets `runtime.AGREEMENT_TOP1` / `_TOP5`;
+  "onnx-int8"  the bundle's ONNX Runtime int8 file, if `inat.export.export_int8` (Python only) made one:
+               used by default only when the agreement with fp32 PyTorch measured when it was made meets
+               `runtime.AGREEMENT_TOP1` / `_TOP5` (the starter's did not: benchmarks/README.md);
   "onnx"       the fp32 export (ONNX Runtime): the same answers, several times faster than eager PyTorch;
   "openvino"   the OpenVINO IR converted from it: the same answers; the fp32 default instead of "onnx"
                when `runtime.FP32_BACKEND` says so;

@@ -1,9 +1,13 @@
-"""Exporting a bundle to ONNX (fp32, and int8 calibrated on real photos) and OpenVINO for fast CPU inference.
+"""Exporting a bundle to ONNX (fp32) and OpenVINO (fp32, and int8 calibrated on real photos) for fast CPU inference.
 
     python -m inat export --model weights/plants47 --format onnx           # → weights/plants47/model.onnx
-    python -m inat export --model starter --format onnx --int8             # → ~/.cache/inat/starter/...
+    python -m inat export --model starter --format onnx                    # → ~/.cache/inat/starter/...
     python -m inat export --model weights/plants47 --precision bf16        # → + model.xml (OpenVINO fp32 IR)
     python -m inat export --model weights/plants47 --precision int8        # → + model.int8.xml (NNCF int8)
+
+`--precision` is the command's one switch for lower precisions, as on predict. `export_int8` (ONNX
+Runtime static int8, `model.int8.onnx`) is kept for the benchmarks that compare it, in Python only:
+it keeps far fewer of fp32's answers than NNCF's int8 (benchmarks/README.md).
 
 Where the files go, and how the predictor opens and checks them, is `inat.runtime`'s part. Each file
 carries the `weights_id` of the weights it was made from and, for int8, its measured agreement.
@@ -32,7 +36,7 @@ from .models import has_features, logits_and_features
 from . import openvino_backend, runtime
 # ExportError lives in runtime so that inat.openvino_backend (below this module) raises the same one.
 from .runtime import (FEATURES, FILES, FORMAT, INPUT, OUTPUT, ExportError, ExportedModelError, OnnxModel,
-                      agreement_ok, export_dir, open_exported)
+                      export_dir, open_exported)
 
 OPSET = 17
 SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -285,9 +289,10 @@ def agreement(bundle: Bundle, session, photos: list[Path], batch: int = 16) -> d
 
 def export_int8(bundle: Bundle, calibration: Path | None = None, *, n_calibration: int = N_CALIBRATION,
                 n_check: int = N_CHECK, out_dir: Path | None = None) -> tuple[Path, dict]:
-    """Write `model.int8.onnx`: static int8 (QDQ, per-channel weights) calibrated on real photos.
+    """Write `model.int8.onnx`: ONNX Runtime static int8 (QDQ, per-channel weights) calibrated on real photos.
 
-    Needs an up-to-date `model.onnx` (made first when missing or stale). Returns the path and the
+    Python only (the benchmarks compare it): the command line's int8 is `--precision int8`, NNCF's
+    OpenVINO int8 (`export_openvino`), which keeps more of fp32's answers. Needs an up-to-date `model.onnx` (made first when missing or stale). Returns the path and the
     measured agreement with fp32 PyTorch on held-out photos (also stored inside the file).
     """
     # onnxruntime's quantizer: only while exporting
@@ -391,13 +396,6 @@ def cmd_export(args) -> int:
         print(f"wrote {xml} ({_ir_mb(xml):.1f} MB, OpenVINO int8, NNCF recipe {args.recipe}): agrees with fp32 "
               f"PyTorch on {100 * m['agreement_top1']:.1f} % top-1 / {100 * m['agreement_top5']:.1f} % top-5 of "
               f"{m['agreement_photos']} held-out photos; used with --precision int8")
-    if args.int8:
-        out, m = export_int8(bundle, args.calibration, n_calibration=args.calibration_size or N_CALIBRATION,
-                             n_check=args.check_size)
-        used = "used by default" if agreement_ok(m) else "NOT used by default (below 99 % / 97 %; opt in with backend='onnx-int8')"
-        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, int8): agrees with fp32 PyTorch on "
-              f"{100 * m['agreement_top1']:.1f} % top-1 / {100 * m['agreement_top5']:.1f} % top-5 of "
-              f"{m['agreement_photos']} held-out photos: {used}")
     return 0
 
 
@@ -419,15 +417,12 @@ def add_cli(sub) -> None:
     p.add_argument("--recipe", choices=list(openvino_backend.RECIPES), default=openvino_backend.DEFAULT_RECIPE,
                    help=f"NNCF recipe for --precision int8 (default {openvino_backend.DEFAULT_RECIPE}: "
                         "the best measured)")
-    p.add_argument("--int8", action="store_true",
-                   help="also write model.int8.onnx, ONNX Runtime static int8; the predictor uses it by default only "
-                        "if it agrees with fp32 on >= 99 %% top-1 and 97 %% top-5 of held-out photos")
     p.add_argument("--calibration", type=Path, default=None, metavar="DIR",
                    help="folder of real photos (searched recursively) to calibrate int8 on and measure its "
                         f"agreement; default: ../shared/data when present ({SHARED_PHOTOS})")
     p.add_argument("--calibration-size", type=int, default=None, metavar="N",
-                   help=f"photos used for calibration (default {N_CALIBRATION} for --int8, the recipe's 300 for "
-                        "--precision int8)")
+                   help="photos used for calibration (default: the recipe's, " +
+                        f"{openvino_backend.RECIPES[openvino_backend.DEFAULT_RECIPE]['subset_size']})")
     p.add_argument("--check-size", type=int, default=N_CHECK, metavar="N",
                    help=f"other photos the int8 agreement is measured on (default {N_CHECK})")
     p.set_defaults(func=cmd_export)

@@ -3,8 +3,9 @@
 An exported file lives beside the bundle, or, for a built-in or a bundle in a folder we may not write
 to, in the cache folder (`$INAT_CACHE`, default `~/.cache/inat`): `export_dirs(bundle)` lists where
 to look, `export_dir(bundle)` where to write. It carries, in its ONNX metadata, the `weights_id` of the weights it
-was made from (so a retrained bundle never runs a stale export) and, for int8, its measured top-1 /
-top-5 agreement with fp32 PyTorch, which decides whether the predictor may use it by default.
+was made from (so a retrained bundle never runs a stale export) and, for int8 (`model.int8.onnx`, made in
+Python by `inat.export.export_int8`), its measured top-1 / top-5 agreement with fp32 PyTorch, which
+decides whether the predictor may use it by default.
 
     model = open_exported(bundle, "fp32")   # None when there is none; ExportedModelError when unreadable or stale
     logits = model.run(x)                   # x: (N, 3, S, S) float32
@@ -66,9 +67,16 @@ def export_dir(bundle: Bundle) -> Path:
 
 
 def export_command(bundle: Bundle, kind: str = "fp32") -> str:
-    """The command that (re)makes a bundle's `kind` export, for error messages."""
-    return (f"python -m inat export --model {bundle.path or bundle.name} --format onnx"
-            + (" --int8" if kind == "int8" else ""))
+    """What (re)makes a bundle's `kind` export, for error messages.
+
+    "int8" (`model.int8.onnx`) has no command of its own: `--precision int8` is the command line's one int8
+    switch, and makes OpenVINO's int8 (`model.int8.xml`); the ONNX Runtime file is made in Python.
+    """
+    model = bundle.path or bundle.name
+    if kind == "int8":
+        return (f"inat.export.export_int8 in Python (the command line's int8 is OpenVINO's: "
+                f"python -m inat export --model {model} --precision int8)")
+    return f"python -m inat export --model {model} --format onnx"
 
 
 def agreement_ok(meta: dict) -> bool:

@@ -74,7 +74,10 @@ def test_exact_and_forced_backends(exported):
     assert engine(exported, exact=True).backend == "torch"
     assert engine(exported, backend="torch").backend == "torch"
     assert engine(exported, backend="onnx").backend == "onnx"
-    with pytest.raises(BundleError, match="no exported int8 ONNX model; make it with python -m inat export .* --int8"):
+    # No command makes model.int8.onnx: the message names the Python function and the one int8 switch.
+    with pytest.raises(BundleError, match=r"no exported int8 ONNX model; make it with inat\.export\.export_int8 in "
+                                          r"Python \(the command line's int8 is OpenVINO's: python -m inat export "
+                                          r"--model .* --precision int8\)$"):
         engine(exported, backend="onnx-int8")
     with pytest.raises(ValueError, match="backend must be one of"):
         engine(exported, backend="tensorrt")

@@ -93,12 +93,12 @@ def test_int8_needs_photos(exported, tmp_path):
 
 
 @pytest.mark.integration
-def test_cli_export_with_int8_calibrated_on_a_folder(exported, photos, tmp_path, capsys):
+def test_onnx_runtime_int8_calibrated_on_a_folder(exported, photos, tmp_path):
+    # Python only (the benchmarks compare it); the command line's int8 is --precision int8.
     folder = copy_bundle(exported, tmp_path / "b", exports=False)
-    assert main(["export", "--model", str(folder), "--format", "onnx", "--int8", "--calibration", str(photos)]) == 0
-    out = capsys.readouterr().out
-    assert "model.onnx" in out and "model.int8.onnx" in out and "held-out photos" in out
-    assert "NOT used by default" in out
+    out, measured = export_int8(load_bundle(folder), photos)
+    assert out == folder / FILES["int8"] and (folder / FILES["fp32"]).is_file()  # fp32 made first
+    assert measured["agreement_photos"] == 6
     int8 = open_exported(load_bundle(folder), "int8")
     meta = int8.meta
     assert meta["inat_kind"] == "int8" and int(meta["agreement_photos"]) == 6
@@ -114,4 +114,18 @@ def test_cli_export_with_int8_calibrated_on_a_folder(exported, photos, tmp_path,
 def test_export_help_names_the_calibration_default(capsys):
     with pytest.raises(SystemExit):
         main(["export", "--help"])
-    assert "shared/data" in capsys.readouterr().out.replace("\n", " ")
+    help = " ".join(capsys.readouterr().out.split())
+    assert "shared/data" in help and "(default: the recipe's, 300)" in help
+
+
+def test_precision_is_the_one_lower_precision_switch_of_export(exported, tmp_path, capsys):
+    # No second int8 flag beside --precision: argparse refuses it before any work is done.
+    folder = copy_bundle(exported, tmp_path / "b", exports=False)
+    with pytest.raises(SystemExit) as e:
+        main(["export", "--model", str(folder), "--int8"])
+    assert e.value.code == 2 and "unrecognized arguments: --int8" in capsys.readouterr().err
+    assert not (folder / FILES["fp32"]).exists()
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    help = " ".join(capsys.readouterr().out.split())
+    assert "--precision {fp32,bf16,int8}" in help and "--int8" not in help and "model.int8.onnx" not in help

@@ -26,7 +26,9 @@ def test_exports_live_beside_a_bundle_or_in_the_cache(exported, monkeypatch, tmp
     monkeypatch.setenv("INAT_CACHE", str(tmp_path))
     builtin = Bundle(name="builtin", arch="efficientnet_lite0", classes=TAXA, preprocess=Preprocess(input_size=32))
     assert export_dir(builtin) == tmp_path / "builtin"
-    assert export_command(builtin, "int8") == "python -m inat export --model builtin --format onnx --int8"
+    # No command line makes model.int8.onnx: the message says so and names the one int8 switch.
+    assert export_command(builtin, "int8") == ("inat.export.export_int8 in Python (the command line's int8 is "
+                                               "OpenVINO's: python -m inat export --model builtin --precision int8)")
     assert export_command(load_bundle(exported)) == f"python -m inat export --model {exported} --format onnx"
 
 
