@@ -72,6 +72,18 @@ class Identification:
                 "groups": self.groups, "scope": self.scope}
 
 
+def top_k(probs: np.ndarray, k: int) -> np.ndarray:
+    """The indices of the k largest values, largest first, ties in index order: exactly
+    `np.argsort(-probs, kind="stable")[:k]`, without sorting all 10,000 (a millisecond a photo)."""
+    n = len(probs)
+    if k * 8 < n:
+        kth = np.partition(probs, n - k)[n - k]            # the k-th largest value
+        candidates = np.flatnonzero(probs >= kth)           # in index order, ties at kth included
+        if len(candidates) >= k:                            # (fewer only with NaN: sort them all)
+            return candidates[np.argsort(-probs[candidates], kind="stable")[:k]]
+    return np.argsort(-probs, kind="stable")[:k]
+
+
 def identify(tree: TaxonTree, class_probs: np.ndarray, image: str, model: str, k: int = 5, *,
              scope_threshold: float | None = None, source=None, ranked: int | None = None) -> Identification:
     """The record for one photo from its probabilities over `tree`'s classes.
@@ -85,7 +97,7 @@ def identify(tree: TaxonTree, class_probs: np.ndarray, image: str, model: str, k
     scope = float(class_probs.sum()) if scope_threshold is not None else None
     ranked = len(class_probs) if ranked is None else ranked
     k = max(1, min(int(k), ranked))
-    top = np.argsort(-class_probs[:ranked], kind="stable")[:k]
+    top = top_k(class_probs[:ranked], k)
     preds = [Prediction(tree.taxa[i], float(class_probs[i]), int(i), source(int(i)) if source else None) for i in top]
     sums = tree.sums(class_probs)
     lineage = [{"rank": r, "name": n, "probability": p} for r, n, p in tree.lineage(class_probs, int(top[0]), sums)]

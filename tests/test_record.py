@@ -5,12 +5,26 @@ import numpy as np
 import pytest
 
 from conftest import FELID_PROBS, FELIDS, TAXA
-from inat.record import Identification, Prediction, identify
+from inat.record import Identification, Prediction, identify, top_k
 from inat.rollup import TaxonTree
 
 # The contract of `python -m inat predict --json`: these keys, in this order.
 CONTRACT_KEYS = ["image", "model", "in_scope", "predictions", "ancestor", "error"]
 PRED_KEYS = ["class_id", "probability", "scientific_name", "common_name", "rank", "taxonomy"]
+
+
+@pytest.mark.parametrize("n", [3, 40, 10_000])
+def test_top_k_is_a_stable_descending_sort_cut_at_k(n):
+    # The predictions' order must not change with the shortcut: ties in index order, NaN last.
+    rng = np.random.default_rng(n)
+    for trial in range(200):
+        p = rng.random(n).astype(np.float32)
+        if trial % 3 == 0:
+            p = (np.round(p * 8) / 8).astype(np.float32)  # many ties, also at the k-th value
+        if trial % 5 == 0:
+            p[rng.integers(0, n, 2)] = np.nan
+        for k in (1, 3, 5, n):
+            assert top_k(p, k).tolist() == np.argsort(-p, kind="stable")[:k].tolist()
 
 
 def test_identify_ranks_rolls_up_and_finds_the_ancestor():
