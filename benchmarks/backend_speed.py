@@ -52,29 +52,10 @@ def photo_sets(data: Path, n: int) -> tuple[list[Path], list[Path]]:
     return timed, cal
 
 
-class Inputs:
-    """Photos as model inputs, decoded on access exactly as the predictor's default path does (re-iterable)."""
-
-    def __init__(self, bundle, photos: list[Path]):
-        from inat.preprocess import ArrayTransform, draft_size
-        self.photos, self.fast, self.draft = photos, ArrayTransform(bundle.preprocess), draft_size(bundle.preprocess)
-
-    def __len__(self):
-        return len(self.photos)
-
-    def __iter__(self):
-        from inat.images import ImageError, open_image
-        for p in self.photos:
-            try:
-                yield self.fast(open_image(p, draft_size=self.draft))[None]
-            except ImageError:
-                continue
-
-
 def make_ways(bundle, folder: Path, cal: list[Path], n_cal: int, threads: int, int8: bool, log) -> dict:
     """name → (run(x) → logits, file): the exports made in `folder` when missing or stale, then opened."""
     from inat import openvino_backend as ov
-    from inat.export import export_onnx
+    from inat.export import PhotoInputs, export_onnx
     from inat.runtime import FILES, ExportedModelError, OnnxModel
     folder.mkdir(parents=True, exist_ok=True)
     onnx = folder / FILES["fp32"]
@@ -97,7 +78,7 @@ def make_ways(bundle, folder: Path, cal: list[Path], n_cal: int, threads: int, i
                 raise ExportedModelError("made with another recipe or calibration size")
         except ExportedModelError:
             t = time.perf_counter()
-            ov.convert(onnx, folder, precision, calibration=Inputs(bundle, cal[:n_cal]) if precision == "int8" else None,
+            ov.convert(onnx, folder, precision, calibration=PhotoInputs(bundle, cal[:n_cal]) if precision == "int8" else None,
                        recipe=ov.DEFAULT_RECIPE)
             net = ov.open_model(xml, precision, threads).check(bundle)
             log(f"  made {xml} ({time.perf_counter() - t:.0f} s)")
@@ -216,6 +197,7 @@ def main(argv=None) -> int:
         return 2
     import torch
     torch.set_num_threads(args.threads)
+    from inat.export import PhotoInputs
     from inat.hub import resolve
     t0 = time.perf_counter()
 
@@ -229,7 +211,7 @@ def main(argv=None) -> int:
         bundle = resolve(str(REPO / "weights" / m) if m == "plants47" else m)
         log(f"{m}: {bundle.arch}, {bundle.num_outputs} outputs, {bundle.preprocess.input_size} px")
         ways = make_ways(bundle, args.work / m, cal, args.calibration_size, args.threads, not args.no_int8, log)
-        x = np.concatenate(list(Inputs(bundle, timed)))
+        x = np.concatenate(list(PhotoInputs(bundle, timed)))
         load = [round(os.getloadavg()[0], 2)]
         times, logits = speed(ways, x, args.rounds)
         load.append(round(os.getloadavg()[0], 2))

@@ -330,8 +330,9 @@ def export_int8(bundle: Bundle, calibration: Path | None = None, *, n_calibratio
     return final, measured
 
 
-class _Inputs:
-    """`_inputs(bundle, photos)` as an iterable that can be read more than once (NNCF makes several passes)."""
+class PhotoInputs:
+    """`_inputs(bundle, photos)` as an iterable that can be read more than once (NNCF makes several passes;
+    the benchmarks use it too)."""
 
     def __init__(self, bundle: Bundle, photos: list[Path]):
         self.bundle, self.photos = bundle, photos
@@ -370,7 +371,7 @@ def export_openvino(bundle: Bundle, precision: str = "fp32", calibration: Path |
         measured.update(agreement(bundle, net, check))
         return measured
     calib = calibration or SHARED_PHOTOS
-    xml = openvino_backend.convert(onnx, out_dir, "int8", calibration=_Inputs(bundle, cal), recipe=recipe,
+    xml = openvino_backend.convert(onnx, out_dir, "int8", calibration=PhotoInputs(bundle, cal), recipe=recipe,
                                    measure=measure, extra_meta={"calibration": f"{calib} ({len(cal)} photos, NNCF)"})
     return xml, measured
 

@@ -32,11 +32,12 @@ def naturalist() -> Ensemble:
         group = expert_group(b) if b.expert else None
         if group and group not in experts:
             experts[group] = b
-    fitted = _asset("expert_gates.json").get("gates", {})
+    gate_file = _asset("expert_gates.json")
+    fitted = gate_file.get("gates", {})
     gates = {g: (fitted[b.name]["a"], fitted[b.name]["b"]) for g, b in experts.items() if b.name in fitted}
     priors = _asset("naturalist_priors.json")
     return Ensemble(starter_bundle(), experts, alpha=priors.get("alpha", {}), gates=gates,
-                    starter_gate=_asset("expert_gates.json").get("starter", {}), coverage=priors.get("coverage", {}),
+                    starter_gate=gate_file.get("starter", {}), coverage=priors.get("coverage", {}),
                     metrics=_asset("naturalist_metrics.json"))
 
 

@@ -53,6 +53,7 @@ UNNAMED = {"plants": {"kingdom": "Plantae"},
            "other_organism": {}}
 UNNAMED_DEPTH = ("kingdom", "phylum", "class")
 EXPERT_MIN = 0.02   # an expert whose group gets less probability than this is not run
+DEFAULT_COVERAGE = 1e-3   # a starter class without a recorded coverage: one species among a thousand
 
 
 @dataclass
@@ -148,8 +149,7 @@ class Mixture:
         self.starter_outputs = np.asarray(starter.output_index)        # starter class → starter output
         self.starter_group = np.asarray([GROUPS.index(group_of(t.taxonomy)) for t in starter.classes])
         coverage = {str(k): v for k, v in (coverage or {}).items()}
-        # A class without a recorded coverage counts as one species among a thousand (the gate's data had none).
-        self.coverage = np.asarray([float(coverage.get(str(t.class_id), 1e-3)) for t in starter.classes])
+        self.coverage = np.asarray([float(coverage.get(str(t.class_id), DEFAULT_COVERAGE)) for t in starter.classes])
         self.expert_entries = {g: set(m.tolist()) for g, m in self.expert_map.items()}
         self.starter_entries = set(self.starter_map.tolist())
         # Unnamed members, after the classes: what the router says is of a group and no model names.
