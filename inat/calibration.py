@@ -13,7 +13,8 @@ stored in the bundle's `calibration` (with the figures below) and every predicti
 
 The figure to trust is `ece_cross_fitted`: the map fitted on one half of the photos, the expected
 calibration error measured on the other half, and the other way round, averaged over 10 random halvings
-(`cross_fit_halvings`). `ece_after` uses the same photos
+(`cross_fit_halvings`; their spread is `ece_cross_fitted_sd`). `ece_floor` is what a perfectly calibrated
+model with these confidences would still show on this many photos. `ece_after` uses the same photos
 for fitting and measuring, and is flattering. `ece_cross_fitted_by_method` gives that figure for each
 method on the same halves, so the choice of method can be judged on photos it was not fitted on.
 """
@@ -149,6 +150,17 @@ def _cross_fitted_ece(logits, targets, index, folds, method) -> tuple[float, lis
     return expected_calibration_error(np.concatenate(held_conf), np.concatenate(held_ok)), fitted
 
 
+def ece_floor(confidence: np.ndarray, draws: int = 200, seed: int = 0) -> dict:
+    """The ECE a perfectly calibrated model with these confidences would still show on this many photos:
+    each photo right with probability equal to its confidence, `draws` times. {"mean", "p5", "p95"}.
+    What a measured ECE near this is made of is sampling noise, not miscalibration."""
+    rng = np.random.default_rng(seed)
+    conf = np.asarray(confidence, dtype=np.float64)
+    e = [expected_calibration_error(conf, rng.random(len(conf)) < conf) for _ in range(draws)]
+    return {"mean": round(float(np.mean(e)), 4), "p5": round(float(np.percentile(e, 5)), 4),
+            "p95": round(float(np.percentile(e, 95)), 4)}
+
+
 def calibration_record(logits: np.ndarray, targets: np.ndarray, index: np.ndarray, *, method: str = "temperature",
                        seed: int = 0, repeats: int = CROSS_FIT_REPEATS) -> dict:
     """Fit `method` on all photos and measure it: ECE before, after (same photos) and cross-fitted.
@@ -180,6 +192,8 @@ def calibration_record(logits: np.ndarray, targets: np.ndarray, index: np.ndarra
             "ece_cross_fitted": round(float(np.mean(by_method[method])), 4),
             "ece_cross_fitted_by_method": {m: round(float(np.mean(e)), 4) for m, e in by_method.items()},
             "cross_fit_halvings": repeats,
+            "ece_cross_fitted_sd": round(float(np.std(by_method[method])), 4),
+            "ece_floor": ece_floor(conf1, seed=seed),
             "fold_temperatures": fold_t,
             "reliability_before": reliability(conf0, ok0), "reliability_after": reliability(conf1, ok1)}
 
@@ -259,7 +273,9 @@ def format_calibration(name: str, r: dict) -> str:
             f"  ECE before {r['ece_before']:.3f}, after {r['ece_after']:.3f} on the same photos, "
             f"{r['ece_cross_fitted']:.3f} cross-fitted (fitted on one half, measured on the other; "
             f"mean of {r.get('cross_fit_halvings', 1)} random halvings)"
-            + (f"\n  cross-fitted ECE by method: {others}" if others else ""))
+            + (f"\n  cross-fitted ECE by method: {others}" if others else "")
+            + ("\n  a perfectly calibrated model would show {mean:.3f} on these photos ({p5:.3f}-{p95:.3f} in 90 % "
+               "of draws)".format(**r["ece_floor"]) if r.get("ece_floor") else ""))
 
 
 def cmd_calibrate(args) -> int:

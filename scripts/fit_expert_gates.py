@@ -40,7 +40,7 @@ from inat.probability import calibrated  # noqa: E402
 from inat.evaluate import species_names  # noqa: E402
 from inat.hub import resolve  # noqa: E402
 from inat.labelled import read_labelled, read_names  # noqa: E402
-from inat.naturalist import UNNAMED, known_species_gate, starter_class_gate  # noqa: E402
+from inat.naturalist import DEFAULT_COVERAGE, UNNAMED, known_species_gate, starter_class_gate  # noqa: E402
 from inat.rollup import TaxonTree  # noqa: E402
 from inat.taxonomy import Taxon  # noqa: E402
 
@@ -167,7 +167,7 @@ def under(taxon, t) -> bool:
 def fit_starter(data: Path) -> dict:
     """naturalist's gate on the starter's classes inside a group: P(the photo falls under the starter's first
     class of the group), from that class's share of the starter's group probability and its coverage."""
-    from inat.router_groups import GROUPS, group_of
+    from inat.router_groups import group_of
     from inat.starter import starter_bundle
     bundle = starter_bundle()
     coverage = json.loads((REPO / "assets" / "naturalist_priors.json").read_text(encoding="utf-8"))["coverage"]
@@ -182,10 +182,11 @@ def fit_starter(data: Path) -> dict:
         within = p[cls] / max(p[cls].sum(), 1e-12)
         j = cls[within.argmax()]
         share_top.append(within.max())
-        cov_top.append(float(coverage.get(str(bundle.classes[j].class_id), 1e-3)))
+        cov_top.append(float(coverage.get(str(bundle.classes[j].class_id), DEFAULT_COVERAGE)))
         y.append(under(bundle.classes[j], t))
         species.append(t.species or t.common_name or "")
     share_top, cov_top, y = np.asarray(share_top), np.asarray(cov_top), np.asarray(y, dtype=float)
+    groups = np.asarray([g for g, _ in pairs])
     x = np.stack([logit(share_top), np.log(cov_top)], axis=1)
     w = fit_logistic_n(x, y)
     # Cross-fitted by species, as the experts' gates.
@@ -197,7 +198,9 @@ def fit_starter(data: Path) -> dict:
         wf = fit_logistic_n(x[fold != f], y[fold != f])
         g_cross[fold == f] = starter_class_gate(share_top[fold == f], cov_top[fold == f], wf)
     g_in = starter_class_gate(share_top, cov_top, w)
-    assert set(STARTER_COLLECTIONS) <= set(GROUPS)
+    by_group = {g: {"photos": int((groups == g).sum()), "right_share": round(float(y[groups == g].mean()), 4),
+                    "right_share_when_share_above_0.99": round(float(y[(groups == g) & (share_top > 0.99)].mean()), 4)}
+                for g in STARTER_COLLECTIONS}
     return {
         "about": "sigmoid(w0 + w1 * logit(share) + w2 * ln(coverage)) = P(the photo falls under the starter's first "
                  "class of its group); share: that class's part of the starter's probability for the group; "
@@ -205,7 +208,7 @@ def fit_starter(data: Path) -> dict:
         "weights": [round(v, 4) for v in w], "groups": sorted(STARTER_COLLECTIONS),
         "fitted_on": ", ".join(f"{c} ({g})" for g, c in STARTER_COLLECTIONS.items()) + f": {len(y)} photos, the "
                      f"starter's first class right for {int(y.sum())}",
-        "figures": {"right_share": round(float(y.mean()), 4),
+        "figures": {"right_share": round(float(y.mean()), 4), "by_group": by_group,
                     "mean_gate_right_same_photos": round(float(g_in[y == 1].mean()), 4),
                     "mean_gate_wrong_same_photos": round(float(g_in[y == 0].mean()), 4),
                     "mean_gate_right_cross_fitted_by_species": round(float(g_cross[y == 1].mean()), 4),

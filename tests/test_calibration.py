@@ -7,7 +7,7 @@ from PIL import Image
 
 from conftest import make_bundle
 from inat.bundle import load_bundle
-from inat.calibration import (T_RANGE, calibrate, calibration_record, expected_calibration_error, fit_beta,
+from inat.calibration import (T_RANGE, calibrate, calibration_record, ece_floor, expected_calibration_error, fit_beta,
                               fit_temperature, labelled_targets, nll, reliability, save_calibration)
 from inat.cli import main
 from inat.data import split_taxa
@@ -179,3 +179,14 @@ def test_command_method_beta_is_stored(bundle, tiny_inat, tmp_path, capsys):
     assert "cross-fitted ECE by method: temperature" in capsys.readouterr().out
     stored = load_bundle(folder).calibration
     assert stored["method"] == "beta" and set(stored["beta"]) == {"a", "b", "c"} and stored["beta"]["a"] >= 0
+
+
+def test_the_ece_floor_is_what_a_perfectly_calibrated_model_shows():
+    rng = np.random.default_rng(3)
+    conf = rng.uniform(0.3, 1.0, 400)
+    floor = ece_floor(conf)
+    assert 0 < floor["p5"] <= floor["mean"] <= floor["p95"] < 0.1
+    honest = [expected_calibration_error(conf, rng.random(400) < conf) for _ in range(50)]
+    assert floor["p5"] <= float(np.median(honest)) <= floor["p95"]
+    assert expected_calibration_error(conf, np.zeros(400)) > floor["p95"]   # a model always wrong is far above it
+    assert ece_floor(np.ones(50)) == {"mean": 0.0, "p5": 0.0, "p95": 0.0}  # sure and right: no noise
