@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="at most N photos a collection (spread evenly)")
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite the table in benchmarks/README.md")
     args = ap.parse_args(argv)
-    from inat.evaluate import open_world, species_names
+    from inat.evaluate import known_species, open_world
     from inat.hub import list_bundles
     from inat.predict import Predictor
     if not (args.data / "birds525").is_dir():
@@ -118,7 +118,7 @@ def main(argv=None) -> int:
     results = []
     for model in models:
         predictor = Predictor(model)
-        known = set().union(*(species_names(t) for t in predictor.classes))
+        known = known_species(predictor.classes)
         for name, (truths, classes) in data.items():
             t0 = time.perf_counter()
             records = predictor.predict([str(t.path) for t in truths], k=5, batch_size=32)

@@ -40,7 +40,7 @@ def top_right(record, truth) -> bool:
 def main() -> int:
     import numpy as np
     import open_world as ow
-    from inat.evaluate import open_world, species_names
+    from inat.evaluate import known_species, open_world
     from inat.predict import Predictor
     from inat.record import identify
     from inat.router_groups import GROUPS
@@ -60,7 +60,7 @@ def main() -> int:
         parts.append((starter_probs, groups, expert_probs))
         return combine(starter_probs, groups, expert_probs)
     mixture.combine = keep
-    known = set().union(*(species_names(t) for t in predictor.classes))
+    known = known_species(predictor.classes)
     data = ow.collections(ow.SHARED, None)
     gated = set(mixture.starter_gated)
     out = []

@@ -85,15 +85,29 @@ def species_names(taxon) -> set[str]:
                         lineage.get("species")) if n}
 
 
+def known_species(classes) -> dict[str, dict | None]:
+    """Each binomial a model's classes answer to (`species_names`) → that class's lineage in the model's taxonomy
+    (None when two classes answering to it disagree). A photo labelled with an older name of a species the model
+    knows ("Charadrius nivosus", now "Anarhynchus nivosus") is judged in both taxonomies by `open_world`."""
+    out: dict[str, dict | None] = {}
+    for t in classes:
+        lineage = dict(t.lineage())
+        for name in species_names(t):
+            out[name] = lineage if out.get(name, lineage) == lineage else None
+    return out
+
+
 def truth_group(photo: LabelledPhoto) -> str:
     """The router group a photo belongs to: plants, birds, insects, other_organism or not_organism."""
     return group_of(photo.lineage) if photo.organism else "not_organism"
 
 
-def open_world(records: list[Identification], truths: list[LabelledPhoto], known: set[str]) -> dict:
+def open_world(records: list[Identification], truths: list[LabelledPhoto], known) -> dict:
     """What a naturalist judges, over photos the model may or may not know.
 
-    `known`: the species binomials the model has. Returns
+    `known`: the species binomials the model has, or `known_species` (binomial → the model's lineage): then a
+    claim about a photo of a species the model knows is right when it names the truth's taxon at that rank in
+    the photo's labels or in the model's taxonomy (a renamed genus or species is not a wrong claim). Returns
       n             photos measured (unreadable ones left out)
       kingdom_ok    share of organism photos with a known kingdom whose top-1 is in that kingdom
       claims        share of photos with an ancestor (iNat's "pretty sure" taxon)
@@ -112,8 +126,9 @@ def open_world(records: list[Identification], truths: list[LabelledPhoto], known
         if a is None:
             continue
         claims += 1
-        truth = t.lineage.get(a["rank"])
-        wrong += (not t.organism) or (truth is not None and truth != a["name"])
+        theirs = known.get(t.species) if isinstance(known, dict) and t.species else None
+        truth = {t.lineage.get(a["rank"]), (theirs or {}).get(a["rank"])} - {None}
+        wrong += (not t.organism) or (bool(truth) and a["name"] not in truth)
     hits1, hits5, conf = [], [], []
     for r, t in pairs:
         if t.species is None or t.species not in known:
@@ -144,7 +159,7 @@ def evaluate_labelled(model, data_dir, split: str = "val", batch_size: int = 32,
     predictor = predictor or Predictor(model)
     truths = truths if truths is not None else read_labelled(data_dir, split, names)
     records = predictor.predict([str(t.path) for t in truths], k=5, batch_size=batch_size)
-    known = set().union(*(species_names(t) for t in predictor.classes))
+    known = known_species(predictor.classes)
     out = {"model": predictor.name, "data": str(data_dir), "split": None if (Path(data_dir) / LABELS_CSV).is_file()
            else split}
     out.update(open_world(records, truths, known))

@@ -148,6 +148,35 @@ def test_open_world_figures_by_hand(six):
     assert (w["n_known"], w["top1"], w["top5"], w["group_acc"]) == (1, 1.0, 1.0, None)
 
 
+def test_a_claim_in_the_models_newer_taxonomy_is_not_a_wrong_claim():
+    import numpy as np
+
+    from inat.evaluate import known_species
+    from inat.labelled import LabelledPhoto
+    from inat.record import identify
+    from inat.rollup import TaxonTree
+    from inat.taxonomy import Taxon
+    birds = {"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves", "order": "Charadriiformes",
+             "family": "Charadriidae"}
+    # The expert's class keeps its 2017 name; iNaturalist has since moved the species to Anarhynchus.
+    plover = Taxon(0, "Charadrius nivosus", "Snowy Plover", "species",
+                   {**birds, "genus": "Anarhynchus", "specific_epithet": "nivosus"})
+    killdeer = Taxon(1, "Charadrius vociferus", "Killdeer", "species",
+                     {**birds, "genus": "Charadrius", "specific_epithet": "vociferus"})
+    tree = TaxonTree([plover, killdeer])
+    sure = identify(tree, np.array([0.95, 0.05]), "a", "m")
+    assert (sure.ancestor["rank"], sure.ancestor["name"]) == ("species", "Anarhynchus nivosus")
+    # The photos' labels use the older names throughout, genus included.
+    old = {**birds, "genus": "Charadrius"}
+    truths = [LabelledPhoto("a", "Charadrius nivosus", lineage={**old, "species": "Charadrius nivosus"}),
+              LabelledPhoto("b", "Charadrius vociferus", lineage={**old, "species": "Charadrius vociferus"})]
+    known = known_species([plover, killdeer])
+    assert known["Charadrius nivosus"]["species"] == "Anarhynchus nivosus"
+    w = open_world([sure, sure], truths, known)
+    assert w["claims"] == 1.0 and w["wrong_claims"] == 0.5       # the plover is right; the killdeer is not
+    assert open_world([sure], truths[:1], set(known))["wrong_claims"] == 1.0   # names alone: the old count
+
+
 @pytest.mark.integration
 def test_photos_the_model_was_not_trained_on_get_the_open_world_figures(six, tmp_path):
     # A labels.csv folder (the birds, butterflies and flowers collections' layout): no per-phylum table.
