@@ -7,8 +7,8 @@ An installed expert for a group (iNaturalist 2017 birds, insects, plants) names 
 
 where the gate g = P(the photo shows a species E knows) comes from E's top probability
 (assets/expert_gates.json, fitted by scripts/fit_expert_gates.py: an expert is as sure of a bird it has
-never seen as of one it knows, and without the gate its "pretty sure" species were wrong for 9 % of
-BIRDS-525's photos). The group's remaining 1 - g is shared as for a group without an expert.
+never seen as of one it knows, and without the gate its "pretty sure" species were wrong for 14 % of
+BIRDS-525's photos, `no_gate` there). The group's remaining 1 - g is shared as for a group without an expert.
 
 The starter's own classes of the group then take their share of that rest, as the starter shares it,
 times a second gate s = P(the photo falls under the starter's first class of the group), from the

@@ -3,7 +3,7 @@
     python scripts/fit_expert_gates.py            # needs ../shared/data and the installed experts
 
 An expert names one of its species for every photo of its group, and is as sure of a bird it has never
-seen as of one it knows: on BIRDS-525 the iNat 2017 bird expert's "pretty sure" taxon was wrong for 9 %
+seen as of one it knows: on BIRDS-525 the iNat 2017 bird expert's "pretty sure" taxon was wrong for 14 %
 of the photos, nearly all of species it does not have. So naturalist gives an expert's species
 P(group) x g(x) x P_E(s | not background), where the gate g(x) = sigmoid(a + b * logit(max_s P_E(s))) is
 the probability that the photo shows a species the expert knows, fitted by logistic regression on the
