@@ -40,56 +40,37 @@ def top_right(record, truth) -> bool:
 def main() -> int:
     import numpy as np
     import open_world as ow
+    from naturalist_parts import keep_parts, records as merged_records
     from inat.evaluate import known_species, open_world
     from inat.predict import Predictor
-    from inat.record import identify
-    from inat.router_groups import GROUPS
     if not (ow.SHARED / "birds525").is_dir():
         print(f"{ow.SHARED}: the real photos of ../shared/data are needed", file=sys.stderr)
         return 2
     predictor = Predictor("naturalist")
-    runner = predictor.runner
-    mixture = runner.mixture
+    mixture = predictor.runner.mixture
     if not mixture.starter_gated:
         print("naturalist has no starter gate (assets/expert_gates.json)", file=sys.stderr)
         return 2
-    parts = []
-    combine = mixture.combine
-
-    def keep(starter_probs, groups, expert_probs):   # what the parts said, batch by batch
-        parts.append((starter_probs, groups, expert_probs))
-        return combine(starter_probs, groups, expert_probs)
-    mixture.combine = keep
     known = known_species(predictor.classes)
     data = ow.collections(ow.SHARED, None)
     gated = set(mixture.starter_gated)
     out = []
     for name in COLLECTIONS:
         truths, classes = data[name]
-        parts.clear()
         t0 = time.perf_counter()
-        first = predictor.predict([str(t.path) for t in truths], k=5, batch_size=32)
-        ok = [i for i, r in enumerate(first) if not r.error]
-        sp = np.concatenate([p[0] for p in parts])
-        g = np.concatenate([p[1] for p in parts])
-        ep = {k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]}
+        paths = [str(t.path) for t in truths]
+        parts = keep_parts(predictor, paths)
+        kept = [truths[i] for i in parts.ok]
         for label, groups_gated in (("alpha (before)", set()), ("starter gate", gated)):
             mixture.starter_gated = groups_gated
-            merged = combine(sp, g, ep)
-            records = []
-            for row, i in enumerate(ok):
-                r = identify(runner.tree, merged[row], str(truths[i].path), runner.name, 5,
-                             scope_threshold=runner.scope_threshold, ranked=len(runner.classes))
-                r.groups = dict(zip(GROUPS, map(float, g[row])))
-                records.append(r)
-            kept = [truths[i] for i in ok]
+            records = merged_records(predictor, parts, paths)
             figures = open_world(records, kept, known)
             row = {"collection": name, "merge": label, "n": len(records),
                    "wrong_claims": round(figures["wrong_claims"], 4),
                    "known_top1": None if figures["top1"] is None else round(figures["top1"], 4),
                    "top_right": round(float(np.mean([top_right(r, t) for r, t in zip(records, kept) if t.organism])), 4)}
             if classes is not None:
-                row["organism_top1"] = round(ow.imagenet_figures(records, kept, [classes[i] for i in ok])["organism_top1"], 4)
+                row["organism_top1"] = round(ow.imagenet_figures(records, kept, [classes[i] for i in parts.ok])["organism_top1"], 4)
             out.append(row)
             print(json.dumps(row), flush=True)
         mixture.starter_gated = gated
