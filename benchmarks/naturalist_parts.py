@@ -21,6 +21,18 @@ class Parts:
     experts: dict
 
 
+def open_naturalist(shared):
+    """naturalist's Predictor, or None with a line on stderr when the photos of ../shared/data are missing."""
+    import sys
+    from pathlib import Path
+
+    from inat.predict import Predictor
+    if not (Path(shared) / "birds525").is_dir():
+        print(f"{shared}: the real photos of ../shared/data are needed", file=sys.stderr)
+        return None
+    return Predictor("naturalist")
+
+
 def keep_parts(predictor, paths: list[str], batch_size: int = 32) -> Parts:
     """Run `predictor` (naturalist) over `paths` once and keep what its parts said."""
     mixture = predictor.runner.mixture

@@ -47,13 +47,11 @@ def species_claims(records, truths, known) -> list[tuple[float, bool]]:
 def main() -> int:
     import numpy as np
     import open_world as ow
-    from naturalist_parts import keep_parts, records
+    from naturalist_parts import keep_parts, open_naturalist, records
     from inat.evaluate import known_species, open_world
-    from inat.predict import Predictor
-    if not (ow.SHARED / "birds525").is_dir():
-        print(f"{ow.SHARED}: the real photos of ../shared/data are needed", file=sys.stderr)
+    predictor = open_naturalist(ow.SHARED)
+    if predictor is None:
         return 2
-    predictor = Predictor("naturalist")
     mixture = predictor.runner.mixture
     if "birds" not in mixture.gates or not mixture.starter_gated:
         print("naturalist needs the bird expert and its gates (python -m inat download inat2017-birds)", file=sys.stderr)

@@ -40,13 +40,11 @@ def top_right(record, truth) -> bool:
 def main() -> int:
     import numpy as np
     import open_world as ow
-    from naturalist_parts import keep_parts, records as merged_records
+    from naturalist_parts import keep_parts, open_naturalist, records as merged_records
     from inat.evaluate import known_species, open_world
-    from inat.predict import Predictor
-    if not (ow.SHARED / "birds525").is_dir():
-        print(f"{ow.SHARED}: the real photos of ../shared/data are needed", file=sys.stderr)
+    predictor = open_naturalist(ow.SHARED)
+    if predictor is None:
         return 2
-    predictor = Predictor("naturalist")
     mixture = predictor.runner.mixture
     if not mixture.starter_gated:
         print("naturalist has no starter gate (assets/expert_gates.json)", file=sys.stderr)
