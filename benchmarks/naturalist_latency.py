@@ -12,7 +12,6 @@ the ratio of the medians (target: naturalist ≤ 2× the starter). Writes result
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
 SHARED = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results" / "naturalist_latency.json"
 SOURCES = ("birds525/photos", "butterflies100/photos", "inat21-plants47/val", "imagenet-samples")
@@ -67,9 +67,7 @@ def main(argv=None) -> int:
         res[name] = {"median_ms": round(1000 * float(np.median(t)), 1),
                      "p95_ms": round(1000 * float(np.percentile(t, 95)), 1)}
     res["ratio_median"] = round(res["naturalist"]["median_ms"] / res["starter"]["median_ms"], 2)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps(res, indent=1))
+    write_results(RESULTS, res, show=True)
     return 0
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
 
 RESULTS = REPO / "benchmarks" / "results" / "naturalist_tradeoff.json"
 EXPERT_STEPS = (-1.0, -0.5, 0.0, 0.5)
@@ -97,11 +98,8 @@ def main() -> int:
                       "stated": round(float(np.mean([p for p, _ in sel])), 4) if sel else None,
                       "right": round(float(np.mean([ok for _, ok in sel])), 4) if sel else None})
     print(json.dumps(bands))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "seconds": round(time.perf_counter() - t0),
-                                   "grid": grid, "shipped_species_claims_by_band": bands}, indent=1) + "\n",
-                       encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    write_results(RESULTS, {"date": time.strftime("%Y-%m-%d"), "seconds": round(time.perf_counter() - t0),
+                            "grid": grid, "shipped_species_claims_by_band": bands})
     return 0
 
 

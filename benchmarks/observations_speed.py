@@ -44,6 +44,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))  # tests/photos.py writes EXIF the way phones do; one helper for both
+from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
 SHARED = REPO.parent / "shared" / "data" / "inat21-plants47" / "val"
 RESULTS = REPO / "benchmarks" / "results" / "observations_speed.json"
 START = (37.0447, -122.1072)  # Felton, California: the plants47 photos are from Santa Cruz County
@@ -240,9 +241,7 @@ def main() -> int:
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
-    print(json.dumps(result, indent=1))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    write_results(RESULTS, result, show=True)
     return 0
 
 

@@ -16,7 +16,6 @@ process (start → exit). Writes results/out_of_the_box.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
 RESULTS = REPO / "benchmarks" / "results" / "out_of_the_box.json"
 
 
@@ -74,9 +74,7 @@ def main(argv=None) -> int:
            "export_made_by_import": any(fresh.glob("*.onnx")),
            "thesis_s": [round(x, 1) for x in times["thesis"]], "ours_s": [round(x, 1) for x in times["ours"]],
            "ratio": round(med["thesis"] / med["ours"], 2)}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps(res, indent=1))
+    write_results(RESULTS, res, show=True)
     return 0
 
 

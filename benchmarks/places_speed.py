@@ -14,7 +14,6 @@ Writes benchmarks/results/places_speed.json.
 """
 from __future__ import annotations
 
-import json
 import resource
 import statistics
 import sys
@@ -26,6 +25,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
 RESULTS = REPO / "benchmarks" / "results" / "places_speed.json"
 
 
@@ -82,9 +82,7 @@ def main() -> int:
               "lookup_ms_median": round(1000 * statistics.median(times), 3),
               "near_km": places.NEAR_KM, "far_km": places.FAR_KM,
               "land_distances": land_distances(np.random.default_rng(1))}
-    print(json.dumps(result, indent=1))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    write_results(RESULTS, result, show=True)
     return 0
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
 
 RESULTS = REPO / "benchmarks" / "results" / "starter_gate.json"
 COLLECTIONS = ("birds525", "butterflies100", "imagenet-samples")
@@ -73,10 +74,7 @@ def main() -> int:
             print(json.dumps(row), flush=True)
         mixture.starter_gated = gated
         print(f"  {name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "results": out}, indent=1) + "\n",
-                       encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    write_results(RESULTS, {"date": time.strftime("%Y-%m-%d"), "results": out})
     return 0
 
 
