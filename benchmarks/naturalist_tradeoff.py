@@ -34,14 +34,13 @@ BANDS = ((0.7, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.0001))
 
 def species_claims(records, truths, known) -> list[tuple[float, bool]]:
     """(stated probability, right) of every claim at species rank, judged as open_world judges it."""
+    from inat.evaluate import claim_wrong
     out = []
     for r, t in zip(records, truths):
         a = r.ancestor
-        if a is None or a["rank"] != "species" or not t.organism:
-            continue
-        truth = {t.lineage.get("species"), (known.get(t.species) or {}).get("species")} - {None}
-        if truth:
-            out.append((float(a["probability"]), a["name"] in truth))
+        wrong = None if a is None or a["rank"] != "species" or not t.organism else claim_wrong(a, t, known)
+        if wrong is not None:
+            out.append((float(a["probability"]), not wrong))
     return out
 
 

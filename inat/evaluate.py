@@ -97,22 +97,32 @@ def known_species(classes) -> dict[str, dict | None]:
     return out
 
 
+def claim_wrong(ancestor: dict, photo: LabelledPhoto, known: dict[str, dict | None]) -> bool | None:
+    """Whether a "pretty sure" taxon (a record's `ancestor`) is wrong for `photo`: any claim about a photo of no
+    organism is; one about an organism is right when it names the truth's taxon at that rank in the photo's
+    labels or, for a species in `known` (`known_species`), in the model's taxonomy. None: the truth's rank is unknown."""
+    if not photo.organism:
+        return True
+    theirs = known.get(photo.species) if photo.species else None
+    truth = {photo.lineage.get(ancestor["rank"]), (theirs or {}).get(ancestor["rank"])} - {None}
+    return ancestor["name"] not in truth if truth else None
+
+
 def truth_group(photo: LabelledPhoto) -> str:
     """The router group a photo belongs to: plants, birds, insects, other_organism or not_organism."""
     return group_of(photo.lineage) if photo.organism else "not_organism"
 
 
-def open_world(records: list[Identification], truths: list[LabelledPhoto], known) -> dict:
+def open_world(records: list[Identification], truths: list[LabelledPhoto], known: dict[str, dict | None]) -> dict:
     """What a naturalist judges, over photos the model may or may not know.
 
-    `known`: the species binomials the model has, or `known_species` (binomial → the model's lineage): then a
-    claim about a photo of a species the model knows is right when it names the truth's taxon at that rank in
-    the photo's labels or in the model's taxonomy (a renamed genus or species is not a wrong claim). Returns
+    `known`: the species binomials the model has, with its lineage of each (`known_species`; a claim in the
+    model's taxonomy about a species it knows is not wrong because the photo's labels use an older name). Returns
       n             photos measured (unreadable ones left out)
       kingdom_ok    share of organism photos with a known kingdom whose top-1 is in that kingdom
       claims        share of photos with an ancestor (iNat's "pretty sure" taxon)
       wrong_claims  share of photos whose ancestor is not the truth's taxon at that rank, counted where the
-                    truth's rank is known (any claim about a photo of no organism is wrong)
+                    truth's rank is known (`claim_wrong`)
       n_known, top1, top5, ece   over the photos whose species the model has
       group_acc     share of photos routed to their group (None for a model without a router)
     """
@@ -126,9 +136,7 @@ def open_world(records: list[Identification], truths: list[LabelledPhoto], known
         if a is None:
             continue
         claims += 1
-        theirs = known.get(t.species) if isinstance(known, dict) and t.species else None
-        truth = {t.lineage.get(a["rank"]), (theirs or {}).get(a["rank"])} - {None}
-        wrong += (not t.organism) or (bool(truth) and a["name"] not in truth)
+        wrong += bool(claim_wrong(a, t, known))
     hits1, hits5, conf = [], [], []
     for r, t in pairs:
         if t.species is None or t.species not in known:
@@ -194,7 +202,7 @@ def evaluate_bundle(model, data_dir, split: str, batch_size: int = 32, predictor
     out.update(metrics(bundle.classes, targets, ranked, confidence))
     truths = [LabelledPhoto(path, split_data.taxa[t].scientific_name, split_data.taxa[t].common_name,
                             dict(split_data.taxa[t].lineage())) for path, t in split_data.samples]
-    world = open_world(results, truths, set())
+    world = open_world(results, truths, {})
     out.update({k: world[k] for k in ("kingdom_ok", "claims", "wrong_claims", "group_acc")})
     out["errors"] = errors
     return out

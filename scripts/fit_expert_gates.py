@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from inat.calibration import photo_logits  # noqa: E402
 from inat.probability import calibrated  # noqa: E402
-from inat.evaluate import known_species, species_names  # noqa: E402
+from inat.evaluate import claim_wrong, known_species, species_names  # noqa: E402
 from inat.hub import resolve  # noqa: E402
 from inat.labelled import read_labelled, read_names  # noqa: E402
 from inat.naturalist import DEFAULT_COVERAGE, UNNAMED, known_species_gate, starter_class_gate  # noqa: E402
@@ -93,8 +93,7 @@ def claims(bundle, group: str, q: np.ndarray, g: np.ndarray, truths) -> dict:
         if a is None:
             continue
         made += 1
-        truth = {t.lineage.get(a["rank"]), (known.get(t.species) or {}).get(a["rank"])} - {None}
-        wrong += bool(truth) and a["name"] not in truth   # in the photo's names or the expert's (inat.evaluate)
+        wrong += bool(claim_wrong(a, t, known))
     n = len(truths)
     return {"claims": round(made / n, 4), "wrong_claims": round(wrong / n, 4)}
 
