@@ -34,7 +34,7 @@ from .probability import METHODS, beta_features, calibrated, softmax
 from .hub import resolve
 from .images import ImageError, open_image
 from .labelled import LABELS_CSV, read_labels_csv, read_names
-from .starter import CALIBRATION_DIR
+from .starter import shipped_calibration_file
 
 ECE_BINS = 15
 CROSS_FIT_REPEATS = 10  # random halvings the cross-fitted ECE is averaged over
@@ -75,6 +75,7 @@ def nll(logits: np.ndarray, targets: np.ndarray, temperature: float) -> float:
 
 def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
     """The T in T_RANGE minimising `nll` (golden-section search on log T; the NLL is unimodal in it)."""
+    logits = np.asarray(logits, dtype=np.float64)   # once, not at each of the ~30 steps
     lo, hi = np.log(T_RANGE[0]), np.log(T_RANGE[1])
     g = (np.sqrt(5) - 1) / 2
     a, b = hi - g * (hi - lo), lo + g * (hi - lo)
@@ -121,11 +122,12 @@ def fit_beta(probs: np.ndarray, targets: np.ndarray, l2: float = 1e-3) -> dict:
     return {"a": round(float(max(w[0], 0.0)), 6), "b": round(float(max(w[1], 0.0)), 6), "c": round(float(w[2]), 6)}
 
 
-def fit(logits: np.ndarray, targets: np.ndarray, method: str = "temperature") -> dict:
-    """The calibration `method` fitted on these photos: {"method", "temperature"[, "beta"]} for `calibrated`."""
+def fit(logits: np.ndarray, targets: np.ndarray, method: str = "temperature", temperature: float | None = None) -> dict:
+    """The calibration `method` fitted on these photos: {"method", "temperature"[, "beta"]} for `calibrated`.
+    `temperature`: already fitted on these photos (every method starts from it), else fitted here."""
     if method not in METHODS:
         raise ValueError(f"calibration method {method!r} is not one of {', '.join(METHODS)}")
-    t = fit_temperature(logits, targets)
+    t = fit_temperature(logits, targets) if temperature is None else temperature
     out = {"method": method, "temperature": round(t, 4)}
     if method == "beta":
         out["beta"] = fit_beta(softmax(logits / out["temperature"]), targets)
@@ -139,15 +141,19 @@ def _top1(logits: np.ndarray, targets: np.ndarray, index: np.ndarray, calibratio
     return probs[np.arange(len(probs)), best], index[best] == targets
 
 
-def _cross_fitted_ece(logits, targets, index, folds, method) -> tuple[float, list[dict]]:
-    held_conf, held_ok, fitted = [], [], []
+def _cross_fitted_ece(logits, targets, index, folds) -> dict[str, tuple[float, list[dict]]]:
+    """method → (ECE of the maps fitted on one fold and measured on the other, both ways; the two maps).
+    The temperature, which every method starts from, is fitted once a fold."""
+    held = {m: ([], [], []) for m in METHODS}
     for fit_on, measure in ((folds[0], folds[1]), (folds[1], folds[0])):
-        c = fit(logits[fit_on], targets[fit_on], method)
-        conf, ok = _top1(logits[measure], targets[measure], index, c)
-        held_conf.append(conf)
-        held_ok.append(ok)
-        fitted.append(c)
-    return expected_calibration_error(np.concatenate(held_conf), np.concatenate(held_ok)), fitted
+        t = fit_temperature(logits[fit_on], targets[fit_on])
+        for m, (conf_, ok_, fitted) in held.items():
+            c = fit(logits[fit_on], targets[fit_on], m, temperature=t)
+            conf, ok = _top1(logits[measure], targets[measure], index, c)
+            conf_.append(conf)
+            ok_.append(ok)
+            fitted.append(c)
+    return {m: (expected_calibration_error(np.concatenate(c), np.concatenate(o)), f) for m, (c, o, f) in held.items()}
 
 
 def ece_floor(confidence: np.ndarray, draws: int = 200, seed: int = 0) -> dict:
@@ -177,8 +183,7 @@ def calibration_record(logits: np.ndarray, targets: np.ndarray, index: np.ndarra
     for r in range(repeats):
         order = rng.permutation(n)
         folds = [order[: n // 2], order[n // 2:]]
-        for m in METHODS:
-            e, fitted_folds = _cross_fitted_ece(logits, targets, index, folds, m)
+        for m, (e, fitted_folds) in _cross_fitted_ece(logits, targets, index, folds).items():
             by_method[m].append(e)
             if m == method and r == 0:
                 fold_t = [c["temperature"] for c in fitted_folds]
@@ -289,17 +294,15 @@ def cmd_calibrate(args) -> int:
         print(format_calibration(bundle.name, record))
     if args.dry_run:
         return 0
-    if bundle.path is None:  # a built-in: its calibration ships with the code
-        where = CALIBRATION_DIR / f"{bundle.name}.json"
-        where.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(where, record)
-    else:
+    stored = []
+    if bundle.path is not None:
         save_calibration(bundle.path, record)
-        where = bundle.path / JSON_NAME
-        if bundle.expert:  # a downloaded expert: its calibration ships with the code, for every new download
-            shipped = CALIBRATION_DIR / f"{bundle.name}.json"
-            write_json_atomic(shipped, record)
-            where = f"{where} and {shipped}"
+        stored.append(bundle.path / JSON_NAME)
+    if bundle.path is None or bundle.expert:  # a built-in or a downloadable expert: it ships with the code
+        stored.append(shipped_calibration_file(bundle.name))
+        stored[-1].parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(stored[-1], record)
+    where = " and ".join(map(str, stored))
     if not args.json:
         print(f"  stored in {where}")
     return 0

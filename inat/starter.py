@@ -48,9 +48,14 @@ def starter_calibration() -> dict:
     return shipped_calibration(NAME)
 
 
+def shipped_calibration_file(name: str) -> Path:
+    """Where the code ships model `name`'s calibration (the starter, a downloadable expert)."""
+    return CALIBRATION_DIR / f"{name}.json"
+
+
 def shipped_calibration(name: str) -> dict:
     """The calibration the code ships for model `name` (the starter, a downloadable expert), or {}."""
-    f = CALIBRATION_DIR / f"{name}.json"
+    f = shipped_calibration_file(name)
     try:
         return json.loads(f.read_text(encoding="utf-8"))
     except (OSError, ValueError):
