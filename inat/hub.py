@@ -22,7 +22,7 @@ from .scope import expert_group
 from .starter import ASSETS
 from .taxonomy import RANKS
 from .starter import NAME as STARTER
-from .starter import starter_bundle
+from .starter import shipped_calibration, starter_bundle
 
 
 def naturalist() -> Ensemble:
@@ -31,6 +31,9 @@ def naturalist() -> Ensemble:
     for b in list_bundles():
         group = expert_group(b) if b.expert else None
         if group and group not in experts:
+            # The gates below were fitted on the shipped calibration's probabilities; an expert downloaded
+            # before its calibration shipped has none in its bundle.json and takes the shipped one here.
+            b.calibration = b.calibration or shipped_calibration(b.name)
             experts[group] = b
     gate_file = _asset("expert_gates.json")
     fitted = gate_file.get("gates", {})

@@ -165,3 +165,17 @@ def test_the_shipped_naturalist_reads_its_starter_gate_and_coverage():
     dragonfly = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Dragonfly")
     monarch = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Monarch butterfly")
     assert m.coverage[dragonfly] > 50 * m.coverage[monarch]   # an order against one species
+
+
+def test_an_expert_installed_before_its_calibration_shipped_gets_the_shipped_one(monkeypatch):
+    # The gates were fitted on calibrated probabilities: naturalist must not feed them an uncalibrated expert.
+    import dataclasses
+
+    from inat import hub
+    from inat.starter import shipped_calibration
+    old = dataclasses.replace(BIRDS, name="inat2017-birds", calibration={})
+    monkeypatch.setattr(hub, "list_bundles", lambda folder=None: [old])
+    e = hub.naturalist()
+    assert shipped_calibration("inat2017-birds")["temperature"] < 1.0
+    assert e.experts["birds"].calibration == shipped_calibration("inat2017-birds")
+    assert e.experts["birds"].temperature == shipped_calibration("inat2017-birds")["temperature"]
