@@ -109,7 +109,7 @@ class Predictor:
         self.engine = self.runner.engine   # the main network (the starter's, for naturalist)
         self.tree = self.runner.tree
         self.exporting = None
-        if export != "no" and backend == "auto":
+        if export != "no":   # make_fast makes only what an engine would rather run (auto's, or bf16's IR)
             self.exporting = make_fast(self.runner.engines, background=export == "background")
         elif precision != "fp32":
             # Asked for a lower precision and told not to make its file: say so rather than run fp32 PyTorch.

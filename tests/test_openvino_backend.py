@@ -173,6 +173,9 @@ def test_bf16s_ir_is_made_on_first_use_unless_told_not_to(exported, tmp_path):
     assert p.backend == "openvino-bf16" and not p.engine.needs_export
     assert (folder / FILES["fp32"]).is_file() and (folder / runtime.FILES["fp32"]).is_file()
     assert p.predict(IMAGES[:1])[0].error is None
+    # Naming the backend as well makes it too.
+    again = copy_bundle(exported, tmp_path / "again", exports=False)
+    assert Predictor(str(again), precision="bf16", backend="openvino-bf16", export="now").backend == "openvino-bf16"
 
 
 @needs_openvino
