@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from . import calibration, dataset_report, download, evaluate, export, runs, train_cli
 from .errors import first_line
-from .export import ensure_export
+from .export import ensure_export, print_export
 from .hub import model_rows, resolve
 from .importer import import_checkpoint
 from .observations import image_files, observation_rows, write_csv
@@ -63,12 +63,6 @@ def cmd_predict(args) -> int:
         elif not args.csv:
             print(format_identification(r))
     return 1 if any(r.error for r in results) else 0
-
-
-def print_export(path) -> None:
-    """One line saying where the fast version went (ensure_export has logged why when it could not be made)."""
-    if path is not None:
-        print(f"fast {'OpenVINO' if path.suffix == '.xml' else 'ONNX'} version: {path}")
 
 
 def format_identification(r: Identification) -> str:

@@ -26,7 +26,7 @@ import logging
 
 import numpy as np
 
-from . import openvino_backend, runtime
+from . import openvino_backend
 from .bundle import Bundle, BundleError
 from .models import logits_and_features
 from .preprocess import ArrayTransform, draft_size, eval_transform
@@ -40,6 +40,13 @@ DESCRIBE = {"onnx": "fp32 ONNX", "onnx-int8": "int8 ONNX", "openvino": "fp32 Ope
 MAKEABLE = ("onnx", "openvino", "openvino-bf16")  # what inat.export.ensure_export makes (no photos needed)
 
 log = logging.getLogger("inat")
+
+
+def _split(backend: str) -> tuple[str, str]:
+    """(runtime, precision) of an export backend's name: "openvino-bf16" → ("openvino", "bf16"), "onnx" → ("onnx",
+    "fp32")."""
+    kind, _, precision = backend.partition("-")
+    return kind, precision or "fp32"
 
 
 class Engine:
@@ -77,16 +84,11 @@ class Engine:
             backend = "torch"
         self.wanted = backend
         # The backend whose missing export inat.export.make_fast makes (None: nothing to make).
-        self.preferred = self._fp32_default() if backend == "auto" else "openvino-bf16" if precision == "bf16" else None
+        self.preferred = (openvino_backend.fp32_backend() if backend == "auto"
+                          else "openvino-bf16" if precision == "bf16" else None)
         self.backend = self._open_export(backend) if backend != "torch" else "torch"
         if self.backend == "torch":
             self._load_torch()
-
-    @staticmethod
-    def _fp32_default() -> str:
-        """runtime.FP32_BACKEND, or ONNX Runtime when that is OpenVINO and OpenVINO is not installed."""
-        fp32 = runtime.FP32_BACKEND
-        return fp32 if fp32 == "onnx" or openvino_backend.available() else "onnx"
 
     @property
     def needs_export(self) -> bool:
@@ -97,15 +99,15 @@ class Engine:
         """The backends to try, in order, for `wanted`."""
         if wanted != "auto":
             return [wanted]
-        fp32 = self._fp32_default()
+        fp32 = openvino_backend.fp32_backend()
         return ["onnx-int8", fp32] + (["onnx"] if fp32 != "onnx" else [])
 
     def _open(self, backend: str):
         """The backend's exported model for this bundle, checked; None when there is none."""
-        if backend.startswith("openvino"):
-            return openvino_backend.open_ir(self.bundle, backend.split("-")[1] if "-" in backend else "fp32",
-                                            self.threads)
-        return open_exported(self.bundle, "int8" if backend == "onnx-int8" else "fp32", self.threads)
+        kind, precision = _split(backend)
+        if kind == "openvino":
+            return openvino_backend.open_ir(self.bundle, precision, self.threads)
+        return open_exported(self.bundle, precision, self.threads)
 
     def _open_export(self, wanted: str) -> str:
         """Open the export to use and return its backend name ("torch" when none fits)."""
@@ -138,9 +140,8 @@ class Engine:
 
     def _command(self, backend: str) -> str:
         """The command that makes `backend`'s export, for error messages."""
-        if backend.startswith("openvino"):
-            return openvino_backend.ir_command(self.bundle, backend.split("-")[1] if "-" in backend else "fp32")
-        return export_command(self.bundle, "int8" if backend == "onnx-int8" else "fp32")
+        kind, precision = _split(backend)
+        return (openvino_backend.ir_command if kind == "openvino" else export_command)(self.bundle, precision)
 
     def reopen(self) -> str:
         """Look for the export again (one may have been made since) and use it when it fits; the backend."""

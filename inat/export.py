@@ -52,14 +52,14 @@ log = logging.getLogger("inat")
 def ensure_export(bundle: Bundle, backend: str | None = None) -> Path | None:
     """The file `backend` runs, made in `export_dir(bundle)` when there is none or it is stale.
 
-    `backend` (default `runtime.FP32_BACKEND`): "onnx" needs the fp32 ONNX export; "openvino" and
+    `backend` (default `openvino_backend.fp32_backend()`): "onnx" needs the fp32 ONNX export; "openvino" and
     "openvino-bf16" need the fp32 OpenVINO IR too, converted from it (seconds) when OpenVINO is installed.
     Returns the path of the newest file made or found (the IR, else the ONNX file), or None (after one
     warning line on the `inat` logger) when nothing could be made: the predictor then keeps using PyTorch,
     with the same answers.
     """
     onnx = _ensure_onnx(bundle)
-    wants_ir = (backend or runtime.FP32_BACKEND).startswith("openvino")
+    wants_ir = (backend or openvino_backend.fp32_backend()).startswith("openvino")
     if onnx is None or not wants_ir or not openvino_backend.available():
         return onnx
     try:
@@ -118,6 +118,12 @@ def make_fast(engines, *, background: bool = False) -> threading.Thread | None:
     thread = threading.Thread(target=run, name="inat-export")
     thread.start()
     return thread
+
+
+def print_export(path: Path | None) -> None:
+    """One line saying where the fast version went (ensure_export has logged why when it could not be made)."""
+    if path is not None:
+        print(f"fast {'OpenVINO' if path.suffix == '.xml' else 'ONNX'} version: {path}")
 
 
 # -- exporting ---------------------------------------------------------------------------------
@@ -380,12 +386,12 @@ def export_openvino(bundle: Bundle, precision: str = "fp32", calibration: Path |
 def cmd_export(args) -> int:
     bundle = resolve(args.model)
     # By default the files the default fp32 runtime runs (ONNX Runtime's when OpenVINO is not installed).
-    fmt = args.format or (runtime.FP32_BACKEND if openvino_backend.available() else "onnx")
+    fmt = args.format or openvino_backend.fp32_backend()
     if args.precision != "fp32" or fmt == "openvino":  # say so before the minutes of work, not after
         openvino_backend.require(args.precision, making_int8=args.precision == "int8")
     out = export_onnx(bundle)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, fp32; checked against PyTorch)")
-    if args.precision == "bf16" or (args.precision == "fp32" and fmt == "openvino"):
+    if args.precision == "bf16" or fmt == "openvino":
         xml, _ = export_openvino(bundle, "fp32")
         print(f"wrote {xml} ({_ir_mb(xml):.1f} MB, OpenVINO fp32 IR" + ("; --precision bf16 runs it)" if
                                                                         args.precision == "bf16" else ")"))

@@ -39,6 +39,7 @@ import numpy as np
 
 from .bundle import Bundle
 from .errors import first_line
+from . import runtime
 from .runtime import FEATURES, ExportedModelError, ExportError, check_export, export_dirs
 
 FILES = {"fp32": "model.xml", "int8": "model.int8.xml"}  # bf16 runs the fp32 file
@@ -79,6 +80,12 @@ _warned_bf16 = [False]  # said once per process: the CPU is the same for every n
 def available() -> bool:
     """Whether OpenVINO is installed (found without importing it: no start-up cost)."""
     return importlib.util.find_spec("openvino") is not None
+
+
+def fp32_backend() -> str:
+    """The runtime that serves fp32 by default: `runtime.FP32_BACKEND`, or ONNX Runtime when that is OpenVINO
+    and OpenVINO is not installed."""
+    return runtime.FP32_BACKEND if runtime.FP32_BACKEND == "onnx" or available() else "onnx"
 
 
 def require(precision: str = "fp32", *, making_int8: bool = False) -> None:
@@ -273,10 +280,10 @@ class OpenVINOModel:
 
     def __init__(self, compiled, meta: dict, file: Path, precision: str):
         self.compiled, self.meta, self.file = compiled, meta, Path(file)
-        self.requested = precision
         # What the CPU really runs: a bf16 hint on a CPU without bf16 becomes f32.
         running = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
         self.precision = "int8" if precision == "int8" else ("bf16" if "bf16" in running else "fp32")
+        self.requested = precision   # what was asked for (precision: what runs)
         self.input_shape = _dims(compiled.input(0).get_partial_shape())
         self.output_shape = _dims(compiled.output(0).get_partial_shape())
         self.has_features = len(compiled.outputs) > 1 and FEATURES in compiled.output(1).get_names()

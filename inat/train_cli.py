@@ -7,7 +7,7 @@ from dataclasses import MISSING, fields
 
 from .bundle import load_bundle
 from .distributed import distributed
-from .export import ensure_export
+from .export import ensure_export, print_export
 from .train import TrainConfig, train
 
 
@@ -31,9 +31,7 @@ def cmd_train(args) -> int:
         print(f"wrote {cfg.out}: best epoch {bundle.run.get('best_epoch')}, val top-1 {m.get('val_top1', 0):.4f}, "
               f"top-5 {m.get('val_top5', 0):.4f}")
         if not args.no_export and bundle.path is not None:
-            path = ensure_export(load_bundle(bundle.path))  # the kept weights' fast version
-            if path is not None:
-                print(f"fast ONNX version: {path}")
+            print_export(ensure_export(load_bundle(bundle.path)))  # the kept weights' fast version
     return 0
 
 
