@@ -30,7 +30,7 @@ import numpy as np
 from .bundle import JSON_NAME, Bundle, load_bundle, write_json_atomic
 from .data import load_split
 from .engine import Engine
-from .probability import METHODS, beta_features, calibrated, softmax
+from .probability import METHODS, beta_features, calibrated, sigmoid, softmax
 from .hub import resolve
 from .images import ImageError, open_image
 from .labelled import LABELS_CSV, read_labels_csv, read_names
@@ -108,7 +108,7 @@ def fit_beta(probs: np.ndarray, targets: np.ndarray, l2: float = 1e-3) -> dict:
         w[[k for k in (0, 1) if k not in free]] = 0.0
         prior = w.copy()
         for _ in range(100):
-            q = 1.0 / (1.0 + np.exp(-(x @ w)))
+            q = sigmoid(x @ w)
             grad = x[:, free].T @ (q - hit) / len(hit) + l2 * (w[free] - prior[free])
             hess = (x[:, free] * (q * (1 - q))[:, None]).T @ x[:, free] / len(hit) + l2 * np.eye(len(free))
             step = np.linalg.solve(hess, grad)

@@ -38,6 +38,7 @@ import numpy as np
 
 from .bundle import Bundle
 from .engine import Engine
+from .probability import logit, sigmoid
 from .record import Identification, identify
 from .rollup import TaxonTree
 from .router_groups import GROUPS, group_of
@@ -91,18 +92,15 @@ class Ensemble:
 def known_species_gate(top: np.ndarray, a: float, b: float) -> np.ndarray:
     """sigmoid(a + b * logit(top)): the probability that a photo whose expert gives its first species `top`
     (of the non-background mass) shows a species the expert knows. Fitted by scripts/fit_expert_gates.py."""
-    top = np.clip(np.asarray(top, dtype=np.float64), 1e-6, 1 - 1e-6)
-    return 1.0 / (1.0 + np.exp(-(a + b * np.log(top / (1 - top)))))
+    return sigmoid(a + b * logit(top))
 
 
 def starter_class_gate(top_share: np.ndarray, coverage: np.ndarray, weights) -> np.ndarray:
     """sigmoid(w0 + w1 * logit(top_share) + w2 * ln(coverage)): the probability that a photo of the group falls
     under the starter's first class of the group, given the starter's share of the group on that class and the
     class's coverage of the group. Fitted by scripts/fit_expert_gates.py."""
-    top = np.clip(np.asarray(top_share, dtype=np.float64), 1e-6, 1 - 1e-6)
     w0, w1, w2 = (float(w) for w in weights)
-    z = w0 + w1 * np.log(top / (1 - top)) + w2 * np.log(np.clip(np.asarray(coverage, dtype=np.float64), 1e-9, 1.0))
-    return 1.0 / (1.0 + np.exp(-z))
+    return sigmoid(w0 + w1 * logit(top_share) + w2 * np.log(np.clip(np.asarray(coverage, dtype=np.float64), 1e-9, 1.0)))
 
 
 class Mixture:

@@ -29,6 +29,17 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+def sigmoid(z) -> np.ndarray:
+    """1 / (1 + e^-z), in float64."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
+
+
+def logit(p, eps: float = 1e-6) -> np.ndarray:
+    """ln(p / (1 − p)) of probabilities clipped to [eps, 1 − eps], in float64."""
+    p = np.clip(np.asarray(p, dtype=np.float64), eps, 1 - eps)
+    return np.log(p / (1 - p))
+
+
 def beta_features(top: np.ndarray) -> np.ndarray:
     """(N, 3) [ln p, −ln(1 − p), 1] of the top probabilities p: the beta map is sigmoid(features @ [a, b, c])."""
     p = np.clip(np.asarray(top, dtype=np.float64), _EPS, 1 - _EPS)
@@ -41,20 +52,20 @@ def top_label_beta(probs: np.ndarray, beta: dict) -> np.ndarray:
     if len(p) == 0 or p.shape[1] < 2:
         return p.astype(np.float32)
     rows = np.arange(len(p))
-    order = np.argsort(-p, axis=1, kind="stable")
-    top, second = p[rows, order[:, 0]], p[rows, order[:, 1]]
+    k = p.shape[1]
+    first = p.argmax(axis=1)                               # the top two without sorting every class
+    top, second = p[rows, first], np.partition(p, k - 2, axis=1)[:, k - 2]
     w = np.array([beta["a"], beta["b"], beta["c"]], dtype=np.float64)
-    new = 1.0 / (1.0 + np.exp(-(beta_features(top) @ w)))
+    new = sigmoid(beta_features(top) @ w)
     rest = np.maximum(1.0 - top, 0.0)
     certain = rest < 1e-12  # the softmax gave the top everything: the rest is shared equally
-    k = p.shape[1]
     # Keep the ranking: after rescaling the rest by (1 − new) / rest, the top stays above the second
     # (by a margin float32 can still tell apart).
     floor = np.where(certain, 1.0 / k, second / np.maximum(rest + second, 1e-300)) + 1e-6
     new = np.minimum(np.maximum(new, floor), 1.0)
     out = np.where(certain[:, None], ((1.0 - new) / (k - 1))[:, None],
                    p * ((1.0 - new) / np.maximum(rest, 1e-300))[:, None])
-    out[rows, order[:, 0]] = new
+    out[rows, first] = new
     return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
 
 

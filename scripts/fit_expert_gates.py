@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from inat.calibration import photo_logits  # noqa: E402
-from inat.probability import calibrated  # noqa: E402
+from inat.probability import calibrated, logit, sigmoid  # noqa: E402
 from inat.evaluate import claim_wrong, known_species, species_names  # noqa: E402
 from inat.hub import resolve  # noqa: E402
 from inat.labelled import read_labelled, read_names  # noqa: E402
@@ -54,11 +54,6 @@ COLLECTIONS = {"inat2017-birds": ("birds", "birds525", "assets/experts/birds525-
                                     True)}
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[float, float]:
     """(a, b) of sigmoid(a + b x) by Newton's method on the log-likelihood (a tiny ridge keeps it finite)."""
     a, b = fit_logistic_n(x[:, None], y, l2)
@@ -70,7 +65,7 @@ def fit_logistic_n(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> list[float
     X = np.concatenate([np.ones((len(x), 1)), x], axis=1)
     w = np.zeros(X.shape[1])
     for _ in range(100):
-        p = 1 / (1 + np.exp(-X @ w))
+        p = sigmoid(X @ w)
         grad = X.T @ (p - y) + l2 * w
         hess = (X * (p * (1 - p))[:, None]).T @ X + l2 * np.eye(len(w))
         step = np.linalg.solve(hess, grad)
