@@ -1,28 +1,26 @@
 """Do the fast backends give the same answers? Measured against fp32 eager PyTorch on real photos.
 
     python benchmarks/agreement.py                      # starter + every bundle in weights/
-    python benchmarks/agreement.py --model weights/plants47 --export --int8
+    python benchmarks/agreement.py --model weights/plants47 --export
 
 For each trained model, every photo of ../shared/data (imagenet-samples and inat21-plants47, 2,365
 photos) is predicted by `Predictor(model, exact=True)` (fp32 eager PyTorch, full JPEG decoding: the
-reference) and by each other way the predictor can run: its default, fp32 ONNX, int8 ONNX when
-exported, and PyTorch with the default decoding. Reported per way: the share of photos whose top-1
-species is identical to the reference's and whose top-5 set is identical. The default must reach
-99 % / 97 % (inat.runtime.AGREEMENT_TOP1 / _TOP5); the exit status is 1 when a default misses.
-`--export` makes missing exports first (`--int8` also ONNX Runtime int8, `inat.export.export_int8`,
-calibrated on the same folder: the calibration photos are then among those measured; the export's own
-held-out figure is printed too).
+reference) and by each other way the predictor can run: its default, fp32 ONNX, and PyTorch with the
+default decoding. Reported per way: the share of photos whose top-1 species is identical to the
+reference's and whose top-5 set is identical. An fp32 default must reach 99 % / 97 %
+(inat.runtime.AGREEMENT_TOP1 / _TOP5); the exit status is 1 when one misses. A bf16 default (a CPU with
+native bf16) is judged by accuracy instead, benchmarks/bf16_accuracy.py. `--export` makes missing exports first.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
 SHARED = REPO.parent / "shared" / "data"
 
 
@@ -77,13 +75,11 @@ def measure(model: str, photos: list[Path]) -> dict:
     ways = {f"default ({default.backend})": default}
     if default.backend != "onnx" and (export_dir(default.bundle) / FILES["fp32"]).is_file():
         ways["onnx fp32"] = Predictor(model, backend="onnx")
-    if default.backend != "onnx-int8" and (export_dir(default.bundle) / FILES["int8"]).is_file():
-        ways["onnx int8 (opt-in)"] = Predictor(model, backend="onnx-int8")
     ways["torch, default decoding"] = Predictor(model, backend="torch")
     for name, p in ways.items():
         t = time.perf_counter()
         rows[name] = {"backend": p.backend, **compare(ref, top5(p, photos)), "s": time.perf_counter() - t}
-        if name.startswith("default"):
+        if name.startswith("default") and default.precision == "fp32":
             d = rows[name]
             d["meets_target"] = d["top1"] >= AGREEMENT_TOP1 and d["top5_set"] >= AGREEMENT_TOP5
         show(exact.bundle.name, exact.bundle.arch, name, rows[name], len(photos))
@@ -99,8 +95,6 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=SHARED, help="folder with imagenet-samples/ and inat21-plants47/")
     ap.add_argument("--limit", type=int, default=None, help="only the first N photos (every k-th, spread evenly)")
     ap.add_argument("--export", action="store_true", help="export missing fp32 ONNX models first")
-    ap.add_argument("--int8", action="store_true", help="with --export: also ONNX Runtime int8 "
-                    "(inat.export.export_int8, not a command-line export), calibrated on --data")
     ap.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "agreement.json")
     args = ap.parse_args(argv)
     photos = photos_in(args.data)
@@ -111,16 +105,11 @@ def main(argv=None) -> int:
         photos = photos[::max(1, len(photos) // args.limit)][:args.limit]
     models = args.model or default_models()
     if args.export:
-        from inat.export import export_int8, export_onnx
+        from inat.export import ensure_export
         from inat.hub import resolve
-        from inat.runtime import FILES, export_dir
         for m in models:
             b = resolve(m)
-            if not (export_dir(b) / FILES["fp32"]).is_file():
-                print(f"exported {export_onnx(b)}", flush=True)
-            if args.int8 and not (export_dir(b) / FILES["int8"]).is_file():
-                f, held_out = export_int8(b, args.data)
-                print(f"exported {f}; held-out agreement {held_out}", flush=True)
+            print(f"exported {ensure_export(b)}", flush=True)
     results, ok = [], True
     print(f"{len(photos)} photos from {args.data}")
     print("| model | way | top-1 identical | top-5 set identical | photos | time (s) |")
@@ -130,9 +119,8 @@ def main(argv=None) -> int:
         results.append(r)
         ok = ok and all(row.get("meets_target") is not False for row in r["ways"].values())
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"photos": len(photos), "data": str(args.data), "results": results,
-                                     "date": time.strftime("%Y-%m-%d %H:%M")}, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.json}")
+    write_results(args.json, {"photos": len(photos), "data": str(args.data), "results": results,
+                              "date": time.strftime("%Y-%m-%d %H:%M")})
     return 0 if ok else 1
 
 

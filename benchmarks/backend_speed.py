@@ -20,7 +20,6 @@ benchmarks/results/backend_speed.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -34,6 +33,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
 SHARED = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results" / "backend_speed.json"
 WAYS = ("ort fp32", "ov fp32", "ov int8")
@@ -225,7 +225,7 @@ def main(argv=None) -> int:
                 f"top-5 {r['top5_set']:.4f}")
     result["verdict"] = verdict(result["models"])
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    write_results(args.json, result)
     print(table(result))
     print(f"verdict: FP32_BACKEND = {result['verdict']['fp32_backend']!r} ({result['verdict']['trust']})")
     print(f"wrote {args.json} ({time.perf_counter() - t0:.0f} s)")

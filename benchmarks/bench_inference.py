@@ -2,7 +2,7 @@
 
     python benchmarks/bench_inference.py                 # ~5 min on a quiet 2-core machine
     python benchmarks/bench_inference.py --quick         # fewer photos and repeats, a smoke run
-    python benchmarks/bench_inference.py --int8          # also ONNX Runtime int8 (inat.export.export_int8)
+    python benchmarks/bench_inference.py --compare onnx  # also ours forced to ONNX Runtime fp32, in the same run
 
 Both sides run the same model: efficientnet_v2_s with a 10,000-class head (random weights, seed 0:
 speed does not depend on the values), made on the fly in a temporary folder.
@@ -10,8 +10,9 @@ speed does not depend on the values), made on the fly in a temporary folder.
             PIL open + convert, Resize((224, 224)), ToTensor, Normalize(ImageNet), forward with
             autograd ON, softmax, top-5; one photo at a time, folders too.
   ours      `inat.predict.Predictor` on the same weights imported as a bundle (`inat.importer`),
-            exported once with `inat.export` (the one-time export cost is reported); its default
-            backend (ONNX Runtime fp32 unless an int8 export qualifies), folders in batches of 16.
+            exported once with `inat.export.ensure_export` (the one-time export cost is reported); its
+            default backend and precision (OpenVINO bf16 on a CPU with native bf16, else ONNX Runtime
+            fp32), folders in batches of 16. `--compare B` adds a side forced to backend B.
 Measured on the same real photos (../shared/data; generated photos when absent):
   - single-photo latency, file path → top-5 (median, p95), the two sides alternating photo by photo;
   - a 12-megapixel JPEG (one of those photos upscaled), where reduced-scale JPEG decoding counts;
@@ -38,6 +39,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
 SHARED = REPO.parent / "shared" / "data"
 NUM_CLASSES = 10_000
 CHUNK = 40          # photos per alternating folder chunk
@@ -112,11 +114,11 @@ def side_argv(side: str, paths: dict, backends: dict) -> list[str]:
 
 
 # -- the model and the photos -----------------------------------------------------------------
-def make_models(work: Path, photos: list[Path], int8: bool, calibration: Path | None) -> dict:
-    """The thesis pickle, the same weights as a bundle, and its ONNX export(s). Returns paths and timings."""
+def make_models(work: Path, photos: list[Path]) -> dict:
+    """The thesis pickle, the same weights as a bundle, and the exports its default runs. Returns paths and timings."""
     import torch
     import torchvision
-    from inat.export import export_int8, export_onnx
+    from inat.export import ensure_export, export_onnx
     from inat.importer import import_checkpoint
     from inat.taxonomy import THESIS_TSV_HEADER
     out = {"pickle": work / "thesis_v2s.pt", "bundle": work / "thesis_v2s"}
@@ -138,11 +140,8 @@ def make_models(work: Path, photos: list[Path], int8: bool, calibration: Path | 
     bundle = load_bundle(out["bundle"])
     t = time.perf_counter()
     export_onnx(bundle)
+    ensure_export(bundle)   # + the OpenVINO IR where the default runs it
     out["export_s"] = time.perf_counter() - t
-    if int8:
-        t = time.perf_counter()
-        _, out["int8_agreement"] = export_int8(bundle, calibration)
-        out["export_int8_s"] = time.perf_counter() - t
     return out
 
 
@@ -367,9 +366,9 @@ def main(argv=None) -> int:
     ap.add_argument("--latency-photos", type=int, default=60, help="photos timed one by one (default 60)")
     ap.add_argument("--starts", type=int, default=3, help="fresh-process starts per side (default 3)")
     ap.add_argument("--big-repeats", type=int, default=5, help="12 MP photo repeats per side (default 5)")
-    ap.add_argument("--int8", action="store_true", help="also make ONNX Runtime int8 (inat.export.export_int8, "
-                    "calibrated on real photos) and report it")
-    ap.add_argument("--backend", default=None, help="force the Predictor backend (torch, onnx, onnx-int8)")
+    ap.add_argument("--compare", action="append", default=[], metavar="BACKEND",
+                    help="also a side forced to this Predictor backend (torch, onnx, openvino, openvino-bf16; repeatable)")
+    ap.add_argument("--backend", default=None, help="force the Predictor backend (torch, onnx, openvino, openvino-bf16)")
     ap.add_argument("--threads", type=int, default=None,
                     help="CPU threads for BOTH sides (default: each library's own default, as shipped)")
     ap.add_argument("--workdir", type=Path, default=None, help="keep models here and reuse them (default: temp)")
@@ -400,33 +399,29 @@ def run(args, work: Path) -> int:
     source = "real photos (../shared/data)"
     if len(photos) < args.photos:
         photos, source = generated_photos(work / "photos", args.photos), "generated photos (../shared/data absent)"
-    paths = make_models(work, photos, args.int8, None if source.startswith("real") else work / "photos")
+    paths = make_models(work, photos)
     big = large_photo(photos[0], work / "large_12mp.jpg")
     print(f"{len(photos)} {source}; one-time ONNX export {paths['export_s']:.0f} s", flush=True)
 
-    backends = {"ours": args.backend}
-    if args.int8:
-        backends["int8"] = "onnx-int8"
+    backends = {"ours": args.backend, **{b: b for b in args.compare}}
     res = measure(paths, photos, big, args, backends)
     from inat.predict import Predictor
-    res["ours_backend"] = Predictor(str(paths["bundle"]), **({"backend": args.backend} if args.backend else {})).backend
+    ours = Predictor(str(paths["bundle"]), **({"backend": args.backend} if args.backend else {}))
+    res["ours_backend"], res["ours_precision"] = ours.backend, ours.precision
     info["load_avg_end"] = os.getloadavg()
     report = {"machine": info, "photos": len(photos), "photo_source": source, "model": "efficientnet_v2_s, 10,000 classes",
-              "export_s": paths["export_s"], "int8_agreement": paths.get("int8_agreement"), "results": res,
+              "export_s": paths["export_s"], "results": res,
               "command": "python benchmarks/bench_inference.py " + " ".join(args.argv),
               "date": time.strftime("%Y-%m-%d %H:%M")}
     print()
     print(table(res, len(photos)))
-    print(f"\nours = Predictor backend '{res['ours_backend']}'; same top-1 as the baseline on "
+    print(f"\nours = Predictor backend '{res['ours_backend']}' ({res['ours_precision']}); same top-1 as the baseline on "
           f"{100 * res['top1_same_as_baseline']:.0f} % of the timed photos; load average "
           f"{info['load_avg_start'][0]:.1f} → {info['load_avg_end'][0]:.1f} on {info['usable_cpus']} CPUs")
-    if args.int8:
-        i8 = res["int8"]
-        print(f"int8 (opt-in): {i8['latency_median_ms']:.0f} ms a photo, {i8['folder_photos_per_s']:.2f} photos/s, "
-              f"agreement with fp32 {paths['int8_agreement']}")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.json}")
+    for b in args.compare:
+        c = res[b]
+        print(f"{b}: {c['latency_median_ms']:.0f} ms a photo, {c['folder_photos_per_s']:.2f} photos/s")
+    write_results(args.json, report)
     return 0
 
 

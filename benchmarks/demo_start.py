@@ -15,7 +15,6 @@ Writes benchmarks/results/demo_start.json and prints a table.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import socket
@@ -25,6 +24,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from results_file import write_results  # benchmarks/ is on the path when run
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
         "warm_first_result_median_s": round(statistics.median(s["first_result_s"] for s in warm), 2),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    write_results(args.out, result)
     print(f"\n| `python demo.py`, warm install ({len(warm)} starts) | median | max |\n|---|---:|---:|\n"
           f"| start → serving (HTTP 200) | {result['warm_serving_median_s']} s | {result['warm_serving_max_s']} s |\n"
           f"| start → first result (identify) | {result['warm_first_result_median_s']} s | "

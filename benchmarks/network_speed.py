@@ -10,7 +10,6 @@ median of repeats. Writes benchmarks/results/network_speed.json.
 """
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
 RESULTS = REPO / "benchmarks" / "results" / "network_speed.json"
 
 
@@ -65,8 +65,8 @@ def main() -> int:
     for k, v in rows.items():
         print(f"| {k} | {v} |")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "torch_threads": torch.get_num_threads(),
-                                   "ms_per_photo": rows}, indent=1) + "\n")
+    write_results(RESULTS, {"date": time.strftime("%Y-%m-%d"), "torch_threads": torch.get_num_threads(),
+                            "ms_per_photo": rows})
     return 0
 
 

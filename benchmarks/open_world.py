@@ -24,6 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
 SHARED = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results" / "open_world.json"
 README = REPO / "benchmarks" / "README.md"
@@ -140,8 +141,7 @@ def main(argv=None) -> int:
             results = [r for m in dict.fromkeys([r["model"] for r in kept + results])
                        for r in kept + results if r["model"] == m]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "limit": args.limit, "results": results},
-                                  indent=1) + "\n", encoding="utf-8")
+    write_results(RESULTS, {"date": time.strftime("%Y-%m-%d"), "limit": args.limit, "results": results})
     if not args.limit and any(r["model"] == "naturalist" for r in results):
         write_naturalist_metrics([r for r in results if r["model"] == "naturalist"])
     table = "\n".join([HEADER, *(row(r) for r in results)])

@@ -39,6 +39,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
 SHARED = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results" / "openvino_study.json"
 THREADS = 2
@@ -433,7 +434,7 @@ def main(argv=None) -> int:
                 note = "estimate: " + bf16_emulation_way.__doc__.split("\n")[0]
                 result["models"][m]["ways"][way.name] = {**a[way.name], "note": note}
                 log(f"{m}: {way.name}: {a[way.name]}")
-        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        write_results(args.json, result)
         print(table(result))
         return 0
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "versions": versions(),
@@ -448,7 +449,7 @@ def main(argv=None) -> int:
         if m == "v2s":
             import bench_inference as B
             from inat.bundle import load_bundle
-            paths = B.make_models(args.work / "v2s", cal[:32], False, None)
+            paths = B.make_models(args.work / "v2s", cal[:32])
             bundle = load_bundle(paths["bundle"])
             row = study_model("v2s", bundle, paths["bundle"], agree, cal, args.v2s_recipes.split(","), args.rounds,
                               log, measure_agreement=False)
@@ -459,7 +460,7 @@ def main(argv=None) -> int:
         result["models"][m] = row
         result["load_average_end"] = os.getloadavg()
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")  # after each model
+        write_results(args.json, result)  # after each model
     print(table(result))
     print(f"wrote {args.json} ({time.perf_counter() - t0:.0f} s)")
     return 0

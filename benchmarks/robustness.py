@@ -42,6 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
+from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -549,7 +550,7 @@ def main(argv=None) -> int:
             os.environ.clear()
             os.environ.update(old_env)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    write_results(args.out, result)
     text = readme(result)
     args.readme.write_text(text + "\n")
     log("\n" + text)

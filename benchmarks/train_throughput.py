@@ -13,7 +13,6 @@ in each run's history include it). Writes benchmarks/results/train_throughput.js
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
 RESULTS = REPO / "benchmarks" / "results" / "train_throughput.json"
 
 # (run name, arch, init, input size, batch size): the commands in the README.
@@ -113,10 +113,9 @@ def main(argv=None) -> int:
             rows.append(r)
             print(f"| {name} | {arch} | {init} | {size} | {batch} | {r['layout']} | {r['images_per_s']} |", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "device": args.device,
-                                    "machine": f"{os.cpu_count()} CPU cores ({platform.machine()})",
-                                    "threads": torch.get_num_threads(), "torch": torch.__version__,
-                                    "rows": rows}, indent=1) + "\n")
+    write_results(args.out, {"date": time.strftime("%Y-%m-%d"), "device": args.device,
+                             "machine": f"{os.cpu_count()} CPU cores ({platform.machine()})",
+                             "threads": torch.get_num_threads(), "torch": torch.__version__, "rows": rows})
     return 0
 
 

@@ -228,8 +228,9 @@ def labelled_targets(bundle: Bundle, data_dir, split: str, names: dict[str, str]
 
 
 def photo_logits(bundle: Bundle, photos: list[Path], batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """(logits of the readable photos, their positions in `photos`), computed as the predictor does."""
-    engine = Engine(bundle)
+    """(logits of the readable photos, their positions in `photos`), computed as the predictor does in fp32
+    (a calibration fitted on one machine serves every CPU, bf16 or not)."""
+    engine = Engine(bundle, precision="fp32")
     rows, kept = [], []
     for start in range(0, len(photos), batch_size):
         ims = []

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from . import calibration, dataset_report, download, evaluate, export, runs, train_cli
 from .errors import first_line
-from .export import ensure_export, print_export
+from .export import ensure_export, make_fast, print_export
 from .hub import model_rows, resolve
 from .importer import import_checkpoint
 from .observations import image_files, observation_rows, write_csv
@@ -37,7 +37,7 @@ def cmd_predict(args) -> int:
     # With --csv a folder stands for every photo in it (and its sub-folders), in a stable order.
     paths = image_files(args.paths) if args.csv else args.paths
     try:
-        predictor = Predictor(args.model, exact=args.exact, export="no" if args.no_export else "now",
+        predictor = Predictor(args.model, exact=args.exact, prepare=None if args.no_export else make_fast,
                               precision=args.precision)
     except Exception as e:  # a bad --model gets one line, not a traceback
         msg = first_line(e)
@@ -131,9 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exact", action="store_true", help="fp32 eager PyTorch, full-size decoding (bit-faithful)")
     p.add_argument("--no-export", action="store_true",
                    help="never make a model's fast ONNX version (by default it is made once, on first use)")
-    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                   help="fp32 (default: the fastest backend that gives fp32's answers); bf16: OpenVINO with the bf16 "
-                        "hint (fp32 on CPUs without bf16; its IR is made on first use); int8: the NNCF int8 IR that "
+    p.add_argument("--precision", choices=("auto", *PRECISIONS), default="auto",
+                   help="auto (default): bf16 where the CPU runs it natively (AVX-512 BF16 or AMX; measured within half a "
+                        "point of fp32's top-1), else fp32; fp32: the fastest backend that gives fp32's answers; bf16: "
+                        "OpenVINO with the bf16 hint (fp32 on CPUs without bf16; its IR is made on first use); int8: the NNCF int8 IR that "
                         "`python -m inat export --precision int8` makes. bf16 and int8 need OpenVINO "
                         f"({INSTALL}); their agreement with fp32 is in benchmarks/README.md")
     p.add_argument("--batch-size", type=int, default=16, help="images per forward pass (default 16)")

@@ -1,24 +1,29 @@
 """One bundle's network run on photos: the decoding rule, the preprocessing, and the backend.
 
 Backends (`Engine.backend` says which one runs):
-  "onnx-int8"  the bundle's ONNX Runtime int8 file, if `inat.export.export_int8` (Python only) made one:
-               used by default only when the agreement with fp32 PyTorch measured when it was made meets
-               `runtime.AGREEMENT_TOP1` / `_TOP5` (the starter's did not: benchmarks/README.md);
   "onnx"       the fp32 export (ONNX Runtime): the same answers, several times faster than eager PyTorch;
   "openvino"   the OpenVINO IR converted from it: the same answers; the fp32 default instead of "onnx"
                when `runtime.FP32_BACKEND` says so;
-  "openvino-bf16", "openvino-int8"  what `precision="bf16"` / `"int8"` run (inat.openvino_backend);
+  "openvino-bf16", "openvino-int8"  what precision "bf16" / "int8" run (inat.openvino_backend);
   "torch"      fp32 PyTorch (inference_mode, channels-last): the fallback without an export;
                `exact=True` always runs it, in the training-time layout with full-size decoding.
 An export that is unreadable or stale (made from other weights) is skipped with ONE warning line on
 the `inat` logger and the next backend is used: the answers stay right, only slower. Asking for a
 backend explicitly (`backend="onnx"`) raises instead.
 
-`precision` is the one switch for lower precisions: "fp32" (default) picks a backend as above; "bf16"
-runs "openvino-bf16" (PyTorch until its IR is made: `inat.export.make_fast`, which Predictor(export=...)
-calls); "int8" runs "openvino-int8", whose IR only `python -m inat export --precision int8` makes
-(it needs calibration photos), so its absence raises. Both need OpenVINO (a one-line ImportError
-saying how to install it otherwise).
+`precision` is the one switch for lower precisions:
+  "auto" (default)  bf16 where the CPU runs it natively (AVX-512 BF16 or AMX, as OpenVINO reports it:
+          `openvino_backend.cpu_has_bf16`), else fp32; decided once per process. Measured to keep every
+          shipped model's top-1 within 0.5 point and ECE within 0.01 of fp32 (benchmarks/bf16_accuracy.py).
+          Until the bf16 IR is made, the fp32 backends serve.
+  "fp32"  a backend as above, fp32's answers.
+  "bf16"  "openvino-bf16"; PyTorch until its IR is made.
+  "int8"  "openvino-int8", whose IR only `python -m inat export --precision int8` makes (it needs
+          calibration photos), so its absence raises.
+bf16 and int8 need OpenVINO (a one-line ImportError saying how to install it otherwise). Making a missing
+export is the caller's part (`inat.export.make_fast`): the CLI, the app's model cache, download, train
+and import own the model folders; this layer only opens what is there. `Engine.running` says which
+precision runs now.
 """
 from __future__ import annotations
 
@@ -31,11 +36,11 @@ from .bundle import Bundle, BundleError
 from .models import logits_and_features
 from .preprocess import ArrayTransform, draft_size, eval_transform
 from .probability import calibrated
-from .runtime import ExportedModelError, agreement_ok, export_command, open_exported
+from .runtime import ExportedModelError, export_command, open_exported
 
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino", "openvino-bf16", "openvino-int8")
-PRECISIONS = openvino_backend.PRECISIONS
-DESCRIBE = {"onnx": "fp32 ONNX", "onnx-int8": "int8 ONNX", "openvino": "fp32 OpenVINO",
+BACKENDS = ("auto", "torch", "onnx", "openvino", "openvino-bf16", "openvino-int8")
+PRECISIONS = ("auto", *openvino_backend.PRECISIONS)
+DESCRIBE = {"onnx": "fp32 ONNX", "openvino": "fp32 OpenVINO",
             "openvino-bf16": "OpenVINO (bf16 runs the fp32 IR)", "openvino-int8": "int8 OpenVINO"}
 MAKEABLE = ("onnx", "openvino", "openvino-bf16")  # what inat.export.ensure_export makes (no photos needed)
 
@@ -49,21 +54,33 @@ def _split(backend: str) -> tuple[str, str]:
     return kind, precision or "fp32"
 
 
+def resolve_precision(precision: str, *, backend: str = "auto", exact: bool = False, device: str = "cpu") -> str:
+    """The precision "auto" stands for here: "bf16" where this CPU runs it natively and nothing asks for fp32
+    (exact, another device, an explicit fp32 backend), else "fp32". Other precisions are returned as given."""
+    if precision != "auto":
+        return precision
+    native = backend in ("auto", "openvino-bf16") and not exact and device == "cpu"
+    return "bf16" if native and openvino_backend.cpu_has_bf16() else "fp32"
+
+
 class Engine:
     """Photos → the bundle's (N, num_outputs) logits and probabilities, on the fastest backend that agrees.
 
     `exact=True`: fp32 eager PyTorch, full-size JPEG decoding and the torchvision transform, i.e. faithful
     to the training-time definition. Otherwise reduced-scale decoding of large JPEGs (`draft`) and the
     numpy transform, which gives the same tensor. `threads` sets the CPU threads of the backend.
-    `precision`: "fp32", "bf16" or "int8" (see the module's docstring).
+    `precision`: "auto", "fp32", "bf16" or "int8" (see the module's docstring); `self.precision` is what
+    it resolved to, `self.running` what runs now.
     """
 
     def __init__(self, bundle: Bundle, *, exact: bool = False, backend: str = "auto", threads: int | None = None,
-                 device: str = "cpu", precision: str = "fp32"):
+                 device: str = "cpu", precision: str = "auto"):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        self.automatic = precision == "auto"   # chosen for this CPU: a missing bf16 IR is no error
+        precision = resolve_precision(precision, backend=backend, exact=exact, device=device)
         if precision != "fp32":
             if backend not in ("auto", f"openvino-{precision}") or exact or device != "cpu":
                 raise ValueError(f"precision {precision} runs on OpenVINO on the CPU: not with backend={backend!r}, "
@@ -97,10 +114,11 @@ class Engine:
 
     def _candidates(self, wanted: str) -> list[str]:
         """The backends to try, in order, for `wanted`."""
-        if wanted != "auto":
-            return [wanted]
         fp32 = openvino_backend.fp32_backend()
-        return ["onnx-int8", fp32] + (["onnx"] if fp32 != "onnx" else [])
+        fallback = [fp32] + (["onnx"] if fp32 != "onnx" else [])
+        if wanted == "auto":
+            return fallback
+        return [wanted] + (fallback if wanted == "openvino-bf16" and self.automatic else [])
 
     def _open(self, backend: str):
         """The backend's exported model for this bundle, checked; None when there is none."""
@@ -112,7 +130,8 @@ class Engine:
     def _open_export(self, wanted: str) -> str:
         """Open the export to use and return its backend name ("torch" when none fits)."""
         # An explicit backend raises when its export is missing or stale; so does precision="int8". bf16's
-        # IR is made on demand (make_fast) like auto's exports: until then PyTorch serves.
+        # IR is made on demand (make_fast) like auto's exports: until then PyTorch (or, for the automatic
+        # bf16, the fp32 exports) serves.
         strict = wanted != "auto" and not (wanted == "openvino-bf16" and self.precision == "bf16")
         candidates = self._candidates(wanted)
         for i, name in enumerate(candidates):
@@ -132,11 +151,14 @@ class Engine:
                     raise BundleError(f"{self.bundle.name}: no exported {DESCRIBE[name]} model; make it with "
                                       f"{self._command(name)}")
                 continue
-            if name == "onnx-int8" and wanted == "auto" and not agreement_ok(exported.meta):
-                continue  # measured not to agree well enough on this model: opt-in only
             self.exported = exported
             return name
         return "torch"
+
+    @property
+    def running(self) -> str:
+        """The precision the network runs now: "fp32", "bf16" or "int8" (bf16 asked of a CPU without it runs fp32)."""
+        return getattr(self.exported, "precision", "fp32") if self.exported is not None else "fp32"
 
     def _command(self, backend: str) -> str:
         """The command that makes `backend`'s export, for error messages."""

@@ -5,9 +5,8 @@
     python -m inat export --model weights/plants47 --precision bf16        # → + model.xml (OpenVINO fp32 IR)
     python -m inat export --model weights/plants47 --precision int8        # → + model.int8.xml (NNCF int8)
 
-`--precision` is the command's one switch for lower precisions, as on predict. `export_int8` (ONNX
-Runtime static int8, `model.int8.onnx`) is kept for the benchmarks that compare it, in Python only:
-it keeps far fewer of fp32's answers than NNCF's int8 (benchmarks/README.md).
+`--precision` is the command's one switch for lower precisions, as on predict. (ONNX Runtime static
+int8 is gone: it kept 59 % of fp32's top-1 answers against NNCF's 90 %, benchmarks/README.md.)
 
 Where the files go, and how the predictor opens and checks them, is `inat.runtime`'s part. Each file
 carries the `weights_id` of the weights it was made from and, for int8, its measured agreement.
@@ -41,7 +40,6 @@ from .runtime import (FEATURES, FILES, FORMAT, INPUT, OUTPUT, ExportError, Expor
 OPSET = 17
 SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data"
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
-N_CALIBRATION = 128    # photos the int8 ranges are calibrated on
 N_CHECK = 300          # other photos its agreement with fp32 PyTorch is measured on
 
 
@@ -52,14 +50,15 @@ log = logging.getLogger("inat")
 def ensure_export(bundle: Bundle, backend: str | None = None) -> Path | None:
     """The file `backend` runs, made in `export_dir(bundle)` when there is none or it is stale.
 
-    `backend` (default `openvino_backend.fp32_backend()`): "onnx" needs the fp32 ONNX export; "openvino" and
-    "openvino-bf16" need the fp32 OpenVINO IR too, converted from it (seconds) when OpenVINO is installed.
+    `backend` (default `openvino_backend.default_backend()`, what the default precision runs here): "onnx" needs
+    the fp32 ONNX export; "openvino" and "openvino-bf16" need the fp32 OpenVINO IR too, converted from it
+    (seconds) when OpenVINO is installed.
     Returns the path of the newest file made or found (the IR, else the ONNX file), or None (after one
     warning line on the `inat` logger) when nothing could be made: the predictor then keeps using PyTorch,
     with the same answers.
     """
     onnx = _ensure_onnx(bundle)
-    wants_ir = (backend or openvino_backend.fp32_backend()).startswith("openvino")
+    wants_ir = (backend or openvino_backend.default_backend()).startswith("openvino")
     if onnx is None or not wants_ir or not openvino_backend.available():
         return onnx
     try:
@@ -98,6 +97,9 @@ def _fp32_in(bundle: Bundle, out_dir: Path) -> Path:
 
 def make_fast(engines, *, background: bool = False) -> threading.Thread | None:
     """Make the export each engine would rather run (`engine.needs_export`), then switch it to the export.
+
+    What a caller that owns the model folders passes as `Predictor(prepare=...)`: the CLI (`make_fast`),
+    the app's model cache (`functools.partial(make_fast, background=True)`).
 
     `background=True` does it in a thread and returns it: the engines keep answering with PyTorch (or ONNX
     Runtime) meanwhile (the app never waits); otherwise it is done before returning. The thread is not a
@@ -293,49 +295,6 @@ def agreement(bundle: Bundle, session, photos: list[Path], batch: int = 16) -> d
             "agreement_photos": n}
 
 
-def export_int8(bundle: Bundle, calibration: Path | None = None, *, n_calibration: int = N_CALIBRATION,
-                n_check: int = N_CHECK, out_dir: Path | None = None) -> tuple[Path, dict]:
-    """Write `model.int8.onnx`: ONNX Runtime static int8 (QDQ, per-channel weights) calibrated on real photos.
-
-    Python only (the benchmarks compare it): the command line's int8 is `--precision int8`, NNCF's
-    OpenVINO int8 (`export_openvino`), which keeps more of fp32's answers. Needs an up-to-date `model.onnx` (made first when missing or stale). Returns the path and the
-    measured agreement with fp32 PyTorch on held-out photos (also stored inside the file).
-    """
-    # onnxruntime's quantizer: only while exporting
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-    out_dir = Path(out_dir or export_dir(bundle))
-    fp32 = _fp32_in(bundle, out_dir)
-    cal, check = split_photos(calibration_photos(calibration), n_calibration, n_check)
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter(_inputs(bundle, cal))
-
-        def get_next(self):
-            x = next(self.it, None)
-            return None if x is None else {INPUT: x}
-
-    final = out_dir / FILES["int8"]
-    pre, tmp = out_dir / "model.int8.pre.tmp.onnx", out_dir / (FILES["int8"] + ".tmp")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
-            quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            # MinMax keeps only per-tensor min/max per photo, so memory stays small
-                            calibrate_method=CalibrationMethod.MinMax)
-        measured = agreement(bundle, OnnxModel(tmp), check)
-        calib = calibration or SHARED_PHOTOS
-        _stamp(tmp, bundle, "int8", {**measured, "calibration": f"{calib} ({len(cal)} photos, MinMax, QDQ per-channel)"})
-        os.replace(tmp, final)
-    finally:
-        for f in (pre, tmp):
-            f.unlink(missing_ok=True)
-    return final, measured
-
-
 class PhotoInputs:
     """`_inputs(bundle, photos)` as an iterable that can be read more than once (NNCF makes several passes;
     the benchmarks use it too)."""
@@ -387,17 +346,20 @@ def cmd_export(args) -> int:
     bundle = resolve(args.model)
     # By default the files the default fp32 runtime runs (ONNX Runtime's when OpenVINO is not installed).
     fmt = args.format or openvino_backend.fp32_backend()
-    if args.precision != "fp32" or fmt == "openvino":  # say so before the minutes of work, not after
-        openvino_backend.require(args.precision, making_int8=args.precision == "int8")
+    # "auto": what predict's default precision runs here (the bf16 IR on a CPU with native bf16).
+    precision = args.precision if args.precision != "auto" else \
+        ("bf16" if openvino_backend.default_backend() == "openvino-bf16" else "fp32")
+    if precision != "fp32" or fmt == "openvino":  # say so before the minutes of work, not after
+        openvino_backend.require(precision, making_int8=precision == "int8")
     out = export_onnx(bundle)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, fp32; checked against PyTorch)")
-    if args.precision == "bf16" or fmt == "openvino":
+    if precision == "bf16" or fmt == "openvino":
         xml, _ = export_openvino(bundle, "fp32")
         print(f"wrote {xml} ({_ir_mb(xml):.1f} MB, OpenVINO fp32 IR" + ("; --precision bf16 runs it)" if
-                                                                        args.precision == "bf16" else ")"))
+                                                                        precision == "bf16" else ")"))
         if args.precision == "bf16" and not openvino_backend.cpu_has_bf16():
             print("note: this CPU has no bf16 (AVX-512 BF16 or AMX): --precision bf16 runs fp32 here", file=sys.stderr)
-    if args.precision == "int8":
+    if precision == "int8":
         xml, m = export_openvino(bundle, "int8", args.calibration, recipe=args.recipe,
                                  n_calibration=args.calibration_size, n_check=args.check_size)
         print(f"wrote {xml} ({_ir_mb(xml):.1f} MB, OpenVINO int8, NNCF recipe {args.recipe}): agrees with fp32 "
@@ -416,11 +378,12 @@ def add_cli(sub) -> None:
     p.add_argument("--format", choices=["onnx", "openvino"], default=None,
                    help="onnx: model.onnx; openvino: model.onnx and the OpenVINO fp32 IR converted from it (model.xml; "
                         f"needs OpenVINO). Default: the default fp32 runtime's ({runtime.FP32_BACKEND})")
-    p.add_argument("--precision", choices=openvino_backend.PRECISIONS, default="fp32",
-                   help="also make what `predict --precision` runs: bf16 = the OpenVINO fp32 IR (model.xml; bf16 is a "
+    p.add_argument("--precision", choices=("auto", *openvino_backend.PRECISIONS), default="auto",
+                   help="also make what `predict --precision` runs: auto (default) = what predict's default runs here "
+                        "(the bf16 IR on a CPU with native bf16, else fp32's files); bf16 = the OpenVINO fp32 IR (model.xml; bf16 is a "
                         "run-time hint, fp32 on CPUs without bf16), int8 = an NNCF int8 IR (model.int8.xml) calibrated "
                         "on real photos, its agreement with fp32 printed. Both need OpenVINO (" +
-                        openvino_backend.INSTALL.replace("%", "%%") + "). Default fp32")
+                        openvino_backend.INSTALL.replace("%", "%%") + ")")
     p.add_argument("--recipe", choices=list(openvino_backend.RECIPES), default=openvino_backend.DEFAULT_RECIPE,
                    help=f"NNCF recipe for --precision int8 (default {openvino_backend.DEFAULT_RECIPE}: "
                         "the best measured)")

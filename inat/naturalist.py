@@ -233,7 +233,7 @@ class NaturalistRunner:
     """Runs the parts of an Ensemble on a batch and merges their answers into one record per photo."""
 
     def __init__(self, ensemble: Ensemble, *, exact: bool, backend: str, threads: int | None, device: str,
-                 precision: str = "fp32"):
+                 precision: str = "auto"):
         self.name = ensemble.name
         self.guide = GroupModel(exact=exact, backend=backend, threads=threads, precision=precision)
         self.engine = self.guide.engine

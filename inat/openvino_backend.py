@@ -16,9 +16,10 @@ The IR carries the ONNX file's inat metadata (weights_id, input size, ...) in it
 "inat" and passes `inat.runtime.check_export` like an ONNX file, so a stale IR is refused the same way.
 Making the IRs for a bundle (where, calibration photos, agreement) is `inat.export`'s part.
 
-OpenVINO is optional (requirements-openvino.txt): it is imported inside functions (keeps it out of
+OpenVINO is in requirements.txt (the default precision runs bf16 on it where the CPU has native bf16) but
+the package works without it (fp32 on ONNX Runtime): it is imported inside functions (keeps it out of
 start-up), `available()` says whether it is installed and `require()` raises a one-line ImportError
-saying how to install it.
+saying how to install it. NNCF (making int8) is optional: requirements-openvino.txt.
 
 Measured choices (benchmarks/openvino_study.py, results in benchmarks/results/openvino_study.json):
 PERFORMANCE_HINT=LATENCY (one stream using all threads), weights kept fp32, dynamic batch, and a small
@@ -26,6 +27,7 @@ pool of infer requests so that concurrent callers are safe.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import logging
@@ -88,6 +90,12 @@ def fp32_backend() -> str:
     return runtime.FP32_BACKEND if runtime.FP32_BACKEND == "onnx" or available() else "onnx"
 
 
+def default_backend() -> str:
+    """The export backend an engine with the default precision ("auto") runs on this machine: OpenVINO bf16 where
+    the CPU runs bf16 natively, else `fp32_backend()`. What `inat.export.ensure_export` makes by default."""
+    return "openvino-bf16" if cpu_has_bf16() else fp32_backend()
+
+
 def require(precision: str = "fp32", *, making_int8: bool = False) -> None:
     """Return when OpenVINO (and NNCF, for making int8) is installed; else raise a one-line ImportError saying
     how to install it."""
@@ -104,9 +112,30 @@ def _core():
 
 
 def cpu_has_bf16() -> bool:
-    """Whether OpenVINO's CPU plugin can run bf16 here (AVX-512 BF16 or AMX); the bf16 hint is ignored otherwise."""
+    """Whether OpenVINO's CPU plugin runs bf16 natively here (AVX-512 BF16 or AMX), as the runtime reports it;
+    the bf16 hint is ignored otherwise. Asked once per process (the CPU does not change); False without OpenVINO.
+
+    The one question every caller asks, the tests included: nothing assumes the answer.
+    """
+    return available() and "BF16" in _cpu_capabilities()
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_capabilities() -> tuple[str, ...]:
+    """What OpenVINO's CPU plugin says this CPU can do (FP32, BF16, INT8, ...), asked once per process."""
     _, core = _core()
-    return "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return tuple(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+
+
+def precision_name(hint) -> str:
+    """Our name ("fp32", "bf16", "fp16", ...) of an OpenVINO element type or precision hint.
+
+    OpenVINO reports the hint a compiled model runs as an element type whose text is "bfloat16" or
+    "f32" (and has spelled it "bf16" elsewhere): looking for the substring "bf16" read "bfloat16" as fp32.
+    """
+    text = str(hint).lower().removeprefix("<type: '").removesuffix("'>")
+    return {"bf16": "bf16", "bfloat16": "bf16", "f32": "fp32", "float32": "fp32", "fp32": "fp32",
+            "f16": "fp16", "float16": "fp16", "fp16": "fp16"}.get(text, text)
 
 
 def ir_command(bundle: Bundle, precision: str = "fp32") -> str:
@@ -281,8 +310,8 @@ class OpenVINOModel:
     def __init__(self, compiled, meta: dict, file: Path, precision: str):
         self.compiled, self.meta, self.file = compiled, meta, Path(file)
         # What the CPU really runs: a bf16 hint on a CPU without bf16 becomes f32.
-        running = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
-        self.precision = "int8" if precision == "int8" else ("bf16" if "bf16" in running else "fp32")
+        running = precision_name(compiled.get_property("INFERENCE_PRECISION_HINT"))
+        self.precision = "int8" if precision == "int8" else ("bf16" if running == "bf16" else "fp32")
         self.requested = precision   # what was asked for (precision: what runs)
         self.input_shape = _dims(compiled.input(0).get_partial_shape())
         self.output_shape = _dims(compiled.output(0).get_partial_shape())

@@ -22,7 +22,6 @@ import numpy as np
 
 from .bundle import Bundle, BundleError
 from .engine import Engine
-from .export import make_fast
 from .hub import resolve
 from .images import ImageError, open_image
 from .naturalist import Ensemble, NaturalistRunner
@@ -40,7 +39,7 @@ class BundleRunner:
     """One bundle's network, and the starter + router too when the bundle declares a scope to check."""
 
     def __init__(self, bundle: Bundle, *, exact: bool, backend: str, threads: int | None, device: str,
-                 precision: str = "fp32"):
+                 precision: str = "auto"):
         self.bundle, self.name = bundle, bundle.name
         self.engine = Engine(bundle, exact=exact, backend=backend, threads=threads, device=device, precision=precision)
         self.tree = TaxonTree(bundle.classes)
@@ -88,19 +87,19 @@ class Predictor:
     """Loads a model once; `predict(images, k)` returns one Identification per image, in input order.
 
     `model`: a name (`starter`, `naturalist`, a bundle in the weights folder), a bundle path, a Bundle,
-    or None for the default model. `exact`, `backend`, `threads`, `device`, `precision` ("fp32", "bf16",
-    "int8": every network of the model runs it): see `inat.engine.Engine`.
-    `export`: what to do when a network has no fast version yet: "no" (run PyTorch; with precision "bf16",
-    raise), "now" (make it first: seconds, once) or "background" (PyTorch answers until it is made: what the
-    app does). An int8 IR is never made here (it needs calibration photos): `python -m inat export
-    --precision int8` makes it, and its absence raises.
+    or None for the default model. `exact`, `backend`, `threads`, `device`, `precision` ("auto": bf16 where
+    the CPU runs it natively, else fp32; "fp32", "bf16", "int8": every network of the model runs it): see
+    `inat.engine.Engine`. Each record's `precision` says what ran.
+    `prepare(engines)`: called once the networks are loaded, by the caller that owns the model folders, to
+    make the fast versions they lack (`inat.export.make_fast`; it may return a background thread, kept in
+    `self.exporting`). Without it nothing is made: PyTorch or the fp32 exports serve, and a precision asked
+    for by name ("bf16", "int8") whose file is missing raises. An int8 IR is never made on the fly (it needs
+    calibration photos): `python -m inat export --precision int8` makes it.
     """
 
     def __init__(self, model: str | Bundle | Ensemble | None = None, *, exact: bool = False,
-                 threads: int | None = None, device: str = "cpu", backend: str = "auto", export: str = "no",
-                 precision: str = "fp32"):
-        if export not in ("no", "now", "background"):
-            raise ValueError(f"export must be no, now or background, not {export!r}")
+                 threads: int | None = None, device: str = "cpu", backend: str = "auto", prepare=None,
+                 precision: str = "auto"):
         self.bundle = model if isinstance(model, (Bundle, Ensemble)) else resolve(model)
         self.name = self.bundle.name
         options = dict(exact=exact, backend=backend, threads=threads, device=device, precision=precision)
@@ -108,10 +107,8 @@ class Predictor:
             else BundleRunner(self.bundle, **options)
         self.engine = self.runner.engine   # the main network (the starter's, for naturalist)
         self.tree = self.runner.tree
-        self.exporting = None
-        if export != "no":   # make_fast makes only what an engine would rather run (auto's, or bf16's IR)
-            self.exporting = make_fast(self.runner.engines, background=export == "background")
-        elif precision != "fp32":
+        self.exporting = prepare(self.runner.engines) if prepare is not None else None
+        if prepare is None and precision not in ("auto", "fp32"):
             # Asked for a lower precision and told not to make its file: say so rather than run fp32 PyTorch.
             for e in self.runner.engines:
                 if e.needs_export:
@@ -121,6 +118,13 @@ class Predictor:
     @property
     def backend(self) -> str:
         return self.engine.backend
+
+    @property
+    def precision(self) -> str:
+        """What runs now: "fp32", "bf16" or "int8"; the lowest of the model's networks when they differ (one
+        still waiting for its bf16 file runs fp32)."""
+        running = {e.running for e in self.runner.engines}
+        return next(p for p in ("int8", "bf16", "fp32") if p in running)
 
     @property
     def classes(self) -> list:
@@ -177,7 +181,9 @@ class Predictor:
                 pending.append((i, item))
             if len(pending) == batch_size or (i == len(images) - 1 and pending):
                 records = self.runner.identify([x for _, x in pending], [_label(images[j], j) for j, _ in pending], k)
+                precision = self.precision
                 for (j, _), r in zip(pending, records):
+                    r.precision = precision
                     results[j] = r
                 pending = []
             if progress is not None and (not pending or i == len(images) - 1):

@@ -9,6 +9,7 @@
       lineage               kingdom → species of the top class, each with its summed probability
       groups                the router's probability of each kind of organism (None without a router)
       scope                 a bundle's declared world {"rank", "name", "description", "probability"}, when it has one
+      precision             what the networks ran: "fp32", "bf16" or "int8" (None when nothing ran)
       error                 one line when the photo could not be used (then nothing else is set)
 
 `to_json()` is exactly one line of `python -m inat predict --json`.
@@ -55,6 +56,7 @@ class Identification:
     groups: dict[str, float] | None = None
     scope: dict | None = None
     error: str | None = None
+    precision: str | None = None
 
     @property
     def top(self) -> Prediction | None:
@@ -62,7 +64,7 @@ class Identification:
 
     def to_json(self) -> dict:
         """One line of `predict --json`, every contract key present, in the contract's order."""
-        return {"image": self.image, "model": self.model, "in_scope": self.in_scope,
+        return {"image": self.image, "model": self.model, "precision": self.precision, "in_scope": self.in_scope,
                 "predictions": [p.to_json() for p in self.predictions], "ancestor": self.ancestor,
                 "error": self.error}
 

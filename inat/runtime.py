@@ -3,9 +3,7 @@
 An exported file lives beside the bundle, or, for a built-in or a bundle in a folder we may not write
 to, in the cache folder (`$INAT_CACHE`, default `~/.cache/inat`): `export_dirs(bundle)` lists where
 to look, `export_dir(bundle)` where to write. It carries, in its ONNX metadata, the `weights_id` of the weights it
-was made from (so a retrained bundle never runs a stale export) and, for int8 (`model.int8.onnx`, made in
-Python by `inat.export.export_int8`), its measured top-1 / top-5 agreement with fp32 PyTorch, which
-decides whether the predictor may use it by default.
+was made from (so a retrained bundle never runs a stale export).
 
     model = open_exported(bundle, "fp32")   # None when there is none; ExportedModelError when unreadable or stale
     logits = model.run(x)                   # x: (N, 3, S, S) float32
@@ -24,10 +22,10 @@ import numpy as np
 from .bundle import Bundle
 from .errors import first_line
 
-FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+FILES = {"fp32": "model.onnx"}
 FORMAT = "inat-onnx"
 INPUT, OUTPUT, FEATURES = "input", "logits", "features"  # FEATURES: pooled pre-logits, timm models only
-# What an exported model must keep, against fp32 eager PyTorch, to be used by default.
+# What a lower-precision export must keep, against fp32 eager PyTorch, for benchmarks/agreement.py to pass it.
 AGREEMENT_TOP1 = 0.99
 AGREEMENT_TOP5 = 0.97
 # The runtime that serves fp32 by default: "onnx" (ONNX Runtime) or "openvino" (the IR converted from the
@@ -67,25 +65,8 @@ def export_dir(bundle: Bundle) -> Path:
 
 
 def export_command(bundle: Bundle, kind: str = "fp32") -> str:
-    """What (re)makes a bundle's `kind` export, for error messages.
-
-    "int8" (`model.int8.onnx`) has no command of its own: `--precision int8` is the command line's one int8
-    switch, and makes OpenVINO's int8 (`model.int8.xml`); the ONNX Runtime file is made in Python.
-    """
-    model = bundle.path or bundle.name
-    if kind == "int8":
-        return (f"inat.export.export_int8 in Python (the command line's int8 is OpenVINO's: "
-                f"python -m inat export --model {model} --precision int8)")
-    return f"python -m inat export --model {model} --format onnx"
-
-
-def agreement_ok(meta: dict) -> bool:
-    """Whether an export's stored agreement with fp32 PyTorch allows using it by default."""
-    try:
-        return (float(meta["agreement_top1"]) >= AGREEMENT_TOP1 and float(meta["agreement_top5"]) >= AGREEMENT_TOP5
-                and int(meta["agreement_photos"]) >= 100)
-    except (KeyError, TypeError, ValueError):
-        return False
+    """What (re)makes a bundle's ONNX export, for error messages (the int8 IR's is openvino_backend.ir_command)."""
+    return f"python -m inat export --model {bundle.path or bundle.name} --format onnx"
 
 
 class OnnxModel:
@@ -121,7 +102,7 @@ class OnnxModel:
     def check(self, bundle: Bundle) -> "OnnxModel":
         """Self, after checking it was exported from exactly this bundle's weights with its input and output
         shapes; ExportedModelError (stale or wrong shape) otherwise."""
-        redo = f"re-run: {export_command(bundle, self.meta.get('inat_kind', 'fp32'))}"
+        redo = f"re-run: {export_command(bundle)}"
         check_export(self.file, self.meta, self.input_shape, self.output_shape, bundle, redo=redo)
         return self
 
@@ -145,7 +126,7 @@ def check_export(file: Path, meta: dict, input_shape, output_shape, bundle: Bund
 
 
 def open_exported(bundle: Bundle, kind: str = "fp32", threads: int | None = None) -> OnnxModel | None:
-    """The bundle's `kind` ("fp32" or "int8") export, opened and checked against the bundle; None when there is none.
+    """The bundle's fp32 ONNX export, opened and checked against the bundle; None when there is none.
 
     Raises ExportedModelError when it is unreadable, stale or of the wrong shape; ImportError when
     onnxruntime is not installed.

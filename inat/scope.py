@@ -37,7 +37,7 @@ class GroupModel:
     """The starter's engine and the router: `run(batch)` → (starter probabilities, P(group))."""
 
     def __init__(self, *, exact: bool = False, backend: str = "auto", threads: int | None = None,
-                 precision: str = "fp32"):
+                 precision: str = "auto"):
         self.bundle = starter_bundle()
         self.engine = Engine(self.bundle, exact=exact, backend=backend, threads=threads, precision=precision)
         self.router = Router.load()

@@ -14,7 +14,7 @@ from inat import openvino_backend
 from inat.cli import format_identification, main
 from inat.record import Identification
 
-CONTRACT_KEYS = ["image", "model", "in_scope", "predictions", "ancestor", "error"]
+CONTRACT_KEYS = ["image", "model", "precision", "in_scope", "predictions", "ancestor", "error"]
 PRED_KEYS = ["class_id", "probability", "scientific_name", "common_name", "rank", "taxonomy"]
 ORGANISMS = [*range(0, 398), *range(936, 958), *range(984, 999)]  # the starter's classes: assets/STARTER_CLASSES.md
 
@@ -25,9 +25,12 @@ def inat(*args, env=None):
 
 
 @pytest.fixture(scope="module")
-def weights(exported):
-    """A weights folder holding `tiny` (with its ONNX export) and nothing marked default."""
-    return exported.parent
+def weights(exported, tmp_path_factory):
+    """A weights folder holding `tiny` (with its ONNX export) and nothing marked default: a copy, since predict
+    makes the fast version the default precision runs (the bf16 IR on a CPU with native bf16) beside it."""
+    folder = tmp_path_factory.mktemp("cli_weights")
+    copy_bundle(exported, folder / "tiny")
+    return folder
 
 
 def test_help_for_every_command(capsys):
@@ -92,7 +95,7 @@ def test_predict_exact_runs_pytorch_and_keeps_the_contract(weights, monkeypatch,
         assert main(["predict", sample_photo("lion.jpg"), "--model", str(weights / "tiny"), "--json", "--top", "3",
                      *flag]) == 0
         lines[bool(flag)] = json.loads(capsys.readouterr().out)
-    assert [p.backend for p in made] == ["onnx", "torch"] and made[1].engine.exact
+    assert [p.backend for p in made] == [openvino_backend.default_backend(), "torch"] and made[1].engine.exact
     fast, exact = lines[False], lines[True]
     assert list(fast) == list(exact) == CONTRACT_KEYS
     assert [p["class_id"] for p in fast["predictions"]] == [p["class_id"] for p in exact["predictions"]]

@@ -13,7 +13,7 @@ from conftest import TAXA, copy_bundle, make_bundle
 from photos import picture
 from inat.bundle import Bundle, load_bundle
 from inat.cli import main
-from inat.export import ExportError, calibration_photos, export_int8, export_onnx, split_photos
+from inat.export import ExportError, calibration_photos, export_onnx, split_photos
 from inat.predict import Predictor
 from inat.preprocess import Preprocess
 from inat.runtime import FILES, OnnxModel, export_dir, open_exported
@@ -86,31 +86,6 @@ def test_calibration_photos_and_their_split(photos, tmp_path):
             calibration_photos(empty)
 
 
-def test_int8_needs_photos(exported, tmp_path):
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(ExportError, match="--calibration"):
-        export_int8(load_bundle(copy_bundle(exported, tmp_path / "b")), tmp_path / "empty")
-
-
-@pytest.mark.integration
-def test_onnx_runtime_int8_calibrated_on_a_folder(exported, photos, tmp_path):
-    # Python only (the benchmarks compare it); the command line's int8 is --precision int8.
-    folder = copy_bundle(exported, tmp_path / "b", exports=False)
-    out, measured = export_int8(load_bundle(folder), photos)
-    assert out == folder / FILES["int8"] and (folder / FILES["fp32"]).is_file()  # fp32 made first
-    assert measured["agreement_photos"] == 6
-    int8 = open_exported(load_bundle(folder), "int8")
-    meta = int8.meta
-    assert meta["inat_kind"] == "int8" and int(meta["agreement_photos"]) == 6
-    assert 0 <= float(meta["agreement_top1"]) <= 1 and "6 photos" in meta["calibration"]
-    assert "QuantizeLinear" in {n.op_type for n in onnx.load(str(int8.file)).graph.node}
-    assert not list(folder.glob("*.tmp*"))
-    # Six photos are too few to trust: int8 is opt-in here, fp32 ONNX stays the default.
-    assert Predictor(str(folder)).backend == "onnx"
-    r = Predictor(str(folder), backend="onnx-int8").predict([next(photos.glob("*.jpg"))], k=3)[0]
-    assert r.error is None and len(r.predictions) == 3
-
-
 def test_export_help_names_the_calibration_default(capsys):
     with pytest.raises(SystemExit):
         main(["export", "--help"])
@@ -128,4 +103,4 @@ def test_precision_is_the_one_lower_precision_switch_of_export(exported, tmp_pat
     with pytest.raises(SystemExit):
         main(["export", "--help"])
     help = " ".join(capsys.readouterr().out.split())
-    assert "--precision {fp32,bf16,int8}" in help and "--int8" not in help and "model.int8.onnx" not in help
+    assert "--precision {auto,fp32,bf16,int8}" in help and "--int8" not in help and "model.int8.onnx" not in help

@@ -17,7 +17,7 @@ from conftest import copy_bundle, make_bundle
 from inat import openvino_backend, runtime
 from inat.bundle import BundleError, load_bundle
 from inat.engine import Engine
-from inat.export import ensure_export, export_onnx
+from inat.export import ensure_export, export_onnx, make_fast
 from inat.openvino_backend import FILES, convert, current_ir, open_ir, open_model
 from inat.predict import Predictor
 from inat.runtime import ExportedModelError, OnnxModel
@@ -148,7 +148,7 @@ def test_bf16_says_once_when_the_cpu_runs_it_in_fp32(tiny, caplog, monkeypatch):
 # -- the precision switch, end to end -----------------------------------------------------------
 @needs_openvino
 def test_every_fp32_and_bf16_way_gives_onnx_runtimes_answers(tiny):
-    ort = Predictor(str(tiny))
+    ort = Predictor(str(tiny), precision="fp32")
     ov_fp32 = Predictor(str(tiny), backend="openvino")
     bf16 = Predictor(str(tiny), precision="bf16")
     assert (ort.backend, ov_fp32.backend, bf16.backend) == ("onnx", "openvino", "openvino-bf16")
@@ -163,19 +163,56 @@ def test_every_fp32_and_bf16_way_gives_onnx_runtimes_answers(tiny):
     assert top[0] == top[1]
 
 
+def test_openvinos_precision_names_are_ours():
+    # OpenVINO reports the hint a compiled model runs as an element type printed "bfloat16" (2026.4), "bf16" elsewhere.
+    assert [openvino_backend.precision_name(t) for t in ("bfloat16", "<Type: 'bfloat16'>", "bf16", "f32", "float32",
+                                                          "<Type: 'float32'>", "f16")] == \
+        ["bf16", "bf16", "bf16", "fp32", "fp32", "fp32", "fp16"]
+
+
+@needs_openvino
+def test_the_default_precision_is_bf16_exactly_where_the_cpu_runs_it(tiny, monkeypatch):
+    # Both kinds of CPU, whichever this one is: what OpenVINO reports decides, once per process.
+    for native in (True, False):
+        monkeypatch.setattr(openvino_backend, "_cpu_capabilities", lambda: ("FP32", "INT8") + (("BF16",) * native))
+        p = Predictor(str(tiny))
+        assert p.engine.precision == ("bf16" if native else "fp32")
+        assert p.backend == ("openvino-bf16" if native else "onnx")
+        assert openvino_backend.default_backend() == ("openvino-bf16" if native else "onnx")
+        # Opting out, and the cases that always run fp32, are fp32 on every CPU.
+        assert Predictor(str(tiny), precision="fp32").backend == "onnx"
+        assert Predictor(str(tiny), backend="onnx").engine.precision == "fp32"
+        assert Predictor(str(tiny), exact=True).engine.precision == "fp32"
+    monkeypatch.undo()
+    # What ran, as each record says: bf16 only where this CPU really runs it.
+    p = Predictor(str(tiny))
+    r = p.predict(IMAGES[:1])[0]
+    assert r.precision == p.precision == ("bf16" if openvino_backend.cpu_has_bf16() else "fp32")
+    assert r.to_json()["precision"] == r.precision
+
+
+@needs_openvino
+def test_the_automatic_bf16_waits_for_its_file_on_fp32s(exported, tmp_path, monkeypatch):
+    monkeypatch.setattr(openvino_backend, "_cpu_capabilities", lambda: ("FP32", "BF16"))
+    folder = copy_bundle(exported, tmp_path / "tiny")   # model.onnx, no model.xml
+    p = Predictor(str(folder))                           # not asked for by name: no error
+    assert (p.backend, p.precision, p.engine.needs_export) == ("onnx", "fp32", True)
+    assert Predictor(str(folder), prepare=make_fast).backend == "openvino-bf16" and (folder / FILES["fp32"]).is_file()
+
+
 @needs_openvino
 def test_bf16s_ir_is_made_on_first_use_unless_told_not_to(exported, tmp_path):
     folder = copy_bundle(exported, tmp_path / "tiny", exports=False)
     with pytest.raises(BundleError, match=r"no bf16 OpenVINO model yet; make it with python -m inat export "
                                           r"--model .*tiny --precision bf16"):
-        Predictor(str(folder), precision="bf16")  # export="no"
-    p = Predictor(str(folder), precision="bf16", export="now")
+        Predictor(str(folder), precision="bf16")  # nothing made without prepare
+    p = Predictor(str(folder), precision="bf16", prepare=make_fast)
     assert p.backend == "openvino-bf16" and not p.engine.needs_export
     assert (folder / FILES["fp32"]).is_file() and (folder / runtime.FILES["fp32"]).is_file()
     assert p.predict(IMAGES[:1])[0].error is None
     # Naming the backend as well makes it too.
     again = copy_bundle(exported, tmp_path / "again", exports=False)
-    assert Predictor(str(again), precision="bf16", backend="openvino-bf16", export="now").backend == "openvino-bf16"
+    assert Predictor(str(again), precision="bf16", backend="openvino-bf16", prepare=make_fast).backend == "openvino-bf16"
 
 
 @needs_openvino
@@ -183,9 +220,9 @@ def test_openvino_as_the_fp32_default_is_made_beside_the_onnx_export(exported, t
     monkeypatch.setattr(runtime, "FP32_BACKEND", "openvino")
     folder = copy_bundle(exported, tmp_path / "tiny", exports=False)
     export_onnx(load_bundle(folder))
-    e = Engine(load_bundle(folder))
+    e = Engine(load_bundle(folder), precision="fp32")
     assert e.backend == "onnx" and e.preferred == "openvino" and e.needs_export  # ORT serves until the IR exists
-    p = Predictor(str(folder), export="now")
+    p = Predictor(str(folder), prepare=make_fast, precision="fp32")
     assert p.backend == "openvino" and (folder / FILES["fp32"]).is_file()
     assert ensure_export(load_bundle(folder)) == folder / FILES["fp32"]  # found, not made again
     np.testing.assert_allclose(p.probabilities(IMAGES), Predictor(str(folder), backend="onnx").probabilities(IMAGES),
@@ -207,7 +244,7 @@ def test_int8_ir_carries_its_recipe_and_measurement(tiny_int8):
         open_model(xml, "fp32")
     p = Predictor(str(tiny_int8), precision="int8")
     assert p.backend == "openvino-int8" and p.predict(IMAGES[:2])[1].error is None
-    assert Predictor(str(tiny_int8)).backend == "onnx"  # opt-in only: never the fp32 default
+    assert Predictor(str(tiny_int8)).backend == openvino_backend.default_backend()  # int8 is opt-in only
 
 
 @needs_openvino
@@ -216,12 +253,12 @@ def test_int8_is_never_made_by_predict_and_refused_when_stale(tiny_int8, exporte
     none = copy_bundle(exported, tmp_path / "none")
     with pytest.raises(BundleError, match=r"tiny: no exported int8 OpenVINO model; make it with python -m inat "
                                           r"export --model .*none --precision int8"):
-        Predictor(str(none), precision="int8", export="now")
+        Predictor(str(none), precision="int8", prepare=make_fast)
     assert not (none / FILES["int8"]).exists()
     stale = copy_bundle(tiny_int8, tmp_path / "stale")
     make_bundle(stale, seed=5)  # retrained after the int8 IR was made
     with pytest.raises(BundleError, match=r"stale; re-run: python -m inat export .* --precision int8") as e:
-        Predictor(str(stale), precision="int8", export="now")
+        Predictor(str(stale), precision="int8", prepare=make_fast)
     assert "\n" not in str(e.value)
 
 
@@ -262,7 +299,7 @@ def test_without_openvino_open_model_raises_import_error(tmp_path, monkeypatch):
 
 def test_precision_and_backend_must_fit(exported):
     bundle = load_bundle(exported)
-    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, int8"):
+    with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16, int8"):
         Engine(bundle, precision="fp16")
     with pytest.raises(ValueError, match="precision bf16 runs on OpenVINO on the CPU"):
         Engine(bundle, precision="bf16", backend="onnx")

@@ -15,7 +15,7 @@ from inat.bundle import load_bundle
 from inat.predict import Predictor
 from inat.record import Identification
 
-CONTRACT_KEYS = ["image", "model", "in_scope", "predictions", "ancestor", "error"]
+CONTRACT_KEYS = ["image", "model", "precision", "in_scope", "predictions", "ancestor", "error"]
 PRED_KEYS = ["class_id", "probability", "scientific_name", "common_name", "rank", "taxonomy"]
 
 

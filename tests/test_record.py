@@ -9,7 +9,7 @@ from inat.record import Identification, Prediction, identify, top_k
 from inat.rollup import TaxonTree
 
 # The contract of `python -m inat predict --json`: these keys, in this order.
-CONTRACT_KEYS = ["image", "model", "in_scope", "predictions", "ancestor", "error"]
+CONTRACT_KEYS = ["image", "model", "precision", "in_scope", "predictions", "ancestor", "error"]
 PRED_KEYS = ["class_id", "probability", "scientific_name", "common_name", "rank", "taxonomy"]
 
 
@@ -81,8 +81,8 @@ def test_to_dict_adds_what_the_app_shows():
 
 def test_an_error_record_says_nothing_else():
     r = Identification("missing.jpg", "felids", error="missing.jpg: no such file")
-    assert r.to_json() == {"image": "missing.jpg", "model": "felids", "in_scope": None, "predictions": [],
-                           "ancestor": None, "error": "missing.jpg: no such file"}
+    assert r.to_json() == {"image": "missing.jpg", "model": "felids", "precision": None, "in_scope": None,
+                           "predictions": [], "ancestor": None, "error": "missing.jpg: no such file"}
     assert r.top is None
 
 

@@ -1,11 +1,13 @@
 """One shared Predictor per model name for every request the app serves."""
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections import OrderedDict
 
+from ..export import make_fast
 from ..hub import resolve
 from ..predict import Predictor
 
@@ -42,7 +44,7 @@ class ModelCache:
                     return self._models[name]
             t0 = time.perf_counter()
             # A model without its fast version answers with PyTorch while that version is made behind it.
-            predictor = Predictor(resolve(name, names_only=True), export="background")
+            predictor = Predictor(resolve(name, names_only=True), prepare=functools.partial(make_fast, background=True))
             log.info("loaded model %s in %.1f s", name, time.perf_counter() - t0)
             with self._lock:
                 self._models[name] = predictor
