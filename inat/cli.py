@@ -114,6 +114,9 @@ def cmd_models(args) -> int:
         acc = f"top-1 {100 * r['top1']:.1f} % ({r['measured_on']})" if r["top1"] is not None else ""
         mark = "*" if r["default"] else " "
         print(f"{mark} {r['name']:<18} {r['arch']:<18} {r['classes']:>6} classes  {acc}")
+        if r["unmeasured"]:
+            print(f"  {r['name']}: {', '.join(r['unmeasured'])} joined with a default gate; its figures there are "
+                  "unmeasured")
     print("(* = default)")
     return 0
 

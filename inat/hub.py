@@ -10,7 +10,7 @@ built-in registers here, in BUILTINS.
 """
 from __future__ import annotations
 
-import json
+import logging
 import os
 from pathlib import Path
 from typing import Callable
@@ -18,39 +18,38 @@ from typing import Callable
 from .bundle import JSON_NAME, Bundle, BundleError, load_bundle
 from .naturalist import NAME as NATURALIST
 from .naturalist import Ensemble
+from .naturalist_manifest import default_gate, load_parameters
 from .scope import expert_group
-from .starter import ASSETS
 from .taxonomy import RANKS
 from .starter import NAME as STARTER
 from .starter import shipped_calibration, starter_bundle
 
+log = logging.getLogger("inat")
+
 
 def naturalist() -> Ensemble:
-    """The starter, the router and every installed expert (one per group: the first by folder name)."""
+    """The starter, the router and every installed expert: a downloaded expert or any bundle whose scope names a
+    group (plants47: Plantae; a user's own regional model). One per group: one with a fitted gate first, then by
+    folder name. Its parameters come from one validated manifest (`inat.naturalist_manifest`). An expert without a
+    fitted gate gets the most conservative fitted one and is listed in `unmeasured`: its figures inside naturalist
+    were never measured."""
+    params = load_parameters()
     experts: dict[str, Bundle] = {}
-    for b in list_bundles():
-        group = expert_group(b) if b.expert else None
+    for b in sorted(list_bundles(), key=lambda b: (b.name not in params.gates, b.path.name if b.path else b.name)):
+        group = expert_group(b) if (b.expert or b.scope) else None
         if group and group not in experts:
             # The gates below were fitted on the shipped calibration's probabilities; an expert downloaded
             # before its calibration shipped has none in its bundle.json and takes the shipped one here.
             b.calibration = b.calibration or shipped_calibration(b.name)
             experts[group] = b
-    gate_file = _asset("expert_gates.json")
-    fitted = gate_file.get("gates", {})
-    gates = {g: (fitted[b.name]["a"], fitted[b.name]["b"]) for g, b in experts.items() if b.name in fitted}
-    priors = _asset("naturalist_priors.json")
-    return Ensemble(starter_bundle(), experts, alpha=priors.get("alpha", {}), gates=gates,
-                    starter_gate=gate_file.get("starter", {}), coverage=priors.get("coverage", {}),
-                    metrics=_asset("naturalist_metrics.json"))
-
-
-def _asset(name: str) -> dict:
-    """A JSON file of assets/ (naturalist_priors.json and expert_gates.json by scripts/, naturalist_metrics.json by
-    benchmarks/), or {}."""
-    try:
-        return json.loads((ASSETS / name).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    gates = {g: params.gates.get(b.name) or default_gate(params.gates) for g, b in experts.items()}
+    unmeasured = [b.name for b in experts.values() if b.name not in params.gates]
+    for name in unmeasured:
+        log.warning("%s joins naturalist with a default known-species gate: its figures there are unmeasured "
+                    "(scripts/fit_expert_gates.py fits one on labelled photos)", name)
+    return Ensemble(starter_bundle(), experts, alpha=params.alpha, gates=gates, starter_gate=params.starter_gate,
+                    coverage=params.coverage, metrics=params.metrics, unmeasured=unmeasured,
+                    downgraded=params.downgraded)
 
 
 # Built-in models: name → a function returning its Bundle or Ensemble (no weights read until it is loaded).
@@ -117,11 +116,13 @@ def model_rows() -> list[dict]:
 
 def _row(b: Bundle | Ensemble, name: str, path: str | None, builtin: bool, default: str) -> dict:
     """`models --json`'s record: the contract keys, then the species count and the measured top-1 with what
-    it was measured on (`val_top1` is the validation figure of a trained bundle, None for the others)."""
+    it was measured on (`val_top1` is the validation figure of a trained bundle, None for the others), and for
+    naturalist the experts whose figures inside it were never measured (`unmeasured`)."""
     m = b.metrics
     top1 = m.get("val_top1", m.get("top1"))
     return {"name": name, "path": path, "builtin": builtin, "arch": b.arch, "classes": len(b.classes),
             "default": name == default, "val_top1": m.get("val_top1"),
             "species": sum(t.rank not in RANKS[:-1] for t in b.classes), "top1": top1,
             "measured_on": (m.get("split") or m.get("data")) if top1 is not None else None,
-            "expert": bool(getattr(b, "expert", False))}
+            "expert": bool(getattr(b, "expert", False)),
+            "unmeasured": list(getattr(b, "unmeasured", []))}

@@ -65,10 +65,12 @@ class Ensemble:
     experts: dict[str, Bundle] = field(default_factory=dict)   # group → expert bundle
     alpha: dict[str, float] = field(default_factory=dict)      # group → how far the starter's species are trusted
     gates: dict[str, tuple] = field(default_factory=dict)      # group → (a, b) of its expert's known-species gate
-    starter_gate: dict = field(default_factory=dict)           # {"weights": [w0, w1, w2], "groups": [...]}; {}: alpha
+    starter_gate: dict = field(default_factory=dict)           # {"weights", "by_group", "groups"}; {}: alpha
     coverage: dict = field(default_factory=dict)               # starter class id → its coverage of its group
     name: str = NAME
     metrics: dict = field(default_factory=dict)                # what benchmarks/open_world.py measured
+    unmeasured: list = field(default_factory=list)             # experts running with a default gate (no figures)
+    downgraded: list = field(default_factory=list)             # parameters that could not be read (one line each)
     path = None                                                # built in: no folder of its own
     arch = "naturalist"                                        # the starter's network, the router, the experts'
 
@@ -113,7 +115,8 @@ class Mixture:
         self.alpha = {g: float((alpha or {}).get(g, 1.0)) for g in GROUPS}
         self.gates = {g: (float(a), float(b)) for g, (a, b) in (gates or {}).items() if g in experts}
         starter_gate = starter_gate or {}
-        self.starter_gate = tuple(starter_gate.get("weights") or ())
+        self.starter_gate = tuple(starter_gate.get("weights") or ())      # pooled: a group without its own weights
+        self.starter_gate_of = {g: tuple(w) for g, w in (starter_gate.get("by_group") or {}).items()}
         self.starter_gated = set(starter_gate.get("groups") or ()) if len(self.starter_gate) == 3 else set()
         taxa: list[Taxon] = []
         owner: list[str] = []
@@ -202,7 +205,8 @@ class Mixture:
             share = np.divide(within, total, out=np.zeros_like(within), where=total > 0)   # P_starter(c | group)
             if group in self.starter_gated and len(cls):
                 top = share.argmax(axis=1)
-                trust = starter_class_gate(share[np.arange(n), top], self.coverage[cls][top], self.starter_gate)
+                trust = starter_class_gate(share[np.arange(n), top], self.coverage[cls][top],
+                                           self.starter_gate_of.get(group, self.starter_gate))
                 kept = (left * trust)[:, None] * share
             else:
                 kept = left[:, None] * self.alpha[group] * share

@@ -71,11 +71,11 @@ def test_model_rows(weights):
     starter, alpha, beta = rows[list(BUILTINS).index(STARTER)], rows[-2], rows[-1]
     # the contract's keys first, in order; then what the picker shows (species, measured top-1, expert)
     assert list(alpha) == ["name", "path", "builtin", "arch", "classes", "default", "val_top1",
-                           "species", "top1", "measured_on", "expert"]
+                           "species", "top1", "measured_on", "expert", "unmeasured"]
     assert starter["builtin"] and starter["path"] is None and not starter["default"]
     assert alpha == {"name": "alpha", "path": str(weights / "alpha"), "builtin": False, "arch": "efficientnet_lite0",
                      "classes": 4, "default": False, "val_top1": None, "species": 4, "top1": None,
-                     "measured_on": None, "expert": False}
+                     "measured_on": None, "expert": False, "unmeasured": []}
     assert beta["default"] and beta["val_top1"] == 0.25
 
 

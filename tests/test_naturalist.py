@@ -161,7 +161,8 @@ def test_the_shipped_naturalist_reads_its_starter_gate_and_coverage():
     from inat.hub import naturalist
     e = naturalist()
     m = e.mixture()
-    assert m.starter_gated == {"birds", "insects"} and len(m.starter_gate) == 3
+    assert m.starter_gated == {"birds", "insects", "other_organism", "plants"} and len(m.starter_gate) == 3
+    assert set(m.starter_gate_of) == m.starter_gated   # one gate a group
     dragonfly = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Dragonfly")
     monarch = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Monarch butterfly")
     assert m.coverage[dragonfly] > 50 * m.coverage[monarch]   # an order against one species
@@ -179,3 +180,39 @@ def test_an_expert_installed_before_its_calibration_shipped_gets_the_shipped_one
     assert shipped_calibration("inat2017-birds")["temperature"] < 1.0
     assert e.experts["birds"].calibration == shipped_calibration("inat2017-birds")
     assert e.experts["birds"].temperature == shipped_calibration("inat2017-birds")["temperature"]
+
+
+def test_any_bundle_whose_scope_names_a_group_is_that_groups_expert(monkeypatch, caplog):
+    # No special case: a user's regional plant model (scope Plantae) joins naturalist as plants47 does.
+    import dataclasses
+    import logging
+
+    from inat import hub
+    plants = [taxon(0, "Trillium ovatum", "Pacific trillium", "Plantae", "Liliopsida"),
+              taxon(1, "Iris douglasiana", "Douglas iris", "Plantae", "Liliopsida")]
+    regional = Bundle("my-plants", "efficientnet_lite0", plants, Preprocess(), num_outputs=2,
+                      scope={"rank": "kingdom", "name": "Plantae", "description": "two plants"})
+    unscoped = dataclasses.replace(regional, name="no-scope", scope=None)
+    birds = dataclasses.replace(BIRDS, name="inat2017-birds")
+    monkeypatch.setattr(hub, "list_bundles", lambda folder=None: [unscoped, regional, birds])
+    with caplog.at_level(logging.WARNING, logger="inat"):
+        e = hub.naturalist()
+    assert {g: b.name for g, b in e.experts.items()} == {"plants": "my-plants", "birds": "inat2017-birds"}
+    # Never fitted: the most conservative of the fitted gates, said once in the log and kept in `unmeasured`.
+    fitted = hub.load_parameters().gates
+    assert e.gates["plants"] == hub.default_gate({k: v for k, v in fitted.items() if k != "my-plants"})
+    assert e.unmeasured == ["my-plants"] and "inat2017-birds" not in e.unmeasured
+    assert [r.getMessage() for r in caplog.records if "my-plants" in r.getMessage()] == [
+        "my-plants joins naturalist with a default known-species gate: its figures there are unmeasured "
+        "(scripts/fit_expert_gates.py fits one on labelled photos)"]
+
+
+def test_the_default_gate_trusts_a_sure_answer_least_of_the_fitted_ones():
+    from inat.naturalist import known_species_gate
+    from inat.naturalist_manifest import DEFAULT_GATE, default_gate
+    fitted = {"a": (-0.9, 0.9), "b": (-1.0, 0.7), "c": (0.5, 1.0)}
+    gate = default_gate(fitted)
+    assert gate == (-1.0, 0.7)
+    assert known_species_gate(np.array([0.9]), *gate)[0] == min(known_species_gate(np.array([0.9]), a, b)[0]
+                                                                for a, b in fitted.values())
+    assert default_gate({}) == DEFAULT_GATE

@@ -124,6 +124,13 @@ def limits(m) -> list[str]:
                    f"rather than a species")
         out.append(f"Species experts cover {', '.join(m.experts)}; everything else comes from {starter}."
                    if m.experts else f"No species expert is installed: every answer comes from {starter}.")
+        unmeasured = list(getattr(m, "unmeasured", []) or [])
+        if unmeasured:
+            out.append(f"How often {' and '.join(unmeasured)} {'is' if len(unmeasured) == 1 else 'are'} right here "
+                       "was never measured: it runs with a cautious default in place of a gate fitted on labelled "
+                       "photos, so its species are trusted less than a measured expert's.")
+        for line in getattr(m, "downgraded", []) or []:
+            out.append(f"A part of naturalist could not be read, so it runs cautiously: {line}.")
     else:
         classes = list(m.classes)
         above = sum(t.rank in ABOVE_SPECIES for t in classes)
