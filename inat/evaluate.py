@@ -11,6 +11,8 @@ through the `Predictor`, so evaluation sees exactly what `predict` and the app s
 """
 from __future__ import annotations
 
+import hashlib
+
 import json
 import sys
 from collections import Counter
@@ -26,6 +28,7 @@ from .plots import plot_reliability, save_png
 from .predict import Predictor
 from .record import Identification
 from .router_groups import group_of
+from .taxonomy import RANKS
 
 TOP_CONFUSED = 10
 
@@ -97,6 +100,17 @@ def known_species(classes) -> dict[str, dict | None]:
     return out
 
 
+def species_fold(photo: LabelledPhoto, folds: int = 2) -> int:
+    """The fold of a photo when fitting is cross-fitted by species: every photo of one species (else of one common
+    name, else of one deepest known taxon) lands in the same fold, the same on every machine and run."""
+    key = photo.species or photo.common_name or next((photo.lineage[r] for r in reversed(RANKS) if
+                                                      photo.lineage.get(r)), "") or ""
+    return int(hashlib.sha1(key.encode("utf-8")).hexdigest(), 16) % folds
+
+
+USEFUL_RANKS = ("genus", "species")   # a "pretty sure" taxon this deep names the organism
+
+
 def claim_wrong(ancestor: dict, photo: LabelledPhoto, known: dict[str, dict | None]) -> bool | None:
     """Whether a "pretty sure" taxon (a record's `ancestor`) is wrong for `photo`: any claim about a photo of no
     organism is; one about an organism is right when it names the truth's taxon at that rank in the photo's
@@ -123,6 +137,8 @@ def open_world(records: list[Identification], truths: list[LabelledPhoto], known
       claims        share of photos with an ancestor (iNat's "pretty sure" taxon)
       wrong_claims  share of photos whose ancestor is not the truth's taxon at that rank, counted where the
                     truth's rank is known (`claim_wrong`)
+      useful        share of photos whose ancestor is at genus or species rank and right: a name a naturalist
+                    can use (the other side of wrong_claims: saying "a plant" for everything makes none)
       n_known, top1, top5, ece   over the photos whose species the model has
       group_acc     share of photos routed to their group (None for a model without a router)
     """
@@ -130,13 +146,15 @@ def open_world(records: list[Identification], truths: list[LabelledPhoto], known
     n = len(pairs)
     with_kingdom = [(r, t) for r, t in pairs if t.organism and t.lineage.get("kingdom")]
     kingdom_ok = sum(r.top.taxon.taxonomy.get("kingdom") == t.lineage["kingdom"] for r, t in with_kingdom)
-    claims = wrong = 0
+    claims = wrong = useful = 0
     for r, t in pairs:
         a = r.ancestor
         if a is None:
             continue
         claims += 1
-        wrong += bool(claim_wrong(a, t, known))
+        verdict = claim_wrong(a, t, known)
+        wrong += bool(verdict)
+        useful += verdict is False and a["rank"] in USEFUL_RANKS
     hits1, hits5, conf = [], [], []
     for r, t in pairs:
         if t.species is None or t.species not in known:
@@ -151,6 +169,7 @@ def open_world(records: list[Identification], truths: list[LabelledPhoto], known
         "kingdom_ok": kingdom_ok / len(with_kingdom) if with_kingdom else None,
         "claims": claims / n if n else 0.0,
         "wrong_claims": wrong / n if n else 0.0,
+        "useful": useful / n if n else 0.0,
         "n_known": len(hits1),
         "top1": float(np.mean(hits1)) if hits1 else None,
         "top5": float(np.mean(hits5)) if hits5 else None,

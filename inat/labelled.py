@@ -90,6 +90,24 @@ def read_inat_split(data_dir: str | Path, split: str) -> list[LabelledPhoto]:
     return out
 
 
+def read_imagenet_samples(folder: str | Path) -> tuple[list[LabelledPhoto], list]:
+    """A folder of ImageNet photos with `labels.csv` (index, wnid, name, file): (photos, the starter's class of
+    each or None). An organism class gets the starter's taxonomy as its truth, any other is "no organism"."""
+    from .starter import starter_classes  # the starter's taxonomy of ImageNet's classes
+    folder = Path(folder)
+    taxa = {t.class_id: t for t in starter_classes()}
+    out, classes = [], []
+    with open(folder / LABELS_CSV, encoding="utf-8", newline="") as f:
+        for r in csv.DictReader(f):
+            t = taxa.get(int(r["index"]))
+            classes.append(t)
+            if t is None:
+                out.append(LabelledPhoto(folder / r["file"], organism=False))
+            else:
+                out.append(LabelledPhoto(folder / r["file"], t.scientific_name, t.common_name, dict(t.lineage())))
+    return out, classes
+
+
 def read_labelled(data_dir: str | Path, split: str = "val", names: dict[str, str] | None = None) -> list[LabelledPhoto]:
     """`labels.csv` when the folder has one (with `names`, see read_labels_csv), else `split` of an iNat 2021 dataset."""
     data_dir = Path(data_dir)

@@ -146,6 +146,25 @@ def test_open_world_figures_by_hand(six):
     assert w["n"] == 2 and w["kingdom_ok"] == 1.0          # the unreadable photo is left out
     assert w["claims"] == 1.0 and w["wrong_claims"] == 0.5  # any claim about a tower is wrong
     assert (w["n_known"], w["top1"], w["top5"], w["group_acc"]) == (1, 1.0, 1.0, None)
+    # Useful: a right claim at genus or species. "phylum Chordata" about a raven is right, and of no use.
+    assert w["useful"] == 0.5
+    truths[1] = LabelledPhoto("b", "Corvus corax", lineage={"kingdom": "Animalia", "phylum": "Chordata",
+                                                            "species": "Corvus corax"})
+    assert open_world(records, truths, known={})["useful"] == 0.5 and \
+        open_world(records, truths, known={})["wrong_claims"] == 0.0
+
+
+def test_species_folds_keep_a_species_together_and_do_not_move():
+    from inat.evaluate import species_fold
+    from inat.labelled import LabelledPhoto
+    a = [LabelledPhoto(f"{i}.jpg", "Corvus corax", lineage={"species": "Corvus corax"}) for i in range(5)]
+    assert {species_fold(p) for p in a} == {species_fold(a[0])}
+    names = [f"Genus{i} epithet" for i in range(200)]
+    folds = [species_fold(LabelledPhoto("x", n, lineage={"species": n})) for n in names]
+    assert 70 < sum(folds) < 130                       # about half each
+    assert species_fold(LabelledPhoto("x", "Corvus corax", lineage={"species": "Corvus corax"})) == 1  # sha1, fixed
+    assert species_fold(LabelledPhoto("x", None, "dragonfly", {"order": "Odonata"})) == \
+        species_fold(LabelledPhoto("y", None, "dragonfly", {"order": "Odonata"}))
 
 
 def test_a_claim_in_the_models_newer_taxonomy_is_not_a_wrong_claim():

@@ -60,3 +60,14 @@ def test_an_inat_split_carries_the_full_lineage(tiny_inat):
     assert rose.common_name == "California Wild Rose" and rose.organism
     assert rose.lineage == {"kingdom": "Plantae", "phylum": "Tracheophyta", "class": "Magnoliopsida",
                             "order": "Rosales", "family": "Rosaceae", "genus": "Rosa", "species": "Rosa californica"}
+
+
+def test_imagenet_samples_take_the_starters_taxonomy_or_no_organism(tmp_path):
+    from inat.labelled import read_imagenet_samples
+    (tmp_path / "labels.csv").write_text("index,wnid,name,file\n291,n02129165,lion,a.jpg\n"
+                                         "900,n04548280,water tower,b.jpg\n", encoding="utf-8")
+    photos, classes = read_imagenet_samples(tmp_path)
+    lion, tower = photos
+    assert (lion.species, lion.lineage["genus"], lion.lineage["kingdom"]) == ("Panthera leo", "Panthera", "Animalia")
+    assert classes[0].common_name == "Lion" and classes[1] is None
+    assert not tower.organism and tower.path == tmp_path / "b.jpg"
