@@ -4,8 +4,9 @@
     python benchmarks/bf16_accuracy.py --limit 100     # a smoke run
 
 The default precision ("auto") runs bf16 where the CPU has native bf16 (AVX-512 BF16 or AMX). It may only
-do so if, on such a CPU, each shipped model keeps its top-1 within 0.5 point of fp32 and its ECE within
-0.01 on the photos it is measured on, and the router keeps its group accuracy within 0.5 point:
+do so if, on such a CPU, no shipped model loses more than 0.5 point of top-1 against fp32, nor moves its ECE by more
+than 0.01, on the photos it is measured on, and the router loses no more than 0.5 point of group accuracy (a
+gain passes: it is the same noise in the other direction, and no harm):
   starter            imagenet-samples: top-1 over the organism photos (inat.evaluate's open-world top-1
                      and ECE over the photos of species it knows, plus the ImageNet-class top-1)
   plants47           inat21-plants47 val (470 photos it never trained on)
@@ -15,7 +16,8 @@ do so if, on such a CPU, each shipped model keeps its top-1 within 0.5 point of 
 Each model is run twice over the same photos, `Predictor(model, precision="fp32")` and `precision="bf16"`,
 with the same decoding; the files the two run are made first (`inat.export.make_fast`). On a CPU without
 native bf16, OpenVINO runs the bf16 request in fp32: the script says so and measures nothing (exit 2).
-Writes results/bf16_accuracy.json (with the CPU's flags) and prints the table for benchmarks/README.md.
+Writes results/bf16_accuracy.json (with the CPU's flags) and the table between the bf16_accuracy markers of
+benchmarks/README.md (not with --limit).
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ from results_file import cpu, write_results  # noqa: E402  (benchmarks/ is on th
 from open_world import SHARED, collections, imagenet_figures  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "bf16_accuracy.json"
+README = REPO / "benchmarks" / "README.md"
+MARKERS = ("<!-- bf16_accuracy:start -->", "<!-- bf16_accuracy:end -->")
 TOP1_POINTS = 0.5    # the most top-1 (and group accuracy) may move, in points
 ECE_DELTA = 0.01     # the most ECE may move
 # model → the collections it is judged on
@@ -69,10 +73,14 @@ def compare(model: str, fp32: dict, bf16: dict) -> list[dict]:
             if model == "naturalist" and k in ("top1", "ece", "organism_top1"):
                 continue  # naturalist's parts are judged one by one above; its own rows are the router and claims
             delta = b[k] - a[k]
-            limit = ECE_DELTA if k == "ece" else TOP1_POINTS / 100 if k != "wrong_claims" else None
+            if k == "wrong_claims":
+                ok = None                                       # reported, not judged
+            elif k == "ece":
+                ok = abs(delta) <= ECE_DELTA + 1e-12
+            else:
+                ok = delta >= -TOP1_POINTS / 100 - 1e-12        # a loss of at most half a point
             rows.append({"model": model, "collection": name, "figure": k, "fp32": a[k], "bf16": b[k], "delta": delta,
-                         "n": a.get("n_known") if k in ("top1", "ece") else None,
-                         "ok": None if limit is None else abs(delta) <= limit + 1e-12})
+                         "n": a.get("n_known") if k in ("top1", "ece") else None, "ok": ok})
     return rows
 
 
@@ -80,7 +88,7 @@ def table(rows: list[dict]) -> str:
     out = ["| model | photos | figure | fp32 | bf16 | Δ | target |", "|---|---|---|---:|---:|---:|---|"]
     for r in rows:
         scale, unit = (1, "") if r["figure"] == "ece" else (100, " %")
-        limit = "±0.01" if r["figure"] == "ece" else "±0.5 pt" if r["ok"] is not None else "reported"
+        limit = "±0.01" if r["figure"] == "ece" else "≥ −0.5 pt" if r["ok"] is not None else "reported"
         mark = "" if r["ok"] is None else (" ✓" if r["ok"] else " ✗")
         n = f" ({r['n']})" if r["n"] else ""
         out.append(f"| {r['model']} | {r['collection']}{n} | {r['figure']} | {scale * r['fp32']:.{3 if scale == 1 else 1}f}"
@@ -120,6 +128,15 @@ def main(argv=None) -> int:
         rows += compare(m, figures["fp32"], figures["bf16"])
     print(table(rows))
     verdict = all(r["ok"] is not False for r in rows)
+    if not args.limit:
+        text = README.read_text(encoding="utf-8")
+        a, b = text.find(MARKERS[0]), text.find(MARKERS[1])
+        if a >= 0 and b > a:
+            speeds = ", ".join(f"{m} {v['photos_per_s']:.0f}" for m, v in speed.items())
+            block = (f"{time.strftime('%Y-%m-%d')}, {machine['model']} ({', '.join(machine['flags'])}), "
+                     f"{machine['usable_cpus']} cores; photos/s over the same photos, each way: {speeds}.\n\n"
+                     f"{table(rows)}\n\nbf16 as the default on this CPU: **{'yes' if verdict else 'no'}**.")
+            README.write_text(text[:a + len(MARKERS[0])] + "\n" + block + "\n" + text[b:], encoding="utf-8")
     print(f"bf16 as the default on this CPU: {'yes' if verdict else 'NO'} (every judged figure within its target)")
     write_results(RESULTS, {"date": time.strftime("%Y-%m-%d"), "limit": args.limit, "rows": rows, "speed": speed,
                             "targets": {"top1_points": TOP1_POINTS, "ece": ECE_DELTA}, "bf16_default_ok": verdict,

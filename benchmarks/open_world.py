@@ -16,7 +16,6 @@ Writes results/open_world.json and the table between the open_world markers of b
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -33,24 +32,6 @@ NAMES = {"butterflies100": "assets/experts/butterflies100-inat2017-insects.tsv",
          "birds525": "assets/experts/birds525-inat2017-birds.tsv"}
 
 
-def imagenet_truths(folder: Path):
-    """imagenet-samples as LabelledPhotos: the starter's taxonomy for organism classes, else no organism."""
-    from inat.labelled import LabelledPhoto
-    from inat.starter import starter_classes
-    taxa = {t.class_id: t for t in starter_classes()}
-    out, classes = [], []
-    with open(folder / "labels.csv", encoding="utf-8", newline="") as f:
-        for r in csv.DictReader(f):
-            t = taxa.get(int(r["index"]))
-            classes.append(t)
-            if t is None:
-                out.append(LabelledPhoto(folder / r["file"], organism=False))
-            else:
-                lineage = dict(t.lineage())
-                out.append(LabelledPhoto(folder / r["file"], t.scientific_name, t.common_name, lineage))
-    return out, classes
-
-
 def held_out(name: str, truths: list) -> list:
     """The photos of `name` the router did not see when it was fitted (all of them when it saw none)."""
     try:
@@ -64,17 +45,58 @@ def held_out(name: str, truths: list) -> list:
     return [t for t in truths if str(Path(t.path).relative_to(SHARED / name_folder(name))) in keep]
 
 
+HELD_OUT = "naturalist (held-out)"
+
+
+def naturalist_both_ways(predictor, truths, paths):
+    """(indices of the photos read, naturalist's records as shipped, its records with every gate fitted without the
+    photo's species). The gates' `cross_fitted` parameters (scripts/fit_expert_gates.py) give the second: each
+    photo is merged with the gates of its species' fold (`inat.evaluate.species_fold`), from one run of the parts."""
+    from inat.evaluate import species_fold
+    from naturalist_parts import keep_parts, records
+    parts = keep_parts(predictor, paths)
+    shipped = records(predictor, parts, paths)
+    spec = json.loads((REPO / "assets" / "expert_gates.json").read_text(encoding="utf-8"))
+    mixture = predictor.runner.mixture
+    crossed = {g: spec["gates"][b.name]["cross_fitted"] for g, b in mixture.experts.items()
+               if "cross_fitted" in spec["gates"].get(b.name, {})}
+    starter_crossed = spec.get("starter", {}).get("cross_fitted")
+    if not crossed and not starter_crossed:
+        return parts.ok, shipped, None
+    saved = dict(mixture.gates), mixture.starter_gate, dict(mixture.starter_gate_of)
+    folds = [species_fold(truths[i], spec.get("folds", 2)) for i in parts.ok]
+    held = list(shipped)
+    try:
+        for f in sorted(set(folds)):
+            mixture.gates.update({g: tuple(c[str(f)]) for g, c in crossed.items()})
+            if starter_crossed:
+                mixture.starter_gate = tuple(starter_crossed[str(f)]["weights"])
+                mixture.starter_gate_of = {g: tuple(w) for g, w in starter_crossed[str(f)]["by_group"].items()}
+            for row, r in enumerate(records(predictor, parts, paths)):
+                if folds[row] == f:
+                    held[row] = r
+    finally:
+        mixture.gates.clear()
+        mixture.gates.update(saved[0])
+        mixture.starter_gate, mixture.starter_gate_of = saved[1], saved[2]
+    return parts.ok, shipped, held
+
+
 def name_folder(name: str) -> str:
     return "inat21-plants47" if name == "plants47" else name
 
 
 def collections(data: Path, limit: int | None):
-    from inat.labelled import read_inat_split, read_labels_csv, read_names
+    from inat.labelled import read_imagenet_samples, read_inat_split, read_labels_csv, read_names
     out = {"plants47": (read_inat_split(data / "inat21-plants47", "val"), None)}
     for name in ("flowers102", "birds525", "butterflies100"):
         names = read_names(REPO / NAMES[name]) if name in NAMES else None
         out[name] = (held_out(name, read_labels_csv(data / name, names)), None)
-    truths, classes = imagenet_truths(data / "imagenet-samples")
+    if (data / "others").is_dir():   # wild primates and mushrooms, judged apart
+        others = read_labels_csv(data / "others")
+        out["primates"] = ([t for t in others if t.lineage.get("order") == "Primates"], None)
+        out["mushrooms"] = ([t for t in others if t.lineage.get("kingdom") == "Fungi"], None)
+    truths, classes = read_imagenet_samples(data / "imagenet-samples")
     out["imagenet-samples"] = (truths, classes)
     if limit:
         out = {k: (v[0][::max(1, len(v[0]) // limit)][:limit], v[1] and v[1][::max(1, len(v[0]) // limit)][:limit])
@@ -82,7 +104,7 @@ def collections(data: Path, limit: int | None):
     return out
 
 
-def imagenet_figures(records, truths, classes) -> dict:
+def imagenet_figures(records, truths, classes, known: dict | None = None) -> dict:
     """Organism top-1, in-scope recall and rejection. The top-1 is right when it is the photo's ImageNet class,
     the same species, or inside the class's taxon when the class is above species (ImageNet's "leafhopper" is
     family Cicadellidae: an expert's leafhopper species is right)."""
@@ -96,7 +118,12 @@ def imagenet_figures(records, truths, classes) -> dict:
         right += (top.scientific_name == c.scientific_name and top.common_name == c.common_name) or \
             (c.rank == "species" and c.scientific_name in species_names(top)) or \
             (c.rank in ("genus", "family", "order", "class") and lineage.get(c.rank) == c.scientific_name)
+    from inat.evaluate import USEFUL_RANKS, claim_wrong
+    known = known or {}
+    useful = sum(1 for r, t, _ in organisms if r.ancestor and r.ancestor["rank"] in USEFUL_RANKS and
+                 claim_wrong(r.ancestor, t, known) is False)
     return {"organism_top1": right / len(organisms) if organisms else None,
+            "organism_useful": useful / len(organisms) if organisms else None,
             "in_scope_recall": sum(r.in_scope is True for r, _, _ in organisms) / len(organisms) if organisms else None,
             "rejection": sum(r.in_scope is False for r in others) / len(others) if others else None}
 
@@ -114,22 +141,34 @@ def main(argv=None) -> int:
     if not (args.data / "birds525").is_dir():
         print(f"{args.data}: the real photos of ../shared/data are needed", file=sys.stderr)
         return 2
-    models = args.models or ["starter", "naturalist"] + [b.path.name for b in list_bundles() if b.expert]
+    models = args.models or ["starter", "naturalist"] + [b.path.name for b in list_bundles() if b.expert or b.scope]
     data = collections(args.data, args.limit)
     results = []
     for model in models:
         predictor = Predictor(model)
         known = known_species(predictor.classes)
+        held = []
         for name, (truths, classes) in data.items():
             t0 = time.perf_counter()
-            records = predictor.predict([str(t.path) for t in truths], k=5, batch_size=32)
-            r = {"model": predictor.name, **open_world(records, truths, known)}
-            r.pop("reliability", None)
-            if classes is not None:
-                r.update(imagenet_figures(records, truths, classes))
-            r.update(collection=name, seconds=round(time.perf_counter() - t0, 1))
-            results.append(r)
-            print(row(r), flush=True)
+            paths = [str(t.path) for t in truths]
+            if predictor.name == "naturalist":   # the parts once: the shipped merge, and the held-out one
+                ok, records, held_records = naturalist_both_ways(predictor, truths, paths)
+                truths, classes = [truths[i] for i in ok], classes and [classes[i] for i in ok]
+            else:
+                records, held_records = predictor.predict(paths, k=5, batch_size=32), None
+            for label, recs, out in ((predictor.name, records, results), (HELD_OUT, held_records, held)):
+                if recs is None:
+                    continue
+                r = {"model": label, **open_world(recs, truths, known)}
+                r.pop("reliability", None)
+                if classes is not None:
+                    r.update(imagenet_figures(recs, truths, classes, known))
+                r.update(collection=name, seconds=round(time.perf_counter() - t0, 1))
+                if predictor.name == "naturalist":   # the set-up these figures hold for
+                    r["experts"] = sorted(b.name for b in predictor.bundle.experts.values())
+                out.append(r)
+                print(row(r), flush=True)
+        results += held
     if args.models and not args.limit:  # a partial rerun keeps the other models' rows of the last full run
         rerun = {r["model"] for r in results}
         try:
@@ -143,41 +182,44 @@ def main(argv=None) -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     write_results(RESULTS, {"date": time.strftime("%Y-%m-%d"), "limit": args.limit, "results": results})
     if not args.limit and any(r["model"] == "naturalist" for r in results):
-        write_naturalist_metrics([r for r in results if r["model"] == "naturalist"])
+        write_naturalist_metrics([r for r in results if r["model"] == "naturalist"],
+                                 [r for r in results if r["model"] == HELD_OUT])
     table = "\n".join([HEADER, *(row(r) for r in results)])
     if not args.no_readme and not args.limit:
         text = README.read_text(encoding="utf-8")
         a, b = text.find(MARKERS[0]), text.find(MARKERS[1])
         if a >= 0 and b > a:
             README.write_text(text[:a + len(MARKERS[0])] + "\n" + table + "\n" + text[b:], encoding="utf-8")
-    print(f"wrote {RESULTS}")
     return 0
 
 
-def write_naturalist_metrics(rows: list[dict]) -> None:
-    """assets/naturalist_metrics.json: what the picker and About show for naturalist (hub.naturalist reads it)."""
+def write_naturalist_metrics(rows: list[dict], held: list[dict] | None = None) -> None:
+    """assets/naturalist_metrics.json: what the picker and About show for naturalist (hub.naturalist reads it); with
+    the held-out figures (gates fitted without the photo's species) under "open_world_held_out"."""
+    keys = ("n", "kingdom_ok", "claims", "wrong_claims", "useful", "group_acc", "n_known", "top1", "top5")
     birds = next((r for r in rows if r["collection"] == "birds525"), None)
     metrics = {"measured_by": "benchmarks/open_world.py", "date": time.strftime("%Y-%m-%d"),
-               "open_world": {r["collection"]: {k: r[k] for k in ("n", "kingdom_ok", "claims", "wrong_claims",
-                                                                  "group_acc", "n_known", "top1", "top5")}
-                              for r in rows}}
+               "experts": sorted({b for r in rows for b in r.get("experts", [])}),
+               "open_world": {r["collection"]: {k: r.get(k) for k in keys} for r in rows}}
+    if held:
+        metrics["open_world_held_out"] = {r["collection"]: {k: r.get(k) for k in keys} for r in held}
     if birds and birds.get("top1") is not None:
         metrics.update(top1=birds["top1"], top5=birds["top5"],
                        data=f"birds525, {birds['n_known']} photos of species the bird expert knows")
     (REPO / "assets" / "naturalist_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
 
 
-HEADER = ("| model | photos | n | kingdom_ok | claims | wrong_claims | group_acc | known | top-1 | top-5 | ECE | "
-          "ImageNet organism top-1 / recall / rejection |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+HEADER = ("| model | photos | n | kingdom_ok | claims | wrong_claims | useful | group_acc | known | top-1 | top-5 | ECE | "
+          "ImageNet organism top-1 / useful / recall / rejection |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 
 
 def row(r: dict) -> str:
     def pct(x):
         return "—" if x is None else f"{100 * x:.1f} %"
-    extra = " / ".join(pct(r.get(k)) for k in ("organism_top1", "in_scope_recall", "rejection")) \
+    extra = " / ".join(pct(r.get(k)) for k in ("organism_top1", "organism_useful", "in_scope_recall", "rejection")) \
         if "rejection" in r else ""
     return (f"| {r['model']} | {r['collection']} | {r['n']} | {pct(r['kingdom_ok'])} | {pct(r['claims'])} | "
-            f"{pct(r['wrong_claims'])} | {pct(r['group_acc'])} | {r['n_known']} | {pct(r['top1'])} | {pct(r['top5'])} | "
+            f"{pct(r['wrong_claims'])} | {pct(r.get('useful'))} | {pct(r['group_acc'])} | {r['n_known']} | {pct(r['top1'])} | {pct(r['top5'])} | "
             f"{'—' if r['ece'] is None else round(r['ece'], 3)} | {extra} |")
 
 

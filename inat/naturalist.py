@@ -97,12 +97,34 @@ def known_species_gate(top: np.ndarray, a: float, b: float) -> np.ndarray:
     return sigmoid(a + b * logit(top))
 
 
-def starter_class_gate(top_share: np.ndarray, coverage: np.ndarray, weights) -> np.ndarray:
-    """sigmoid(w0 + w1 * logit(top_share) + w2 * ln(coverage)): the probability that a photo of the group falls
-    under the starter's first class of the group, given the starter's share of the group on that class and the
-    class's coverage of the group. Fitted by scripts/fit_expert_gates.py."""
-    w0, w1, w2 = (float(w) for w in weights)
-    return sigmoid(w0 + w1 * logit(top_share) + w2 * np.log(np.clip(np.asarray(coverage, dtype=np.float64), 1e-9, 1.0)))
+def starter_class_gate(top_share: np.ndarray, coverage: np.ndarray, weights, top_probability=None) -> np.ndarray:
+    """sigmoid(w0 + w1 * logit(top_share) + w2 * ln(coverage) [+ w3 * logit(top_probability)]): the probability
+    that a photo of the group falls under the starter's first taxon of the group, given the starter's share of the
+    group on that taxon, the taxon's coverage of the group and, with a fourth weight, the starter's own probability
+    of that taxon among all its outputs (how sure it is that the photo is one of its classes at all: an ImageNet
+    cabbage, not a wildflower it has no class for). A taxon is the starter's classes that share a scientific name
+    (its 120 dog breeds are one, Canis familiaris). Fitted by scripts/fit_expert_gates.py."""
+    w = [float(v) for v in weights]
+    cov = np.log(np.clip(np.asarray(coverage, dtype=np.float64), 1e-9, 1.0))
+    z = w[0] + w[1] * logit(top_share) + w[2] * cov
+    if len(w) > 3:
+        z = z + w[3] * logit(np.asarray(top_probability, dtype=np.float64))
+    return sigmoid(z)
+
+
+def first_taxon(share: np.ndarray, within: np.ndarray, taxon: np.ndarray, coverage: np.ndarray):
+    """(share, coverage, probability) of each photo's first taxon of a group: `share` (N, C) the starter's share of
+    the group on each of the group's C classes, `within` (N, C) their probabilities among all its outputs, `taxon`
+    (C,) which taxon each class is (classes sharing a scientific name are one), `coverage` (C,) each class's."""
+    taxa, col = np.unique(taxon, return_inverse=True)
+    onehot = np.zeros((len(taxon), len(taxa)))
+    onehot[np.arange(len(taxon)), col] = 1.0
+    share_t, prob_t = share @ onehot, within @ onehot          # (N, taxa)
+    top = share_t.argmax(axis=1)
+    rows = np.arange(len(share))
+    cov_t = np.zeros(len(taxa))
+    np.maximum.at(cov_t, col, coverage)                        # the classes of one taxon share its coverage
+    return share_t[rows, top], cov_t[top], prob_t[rows, top]
 
 
 class Mixture:
@@ -117,7 +139,7 @@ class Mixture:
         starter_gate = starter_gate or {}
         self.starter_gate = tuple(starter_gate.get("weights") or ())      # pooled: a group without its own weights
         self.starter_gate_of = {g: tuple(w) for g, w in (starter_gate.get("by_group") or {}).items()}
-        self.starter_gated = set(starter_gate.get("groups") or ()) if len(self.starter_gate) == 3 else set()
+        self.starter_gated = set(starter_gate.get("groups") or ()) if len(self.starter_gate) in (3, 4) else set()
         taxa: list[Taxon] = []
         owner: list[str] = []
         shared: dict[str, int] = {}
@@ -151,6 +173,9 @@ class Mixture:
         self.starter_group = np.asarray([GROUPS.index(group_of(t.taxonomy)) for t in starter.classes])
         coverage = {str(k): v for k, v in (coverage or {}).items()}
         self.coverage = np.asarray([float(coverage.get(str(t.class_id), DEFAULT_COVERAGE)) for t in starter.classes])
+        # The starter's classes that share a scientific name are one taxon to the gate (dog breeds: Canis familiaris).
+        names = {}
+        self.starter_taxon = np.asarray([names.setdefault(t.scientific_name, len(names)) for t in starter.classes])
         self.expert_entries = {g: set(m.tolist()) for g, m in self.expert_map.items()}
         self.starter_entries = set(self.starter_map.tolist())
         # Unnamed members, after the classes: what the router says is of a group and no model names.
@@ -204,9 +229,7 @@ class Mixture:
             total = within.sum(axis=1, keepdims=True)
             share = np.divide(within, total, out=np.zeros_like(within), where=total > 0)   # P_starter(c | group)
             if group in self.starter_gated and len(cls):
-                top = share.argmax(axis=1)
-                trust = starter_class_gate(share[np.arange(n), top], self.coverage[cls][top],
-                                           self.starter_gate_of.get(group, self.starter_gate))
+                trust = self.starter_trust(group, cls, share, within)
                 kept = (left * trust)[:, None] * share
             else:
                 kept = left[:, None] * self.alpha[group] * share
@@ -217,6 +240,11 @@ class Mixture:
             nothing = total[:, 0] <= 0   # the starter gives the group no class: all of it to the group's member
             merged[nothing, self.unnamed_of_group[group]] += left[nothing]
         return merged
+
+    def starter_trust(self, group: str, cls: np.ndarray, share: np.ndarray, within: np.ndarray) -> np.ndarray:
+        """(N,) the starter gate of `group` for each photo, from its first taxon of the group (`first_taxon`)."""
+        inputs = first_taxon(share, within, self.starter_taxon[cls], self.coverage[cls])
+        return starter_class_gate(inputs[0], inputs[1], self.starter_gate_of.get(group, self.starter_gate), inputs[2])
 
     def gate(self, group: str, q: np.ndarray) -> np.ndarray:
         """P(the photo shows a species group's expert knows), from its top probability (scripts/fit_expert_gates.py);

@@ -63,12 +63,12 @@ def check_gates(data: dict) -> tuple[dict, dict]:
     starter = data.get("starter") or {}
     if starter:
         weights = starter.get("weights")
-        if not isinstance(weights, list) or len(weights) != 3:
-            raise ManifestError(f"starter.weights must be 3 numbers, not {weights!r}")
+        if not isinstance(weights, list) or len(weights) not in (3, 4):
+            raise ManifestError(f"starter.weights must be 3 or 4 numbers, not {weights!r}")
         [_number(w, "starter.weights") for w in weights]
         for g, wg in (starter.get("by_group") or {}).items():
-            if g not in GROUPS or not isinstance(wg, list) or len(wg) != 3:
-                raise ManifestError(f"starter.by_group.{g} must be 3 numbers for a group the router has")
+            if g not in GROUPS or not isinstance(wg, list) or len(wg) != len(weights):
+                raise ManifestError(f"starter.by_group.{g} must be {len(weights)} numbers for a group the router has")
             [_number(w, f"starter.by_group.{g}") for w in wg]
         unknown = set(starter.get("groups") or ()) - set(GROUPS)
         if unknown:

@@ -19,6 +19,13 @@ P(the photo falls under the starter's first class of the group), from that class
 group probability and its coverage (assets/naturalist_priors.json), fitted on the same collections. It
 replaces the flat prior alpha there: on BIRDS-525 the starter's first bird class is right for 21 % of the
 photos (73 % when its share is above 0.99), not the 1.6 % that alpha, a share of species, assumes.
+Since 2026-12-06 every expert naturalist uses is fitted the same way, whatever it is (a downloaded iNat 2017
+expert or any bundle whose scope names a group, plants47 among them): on the labelled photos of its group in
+PHOTOS that it never trained on, a photo counting as "known" when its species is one of the expert's. The
+starter's gate is fitted on its first class of every group, over every organism collection (birds525,
+butterflies100, flowers102, plants47 val, others, the ImageNet organism photos). Folds are by species
+(`inat.evaluate.species_fold`); each gate is also fitted once per fold without that fold's species
+(`cross_fitted`), so benchmarks/open_world.py can measure naturalist on species its gates never saw.
 Writes assets/expert_gates.json (committed; read at run time).
 """
 from __future__ import annotations
@@ -37,21 +44,43 @@ sys.path.insert(0, str(REPO))
 
 from inat.calibration import photo_logits  # noqa: E402
 from inat.probability import calibrated, logit, sigmoid  # noqa: E402
-from inat.evaluate import claim_wrong, known_species, species_names  # noqa: E402
-from inat.hub import resolve  # noqa: E402
-from inat.labelled import read_labelled, read_names  # noqa: E402
-from inat.naturalist import DEFAULT_COVERAGE, UNNAMED, known_species_gate, starter_class_gate  # noqa: E402
+from inat.evaluate import claim_wrong, known_species, species_fold, species_names  # noqa: E402
+from inat.hub import naturalist  # noqa: E402
+from inat.labelled import read_imagenet_samples, read_inat_split, read_labels_csv, read_names  # noqa: E402
+from inat.router_groups import group_of  # noqa: E402
+from inat.naturalist import (DEFAULT_COVERAGE, UNNAMED, first_taxon, known_species_gate,  # noqa: E402
+                             starter_class_gate)
 from inat.rollup import TaxonTree  # noqa: E402
 from inat.taxonomy import Taxon  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 GATES_FILE = "assets/expert_gates.json"
-# expert → (group, collection, names file, whether every photo of the collection shows one species). BUTTERFLIES-100
-# names its species by common name only; the 49 that scripts/match_datasets_to_experts.py found among the insect
-# expert's species are in the names file, and the other 51 count as species the expert does not know.
-COLLECTIONS = {"inat2017-birds": ("birds", "birds525", "assets/experts/birds525-inat2017-birds.tsv", False),
-               "inat2017-insects": ("insects", "butterflies100", "assets/experts/butterflies100-inat2017-insects.tsv",
-                                    True)}
+# The labelled photos the gates are fitted on: collection → (names file or None, whether every photo of it is known
+# to show one species). BUTTERFLIES-100 names its species by common name only; the 49 that
+# scripts/match_datasets_to_experts.py found among the insect expert's species are in the names file, and the other
+# 51 count as species the expert does not know. plants47 is its val split (its train_mini trained plants47).
+PHOTOS = {"birds525": ("assets/experts/birds525-inat2017-birds.tsv", False),
+          "butterflies100": ("assets/experts/butterflies100-inat2017-insects.tsv", True),
+          "flowers102": (None, False), "plants47": (None, True), "others": (None, True), "imagenet-samples": (None, True)}
+FOLDS = 2
+
+
+def labelled_photos(data: Path) -> list[tuple[str, object, bool]]:
+    """(collection, LabelledPhoto, one species throughout) for every organism photo of PHOTOS that is present."""
+    out = []
+    for name, (names_file, all_species) in PHOTOS.items():
+        folder = data / ("inat21-plants47" if name == "plants47" else name)
+        if not folder.is_dir():
+            print(f"{folder}: absent, skipped", file=sys.stderr)
+            continue
+        if name == "plants47":
+            photos = read_inat_split(folder, "val")
+        elif name == "imagenet-samples":
+            photos = read_imagenet_samples(folder)[0]
+        else:
+            photos = read_labels_csv(folder, read_names(REPO / names_file) if names_file else None)
+        out += [(name, t, all_species) for t in photos if t.organism]
+    return out
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[float, float]:
@@ -76,80 +105,73 @@ def fit_logistic_n(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> list[float
 
 
 def claims(bundle, group: str, q: np.ndarray, g: np.ndarray, truths) -> dict:
-    """claims / wrong_claims / known-species claims of the expert alone, its species scaled by the gate `g`
-    and the rest given to its group ("a bird"), as naturalist's roll-up counts them."""
-    taxa = list(bundle.classes) + [Taxon(-1, UNNAMED[group]["class"], None, "class", dict(UNNAMED[group]))]
+    """claims / wrong_claims / useful claims of the expert alone, its species scaled by the gate `g` and the rest
+    given to its group ("a bird"), as naturalist's roll-up counts them."""
+    unnamed = UNNAMED[group]
+    rank = next(r for r in ("class", "phylum", "kingdom") if r in unnamed)
+    taxa = list(bundle.classes) + [Taxon(-1, unnamed[rank], None, rank, dict(unnamed))]
     tree = TaxonTree(taxa)
     known = known_species(bundle.classes)
-    made = wrong = 0
+    made = wrong = useful = 0
     for i, t in enumerate(truths):
         probs = np.append(g[i] * q[i], 1 - g[i])
         a = tree.ancestor(probs)
         if a is None:
             continue
         made += 1
-        wrong += bool(claim_wrong(a, t, known))
+        verdict = claim_wrong(a, t, known)
+        wrong += bool(verdict)
+        useful += verdict is False and a["rank"] in ("genus", "species")
     n = len(truths)
-    return {"claims": round(made / n, 4), "wrong_claims": round(wrong / n, 4)}
+    return {"claims": round(made / n, 4), "wrong_claims": round(wrong / n, 4), "useful": round(useful / n, 4)}
 
 
-def fit(name: str, data: Path) -> dict:
-    group, collection, names_file, all_species = COLLECTIONS[name]
-    bundle = resolve(name)
-    truths = [t for t in read_labelled(data / collection, names=read_names(REPO / names_file)) if t.organism]
+def cross_fit(fit_one, x: np.ndarray, y: np.ndarray, folds: np.ndarray, usable: np.ndarray) -> dict[str, list]:
+    """fold → the parameters fitted without that fold's species (applied to that fold's photos)."""
+    return {str(f): [round(v, 4) for v in fit_one(x[usable & (folds != f)], y[usable & (folds != f)])]
+            for f in range(FOLDS)}
+
+
+def fit(group: str, bundle, photos) -> dict:
+    """The known-species gate of `bundle`, the expert of `group`, on the photos of that group in `photos`."""
+    rows = [(c, t, one) for c, t, one in photos if group_of(t.lineage) == group]
+    truths = [t for _, t, _ in rows]
     logits, kept = photo_logits(bundle, [t.path for t in truths])
-    truths = [truths[i] for i in kept]
+    rows, truths = [rows[i] for i in kept], [truths[i] for i in kept]
     q = calibrated(logits, bundle.calibration)[:, bundle.output_index]
     q = q / q.sum(axis=1, keepdims=True)                                   # P_E(s | not background)
     top = q.max(axis=1)
     x = logit(top)                      # the gate's input, as known_species_gate reads it
     known_names = set().union(*(species_names(t) for t in bundle.classes))
+    known_genera = {n.split()[0] for n in known_names}
     y = np.asarray([t.species in known_names for t in truths], dtype=float)
-    # a truth above species is neither known nor not, unless the collection is of species throughout
-    sure = np.asarray([all_species or t.species is not None for t in truths])
+    # A truth above species is neither known nor not, unless the collection is of one species throughout, or its
+    # genus holds none of the expert's species.
+    sure = np.asarray([bool(one or t.species is not None or (t.lineage.get("genus") and t.lineage["genus"] not in
+                                                              known_genera)) for _, t, one in rows])
     a, b = fit_logistic(x[sure], y[sure])
-    # Cross-fitted by species: each half's gate is fitted on the other half's species.
-    def key(t):
-        return t.species or t.common_name or ""
-    species = sorted({key(t) for t in truths})
-    rng = np.random.default_rng(0)
-    half = set(rng.permutation(species)[: len(species) // 2].tolist())
-    fold = np.asarray([key(t) in half for t in truths])
+    folds = np.asarray([species_fold(t, FOLDS) for t in truths])
+    crossed = cross_fit(fit_logistic, x, y, folds, sure)
     g_cross = np.zeros(len(truths))
-    for f in (True, False):
-        train = (fold != f) & sure
-        af, bf = fit_logistic(x[train], y[train])
-        g_cross[fold == f] = known_species_gate(top[fold == f], af, bf)
+    for f, (af, bf) in crossed.items():
+        g_cross[folds == int(f)] = known_species_gate(top[folds == int(f)], af, bf)
     g_in = known_species_gate(top, a, b)
     top1 = q.argmax(axis=1)
     right = np.asarray([t.species in species_names(bundle.classes[j]) for t, j in zip(truths, top1)])
+    collections = sorted({c for c, _, _ in rows})
     return {
         "group": group, "a": round(a, 4), "b": round(b, 4), "temperature": bundle.temperature,
-        "fitted_on": f"{collection}: {int(sure.sum())} photos whose species is known to us, {int(y.sum())} of species "
-                     f"{name} knows", "known_share": round(float(y[sure].mean()), 4),
+        "cross_fitted": crossed,
+        "fitted_on": f"{', '.join(collections)}: {int(sure.sum())} photos of the group whose species is known to us, "
+                     f"{int(y.sum())} of species {bundle.name} knows", "known_share": round(float(y[sure].mean()), 4),
         "figures": {
             "no_gate": claims(bundle, group, q, np.ones(len(truths)), truths),
             "gate_same_photos": claims(bundle, group, q, g_in, truths),
             "gate_cross_fitted_by_species": claims(bundle, group, q, g_cross, truths),
-            "known_top1": round(float(right[y == 1].mean()), 4),
+            "known_top1": round(float(right[y == 1].mean()), 4) if y.any() else None,
             "mean_gate_of_unknown_species_cross_fitted": round(float(g_cross[sure & (y == 0)].mean()), 4),
-            "mean_gate_of_known_species_cross_fitted": round(float(g_cross[y == 1].mean()), 4),
-            "mean_gate_known": round(float(g_in[y == 1].mean()), 4),
-            "mean_gate_unknown": round(float(g_in[sure & (y == 0)].mean()), 4)},
+            "mean_gate_of_known_species_cross_fitted": round(float(g_cross[y == 1].mean()), 4) if y.any() else None},
     }
-
-
-# The starter's gate: group → the collection it is fitted on (the same photos as the experts' gates).
-STARTER_COLLECTIONS = {"birds": "birds525", "insects": "butterflies100"}
-
-
-def starter_truths(data: Path) -> list[tuple[str, object]]:
-    """(group, LabelledPhoto) of the organism photos the starter's gate is fitted on."""
-    out = []
-    for group, collection in STARTER_COLLECTIONS.items():
-        names_file = next(c[2] for c in COLLECTIONS.values() if c[1] == collection)
-        out += [(group, t) for t in read_labelled(data / collection, names=read_names(REPO / names_file)) if t.organism]
-    return out
 
 
 def under(taxon, t) -> bool:
@@ -159,56 +181,77 @@ def under(taxon, t) -> bool:
     return bool(t.lineage.get(taxon.rank)) and t.lineage.get(taxon.rank) == taxon.scientific_name
 
 
-def fit_starter(data: Path) -> dict:
+def fit_starter(photos) -> dict:
     """naturalist's gate on the starter's classes inside a group: P(the photo falls under the starter's first
-    class of the group), from that class's share of the starter's group probability and its coverage."""
-    from inat.router_groups import group_of
+    class of the group), from that class's share of the starter's group probability and its coverage; fitted over
+    the organism photos of every group (each photo in its true group)."""
     from inat.starter import starter_bundle
     bundle = starter_bundle()
     coverage = json.loads((REPO / "assets" / "naturalist_priors.json").read_text(encoding="utf-8"))["coverage"]
-    pairs = starter_truths(data)
-    logits, kept = photo_logits(bundle, [t.path for _, t in pairs])
-    pairs = [pairs[i] for i in kept]
+    rows = [(c, t) for c, t, _ in photos if group_of(t.lineage) in UNNAMED]
+    logits, kept = photo_logits(bundle, [t.path for _, t in rows])
+    rows = [rows[i] for i in kept]
     probs = calibrated(logits, bundle.calibration)[:, bundle.output_index]
     group_of_class = np.asarray([group_of(c.taxonomy) for c in bundle.classes])
-    share_top, cov_top, y, species = [], [], [], []
-    for (group, t), p in zip(pairs, probs):
-        cls = np.flatnonzero(group_of_class == group)
-        within = p[cls] / max(p[cls].sum(), 1e-12)
-        j = cls[within.argmax()]
-        share_top.append(within.max())
-        cov_top.append(float(coverage.get(str(bundle.classes[j].class_id), DEFAULT_COVERAGE)))
+    names: dict = {}
+    taxon = np.asarray([names.setdefault(c.scientific_name, len(names)) for c in bundle.classes])
+    cover = np.asarray([float(coverage.get(str(c.class_id), DEFAULT_COVERAGE)) for c in bundle.classes])
+    share_top, cov_top, prob_top, y = [], [], [], []
+    for (_, t), p in zip(rows, probs):
+        cls = np.flatnonzero(group_of_class == group_of(t.lineage))
+        within = p[cls][None, :]
+        share = within / max(within.sum(), 1e-12)
+        s_, c_, p_ = first_taxon(share, within, taxon[cls], cover[cls])    # as naturalist computes them
+        best = max(np.unique(taxon[cls]), key=lambda k: share[0, taxon[cls] == k].sum())
+        j = cls[np.flatnonzero(taxon[cls] == best)[0]]
+        share_top.append(s_[0])
+        cov_top.append(c_[0])
+        prob_top.append(p_[0])
         y.append(under(bundle.classes[j], t))
-        species.append(t.species or t.common_name or "")
-    share_top, cov_top, y = np.asarray(share_top), np.asarray(cov_top), np.asarray(y, dtype=float)
-    groups = np.asarray([g for g, _ in pairs])
-    x = np.stack([logit(share_top), np.log(cov_top)], axis=1)
+    share_top, cov_top, prob_top = np.asarray(share_top), np.asarray(cov_top), np.asarray(prob_top)
+    y = np.asarray(y, dtype=float)
+    groups = np.asarray([group_of(t.lineage) for _, t in rows])
+    x = np.stack([logit(share_top), np.log(cov_top), logit(prob_top)], axis=1)
+    fitted_groups = sorted(set(groups))
+    folds = np.asarray([species_fold(t, FOLDS) for _, t in rows])
+    everyone = np.ones(len(y), bool)
+    # One gate per group: how often the starter's first class is right differs by an order of magnitude between
+    # groups (2 % of plants, 64 % of other organisms) at the same share and coverage, so one pooled gate
+    # under-trusts its mammals and over-trusts its plants. The pooled gate stays as the fallback of a new group.
     w = fit_logistic_n(x, y)
-    # Cross-fitted by species, as the experts' gates.
-    names = sorted(set(species))
-    half = set(np.random.default_rng(0).permutation(names)[: len(names) // 2].tolist())
-    fold = np.asarray([s in half for s in species])
-    g_cross = np.zeros(len(y))
-    for f in (True, False):
-        wf = fit_logistic_n(x[fold != f], y[fold != f])
-        g_cross[fold == f] = starter_class_gate(share_top[fold == f], cov_top[fold == f], wf)
-    g_in = starter_class_gate(share_top, cov_top, w)
+    weights_of = {g: fit_logistic_n(x[groups == g], y[groups == g]) for g in fitted_groups}
+    crossed = {str(f): {"weights": [round(v, 4) for v in fit_logistic_n(x[folds != f], y[folds != f])],
+                        "by_group": {g: cross_fit(fit_logistic_n, x, y, folds, everyone & (groups == g))[str(f)]
+                                     for g in fitted_groups}} for f in range(FOLDS)}
+    g_cross, g_in = np.zeros(len(y)), np.zeros(len(y))
+    for g in fitted_groups:
+        for f in range(FOLDS):
+            m = (groups == g) & (folds == f)
+            g_cross[m] = starter_class_gate(share_top[m], cov_top[m], crossed[str(f)]["by_group"][g], prob_top[m])
+        m = groups == g
+        g_in[m] = starter_class_gate(share_top[m], cov_top[m], weights_of[g], prob_top[m])
     by_group = {g: {"photos": int((groups == g).sum()), "right_share": round(float(y[groups == g].mean()), 4),
-                    "right_share_when_share_above_0.99": round(float(y[(groups == g) & (share_top > 0.99)].mean()), 4)}
-                for g in STARTER_COLLECTIONS}
+                    "right_share_when_share_above_0.99": round(float(y[(groups == g) & (share_top > 0.99)].mean()), 4)
+                    if ((groups == g) & (share_top > 0.99)).any() else None,
+                    "mean_gate_right_cross_fitted": round(float(g_cross[(groups == g) & (y == 1)].mean()), 4)
+                    if ((groups == g) & (y == 1)).any() else None,
+                    "mean_gate_wrong_cross_fitted": round(float(g_cross[(groups == g) & (y == 0)].mean()), 4)}
+                for g in fitted_groups}
+    collections = sorted({c for c, _ in rows})
     return {
         "about": "sigmoid(w0 + w1 * logit(share) + w2 * ln(coverage)) = P(the photo falls under the starter's first "
-                 "class of its group); share: that class's part of the starter's probability for the group; "
+                 "class of its group), with the weights of its group (by_group; weights: pooled, for a group without "
+                 "its own); share: that class's part of the starter's probability for the group; "
                  "coverage: assets/naturalist_priors.json",
-        "weights": [round(v, 4) for v in w], "groups": sorted(STARTER_COLLECTIONS),
-        "fitted_on": ", ".join(f"{c} ({g})" for g, c in STARTER_COLLECTIONS.items()) + f": {len(y)} photos, the "
-                     f"starter's first class right for {int(y.sum())}",
+        "weights": [round(v, 4) for v in w], "groups": fitted_groups,
+        "by_group": {g: [round(v, 4) for v in wg] for g, wg in weights_of.items()}, "cross_fitted": crossed,
+        "fitted_on": f"{', '.join(collections)}: {len(y)} organism photos, the starter's first class of their group "
+                     f"right for {int(y.sum())}",
         "figures": {"right_share": round(float(y.mean()), 4), "by_group": by_group,
                     "mean_gate_right_same_photos": round(float(g_in[y == 1].mean()), 4),
                     "mean_gate_wrong_same_photos": round(float(g_in[y == 0].mean()), 4),
                     "mean_gate_right_cross_fitted_by_species": round(float(g_cross[y == 1].mean()), 4),
-                    "mean_gate_wrong_cross_fitted_by_species": round(float(g_cross[y == 0].mean()), 4),
-                    "alpha_it_replaces": "birds 0.0163, insects 0.0004 (assets/naturalist_priors.json)"},
+                    "mean_gate_wrong_cross_fitted_by_species": round(float(g_cross[y == 0].mean()), 4)},
     }
 
 
@@ -217,20 +260,20 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=SHARED)
     ap.add_argument("--dry-run", action="store_true", help="print, write nothing")
     args = ap.parse_args()
+    if not (args.data / "birds525").is_dir():
+        print(f"{args.data}: the real photos of ../shared/data are needed", file=sys.stderr)
+        return 2
     out = {"about": "naturalist's gate on each expert: sigmoid(a + b * logit(top probability)) = P(a species "
-                    "the expert knows), and on the starter's classes of a group (starter); "
-                    "scripts/fit_expert_gates.py", "date": _dt.date.today().isoformat(),
-           "command": "python " + " ".join(shlex.quote(a) for a in sys.argv), "gates": {}}
-    for name in COLLECTIONS:
-        try:
-            resolve(name, names_only=True)
-        except Exception as e:  # not installed: nothing to fit
-            print(f"{name}: skipped ({e})", file=sys.stderr)
-            continue
-        r = fit(name, args.data)
-        out["gates"][name] = r
-        print(name, json.dumps(r, indent=1))
-    out["starter"] = fit_starter(args.data)
+                    "the expert knows), and on the starter's classes of a group (starter); cross_fitted: the same "
+                    "fitted without the species of one fold (inat.evaluate.species_fold); scripts/fit_expert_gates.py",
+           "date": _dt.date.today().isoformat(),
+           "command": "python " + " ".join(shlex.quote(a) for a in sys.argv), "folds": FOLDS, "gates": {}}
+    photos = labelled_photos(args.data)
+    for group, bundle in naturalist().experts.items():   # every expert naturalist would use, whatever its origin
+        r = fit(group, bundle, photos)
+        out["gates"][bundle.name] = r
+        print(bundle.name, json.dumps(r, indent=1), flush=True)
+    out["starter"] = fit_starter(photos)
     print("starter", json.dumps(out["starter"], indent=1))
     if not args.dry_run:
         (REPO / GATES_FILE).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -48,7 +48,7 @@ def test_a_missing_or_unreadable_part_is_a_logged_downgrade_never_a_silent_one(a
 def test_malformed_gates_and_priors_are_refused_in_one_line():
     with pytest.raises(ManifestError, match=r"gates.x.b must be a number"):
         check_gates({"gates": {"x": {"a": 1.0, "b": "high"}}})
-    with pytest.raises(ManifestError, match="starter.weights must be 3 numbers"):
+    with pytest.raises(ManifestError, match="starter.weights must be 3 or 4 numbers"):
         check_gates({"gates": {}, "starter": {"weights": [1, 2], "groups": ["birds"]}})
     with pytest.raises(ManifestError, match="does not have: reptiles"):
         check_gates({"starter": {"weights": [1, 2, 3], "groups": ["reptiles"]}})
