@@ -19,6 +19,7 @@ from .bundle import JSON_NAME, Bundle, BundleError, load_bundle
 from .naturalist import NAME as NATURALIST
 from .naturalist import Ensemble
 from .scope import expert_group
+from .setup_metrics import setup_figures
 from .starter import ASSETS
 from .taxonomy import RANKS
 from .starter import NAME as STARTER
@@ -41,7 +42,7 @@ def naturalist() -> Ensemble:
     priors = _asset("naturalist_priors.json")
     return Ensemble(starter_bundle(), experts, alpha=priors.get("alpha", {}), gates=gates,
                     starter_gate=gate_file.get("starter", {}), coverage=priors.get("coverage", {}),
-                    metrics=_asset("naturalist_metrics.json"))
+                    metrics=setup_figures(_asset("naturalist_metrics.json"), [b.name for b in experts.values()]))
 
 
 def _asset(name: str) -> dict:
