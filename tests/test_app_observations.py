@@ -59,7 +59,7 @@ def test_every_geotagged_photo_has_its_date_position_place_and_taxon(day):
     for name, _, when, offset, lat, lon, town in TRIP:
         r = by_name[name]
         assert r["observed_on"] == when[:10].replace(":", "-"), name
-        assert r["time_observed_at"] == (f"{when[:10].replace(':', '-')}T{when[11:]}{offset}" if offset else None)
+        assert r["time_observed_at"] == f"{when[:10].replace(':', '-')}T{when[11:]}{offset or ''}"
         assert abs(r["latitude"] - lat) < 0.01 and abs(r["longitude"] - lon) < 0.01, name
         assert town in r["place_guess"], (name, r["place_guess"])
         assert (r["scientific_name"], r["taxon_rank"], r["probability"]) == ("Panthera", "genus", 0.75)
@@ -131,8 +131,10 @@ def test_the_table_names_what_the_model_is_sure_of(day):
     assert html.count("<tr>") == len(rows) + 1
     assert [h for h in re.findall(r"<th scope='col'>([^<]*)</th>", html)] == \
         ["#", "Photo", "Date", "Place", "Species", "Probability"]
-    assert html.count("A big cat<br><span class='obs-sub'>genus <i>Panthera</i></span>") == 4
-    assert html.count(pct("75.0 %")) == 4
+    # Issue 25 item 2: the group it is sure of, then its best guess in words (it was "A big cat" and no species).
+    assert html.count(pct("A big cat — most likely Lion, 40 %<br><span class='obs-sub'>sure of genus <i>Panthera</i>"
+                          "</span>")) == 4
+    assert html.count(pct("<td class='obs-p'>75 %</td>")) == 4
     assert "2024-05-04 <br><span class='obs-sub'>09:15</span>" in html
     assert "Santa Cruz, California, US" in html and "Cape Town" in html
     assert "broken.jpg is damaged or incomplete" in html
@@ -154,7 +156,7 @@ def test_not_sure_and_outside_rows_give_the_guess_as_a_guess():
     outside = dict(unsure, file="b.jpg", in_scope=False)
     html = table_html([unsure, outside])
     assert "Not sure<br><span class='obs-sub'>best guess <i>Corvus corax</i></span>" in html
-    assert "Outside what this model knows" in html and pct("41.0 %") in html
+    assert "Outside what this model knows" in html and pct("41 %") in html
 
 
 def test_the_map_is_drawn_here_with_the_towns_and_no_server():
@@ -230,11 +232,11 @@ def app_observations(demo):
 def test_the_handler_refuses_too_many_or_no_files_and_unknown_models(app_env, gr, tmp_path):
     from inat.app import build_app
     handler = app_observations(build_app(runs=[]).demo)
+    # Issue 25 item 6: said in the summary, where the answer goes (no toast and red "Error" pill over the table).
     for files, words in ((None, "Choose some photos first"), ([], "Choose some photos first"),
                          ([str(tmp_path / "x.jpg")] * (MAX_PHOTOS + 1), f"Up to {MAX_PHOTOS} photos at a time")):
-        with pytest.raises(gr.Error) as e:
-            handler(files, "felids")
-        assert e.value.message.startswith(words)
+        summary, table, map_, csv = handler(files, "felids")
+        assert summary.startswith(words) and "<tr>" not in table and map_ == "" and csv is None
     with pytest.raises(gr.Error) as e:
         handler([sample_photo("lion.jpg")], "../weights/felids")
     assert "Unknown model" in e.value.message

@@ -30,7 +30,7 @@ from PIL import ImageOps
 from ..images import ImageError, open_image
 from ..observations import observation_rows, write_csv
 from ..places import FAR_KM, nearest_place
-from .views import NBSP, everyday, fmt_pct, photo_problem
+from .views import NBSP, everyday, pct, photo_problem, worth_listing
 
 MAX_PHOTOS = 200     # photos a batch; measured against the command line at this size (benchmarks/README.md)
 BATCH_SIZE = 16      # photos per forward pass, as `predict`'s default
@@ -65,6 +65,13 @@ def batch_problem(count: int) -> str | None:
         return (f"Up to {MAX_PHOTOS} photos at a time: you chose {count}, so please send them in batches of "
                 f"{MAX_PHOTOS} or fewer.")
     return None
+
+
+def files_label(count: int) -> str:
+    """The upload box's label: how many photos are chosen (the box itself shows only a few of them)."""
+    if count == 0:
+        return f"Photos (up to {MAX_PHOTOS}): drop them here or click to choose"
+    return f"Photos: {count} chosen" + (f" (only {MAX_PHOTOS} at a time)" if count > MAX_PHOTOS else "")
 
 
 def upload_order(paths) -> list[str]:
@@ -201,22 +208,36 @@ def _place_cell(r: dict) -> str:
 
 
 def _species_cells(r: dict) -> tuple[str, str]:
-    """(species cell, probability cell) in HTML. The named taxon is the one the model is sure of (the
-    CSV's scientific_name); without one, its best guess is given as such."""
+    """(species cell, probability cell) in HTML. It leads with the taxon the model is sure of (the CSV's
+    scientific_name, with its probability in the next cell), then, when that is above species, its best guess in
+    words: "A bird — most likely Bald eagle, 26 %". Without a sure taxon, the best guess is given as such."""
     if r["error"]:
         return f"<span class='obs-error'>{_e(r['error'])}</span>", "—"
+    guess_p = r["species_guess_probability"]
+    guess = _e(r["species_guess_common_name"] or r["species_guess"] or "")
+    if guess and not r["species_guess_common_name"]:
+        guess = f"<i>{guess}</i>"
+    worth = guess and guess_p is not None and worth_listing(guess_p)
     if r["scientific_name"]:
         rank, sci = r["taxon_rank"], r["scientific_name"]
-        words = r["common_name"] or (everyday(sci) or "").capitalize()
         where = _taxon_html(rank, sci) if rank == "species" else f"{_e(rank)} {_taxon_html(rank, sci)}"
-        text = f"{_e(words)}<br><span class='obs-sub'>{where}</span>" if words else where
-        return text, fmt_pct(r["probability"])
+        if rank == "species":
+            words = r["common_name"]
+            text = f"{_e(words)}<br><span class='obs-sub'>{where}</span>" if words else where
+        else:
+            words = _e(_cap(everyday(sci) or r["common_name"] or f"{rank} {sci}"))
+            lead = f"{words} — most likely {guess}, {pct(guess_p)}" if worth else words
+            text = f"{lead}<br><span class='obs-sub'>sure of {where}</span>"
+        return text, pct(r["probability"])
     if r["species_guess"]:
         lead = "Outside what this model knows" if r["in_scope"] is False else "Not sure"
-        guess = _taxon_html("species", r["species_guess"])
         return (f"{lead}<br><span class='obs-sub'>best guess {guess}</span>",
-                f"<span class='obs-sub'>{fmt_pct(r['species_guess_probability'])}</span>")
+                f"<span class='obs-sub'>{pct(guess_p)}</span>")
     return "Not sure", "—"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 _ABOVE_GENUS = ("kingdom", "phylum", "class", "order", "family")
