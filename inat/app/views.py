@@ -311,7 +311,7 @@ def possibilities_markdown(r: Identification) -> list[str]:
         link = "" if p.taxon.taxon_id is None else f" [iNaturalist]({INATURALIST_TAXON.format(p.taxon.taxon_id)})"
         width = max(1, round(100 * p.probability))
         lines.append(f"- {taxon_name_md(p.taxon)} — **{pct(p.probability)}**{link}  \n"
-                     f"  <meter class='inat-bar' min='0' max='100' value='{width}'>{pct(p.probability)}</meter>")
+                     f"  <meter class='inat-bar' min='0' max='100' value='{width}' aria-hidden='true'></meter>")
     return lines
 
 
