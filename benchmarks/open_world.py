@@ -194,19 +194,28 @@ def main(argv=None) -> int:
 
 
 def write_naturalist_metrics(rows: list[dict], held: list[dict] | None = None) -> None:
-    """assets/naturalist_metrics.json: what the picker and About show for naturalist (hub.naturalist reads it); with
-    the held-out figures (gates fitted without the photo's species) under "open_world_held_out"."""
+    """assets/naturalist_metrics.json: what the picker, About and `models` show for naturalist, recorded for the
+    set-up measured (the experts installed now; other set-ups' entries are kept), with the held-out figures (gates
+    fitted without the photo's species) under "open_world_held_out". hub.naturalist reads the entry of the user's
+    own set-up through inat.setup_metrics."""
+    from inat.hub import naturalist
+    from inat.setup_metrics import with_setup
+    experts = [b.name for b in naturalist().experts.values()]
     keys = ("n", "kingdom_ok", "claims", "wrong_claims", "useful", "group_acc", "n_known", "top1", "top5")
     birds = next((r for r in rows if r["collection"] == "birds525"), None)
-    metrics = {"measured_by": "benchmarks/open_world.py", "date": time.strftime("%Y-%m-%d"),
-               "experts": sorted({b for r in rows for b in r.get("experts", [])}),
+    figures = {"date": time.strftime("%Y-%m-%d"),
                "open_world": {r["collection"]: {k: r.get(k) for k in keys} for r in rows}}
     if held:
-        metrics["open_world_held_out"] = {r["collection"]: {k: r.get(k) for k in keys} for r in held}
+        figures["open_world_held_out"] = {r["collection"]: {k: r.get(k) for k in keys} for r in held}
     if birds and birds.get("top1") is not None:
-        metrics.update(top1=birds["top1"], top5=birds["top5"],
+        figures.update(top1=birds["top1"], top5=birds["top5"],
                        data=f"birds525, {birds['n_known']} photos of species the bird expert knows")
-    (REPO / "assets" / "naturalist_metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+    path = REPO / "assets" / "naturalist_metrics.json"
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = {}
+    path.write_text(json.dumps(with_setup(old, experts, figures), indent=1) + "\n", encoding="utf-8")
 
 
 HEADER = ("| model | photos | n | kingdom_ok | claims | wrong_claims | useful | group_acc | known | top-1 | top-5 | ECE | "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shlex
 import sys
@@ -18,6 +19,8 @@ from . import calibration, dataset_report, download, evaluate, export, runs, tra
 from .errors import first_line
 from .export import ensure_export, make_fast, print_export
 from .hub import model_rows, resolve
+from .naturalist import NAME as NATURALIST
+from .images import FORMATS, photo_problem
 from .importer import import_checkpoint
 from .observations import image_files, observation_rows, write_csv
 from .openvino_backend import INSTALL, PRECISIONS
@@ -34,8 +37,11 @@ def _print_json(obj) -> None:
 
 # -- predict ------------------------------------------------------------------------------------
 def cmd_predict(args) -> int:
-    # With --csv a folder stands for every photo in it (and its sub-folders), in a stable order.
-    paths = image_files(args.paths) if args.csv else args.paths
+    # A folder stands for every photo in it (and its sub-folders), in a stable order.
+    paths = image_files(args.paths)
+    if not paths:
+        print(f"error: no photos ({FORMATS}) in {', '.join(args.paths)}", file=sys.stderr)
+        return 1
     try:
         predictor = Predictor(args.model, exact=args.exact, prepare=None if args.no_export else make_fast,
                               precision=args.precision)
@@ -67,8 +73,8 @@ def cmd_predict(args) -> int:
 
 def format_identification(r: Identification) -> str:
     """A readable block for one photo: ranked species, scope and the common ancestor."""
-    if r.error:
-        return f"{r.image}: error: {r.error}\n"
+    if r.error:  # the app's sentence: the path once, what to do, no library names (`--json` keeps the reason)
+        return f"error: {photo_problem(r.image, r.error)}\n"
     lines = [f"{r.image}  (model: {r.model})"]
     if r.in_scope is False:
         lines.append("  this does not look like an organism this model knows; best guesses:")
@@ -110,8 +116,9 @@ def cmd_models(args) -> int:
         for r in rows:
             _print_json(r)
         return 0
-    for r in rows:
-        acc = f"top-1 {100 * r['top1']:.1f} % ({r['measured_on']})" if r["top1"] is not None else ""
+    for r in rows:  # naturalist's figure is the one measured with the experts installed here (setup_metrics)
+        acc = f"top-1 {100 * r['top1']:.1f} % ({r['measured_on']})" if r["top1"] is not None else \
+            "top-1 not measured for this set-up" if r["name"] == NATURALIST else ""
         mark = "*" if r["default"] else " "
         print(f"{mark} {r['name']:<18} {r['arch']:<18} {r['classes']:>6} classes  {acc}")
         if r["unmeasured"]:
@@ -127,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("predict", help="identify the species in photos")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="image files (with --csv, folders too)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched, sub-folders too)")
     p.add_argument("--model", default=None, help="model name or bundle path (default: the default model)")
     p.add_argument("--top", type=int, default=5, metavar="K", help="how many species to list (default 5)")
     p.add_argument("--json", action="store_true", help="one JSON object per input, one per line")
@@ -171,8 +178,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler writing to whatever sys.stderr is when a message comes (pytest swaps it)."""
+
+    inat_cli = True
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def _say_notes() -> None:
+    """The `inat` logger's notes and warnings (making the fast version of a model, a fallback) as one plain line
+    each on stderr, as the rest of the command line speaks; set up once per process."""
+    log = logging.getLogger("inat")
+    if not any(getattr(h, "inat_cli", False) for h in log.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        if log.getEffectiveLevel() > logging.INFO:
+            log.setLevel(logging.INFO)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    _say_notes()
     args = build_parser().parse_args(argv)
     args.command_line = "python -m inat " + shlex.join(argv)  # recorded in the provenance of what it writes
     try:

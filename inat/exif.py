@@ -9,10 +9,10 @@ Which fields, and why:
 - The moment of the observation is EXIF DateTimeOriginal (when the shutter fired), with
   OffsetTimeOriginal, its own time zone. DateTimeDigitized is not used: for a scanned slide it is
   the day of the scan. DateTime (0x0132) is the last edit and is never used.
-- `time_observed_at` follows iNaturalist, where it is an instant (the API gives it as ISO 8601 with
-  an offset; the CSV export in UTC). Without OffsetTimeOriginal the instant is unknown, so it stays
-  empty rather than letting a reader take camera-local time for UTC; the local wall-clock time is
-  still given in `observed_on_string`, iNat's field for the date-time as it was recorded.
+- `time_observed_at` is ISO 8601 as iNaturalist's API gives it, with the offset when EXIF gives one
+  (OffsetTimeOriginal): "2024-05-04T09:15:30-07:00". Without it the camera's local time is given
+  without an offset, "2024-05-04T09:15:30" (ISO 8601's local time: never to be read as UTC), rather
+  than leaving a known time empty; `observed_on_string` keeps the date-time as it was recorded.
 - GPS comes from the GPS IFD: degrees/minutes/seconds rationals with N/S/E/W references
   (south and west negative). A coordinate without its reference is unknown, not positive.
 """
@@ -49,8 +49,8 @@ class PhotoMetadata:
 
     observed_on: ISO date "2024-05-04" (camera-local day).
     observed_on_string: local date-time "2024-05-04 09:15:30" as the camera clock showed it.
-    time_observed_at: ISO 8601 instant with offset "2024-05-04T09:15:30-07:00", only when EXIF
-        gives the offset (OffsetTimeOriginal).
+    time_observed_at: ISO 8601 "2024-05-04T09:15:30-07:00" with the offset when EXIF gives it
+        (OffsetTimeOriginal), else the local time without one, "2024-05-04T09:15:30".
     latitude, longitude: decimal degrees, south and west negative (6 decimals, ~0.1 m).
     positional_accuracy: GPS horizontal error in metres (GPSHPositioningError), when written.
     """
@@ -151,7 +151,7 @@ def _when(exif: Image.Exif) -> dict:
         return {}
     return {"observed_on": local.date().isoformat(),
             "observed_on_string": local.strftime("%Y-%m-%d %H:%M:%S"),
-            "time_observed_at": aware.isoformat() if aware is not None else None}
+            "time_observed_at": (aware or local).isoformat()}
 
 
 def _parse_datetime(value) -> datetime | None:

@@ -114,6 +114,7 @@ def make_fast(engines, *, background: bool = False) -> threading.Thread | None:
                 engine.reopen()
     if not todo:
         return None
+    log.info("preparing the fast version of %s (once; about 10 s a model)…", ", ".join(e.bundle.name for e in todo))
     if not background:
         run()
         return None

@@ -20,6 +20,7 @@ from .naturalist import NAME as NATURALIST
 from .naturalist import Ensemble
 from .naturalist_manifest import default_gate, load_parameters
 from .scope import expert_group
+from .setup_metrics import setup_figures
 from .taxonomy import RANKS
 from .starter import NAME as STARTER
 from .starter import shipped_calibration, starter_bundle
@@ -47,9 +48,10 @@ def naturalist() -> Ensemble:
     for name in unmeasured:
         log.warning("%s joins naturalist with a default known-species gate: its figures there are unmeasured "
                     "(scripts/fit_expert_gates.py fits one on labelled photos)", name)
+    # The figures measured with exactly these experts installed (inat.setup_metrics), never another set-up's.
+    metrics = setup_figures(params.metrics, [b.name for b in experts.values()])
     return Ensemble(starter_bundle(), experts, alpha=params.alpha, gates=gates, starter_gate=params.starter_gate,
-                    coverage=params.coverage, metrics=params.metrics, unmeasured=unmeasured,
-                    downgraded=params.downgraded)
+                    coverage=params.coverage, metrics=metrics, unmeasured=unmeasured, downgraded=params.downgraded)
 
 
 # Built-in models: name → a function returning its Bundle or Ensemble (no weights read until it is loaded).

@@ -25,6 +25,7 @@ MAX_ASPECT = 50
 Image.MAX_IMAGE_PIXELS = None
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
+FORMATS = "JPEG, PNG, WebP or HEIC"   # what people are told to send
 _heif_registered = None
 
 
@@ -118,3 +119,30 @@ def open_image(source, draft_size: int | None = None) -> Image.Image:
         raise ImageError(f"{name}: image too large to decode") from None
     except Exception as e:  # Pillow raises many kinds for corrupt data; the user needs one line
         raise ImageError(f"{name}: truncated or corrupt image ({first_line(e, 120)})") from None
+
+
+# What the app and the command line say for each way `open_image` refuses a file (matched on its own message),
+# in one sentence that says what to do; the technical reason stays in the log and in `predict --json`.
+PHOTO_PROBLEMS = (
+    ("no such file", "{name} does not exist: check the name and the folder."),
+    ("is a directory", "{name} is a folder: give the photos in it, or the folder to predict (it is searched)."),
+    ("empty file", "{name} is empty: choose a photo file ({formats})."),
+    ("not an image file", "{name} is not a photo this app can open: choose a {formats} file."),
+    ("truncated or corrupt", "{name} is damaged or incomplete: upload the original photo again."),
+    ("too large", f"{{name}} is too large (more than {MAX_PIXELS // 1_000_000} megapixels): use a smaller copy "
+                  f"of the photo."),
+    ("too narrow", "{name} is too long and narrow: crop it closer to the organism and try again."),
+    ("no pixels", "{name} has no pixels: choose another photo."),
+    ("unreadable image", "{name} is damaged or incomplete: upload the original photo again."),
+)
+
+
+def photo_problem(name: str, reason: str) -> str:
+    """One plain sentence for a photo that cannot be used: no path, no library name, what to do next.
+
+    `name`: the file's own name as the uploader sent it (already escaped for HTML), or the path given on the
+    command line; `reason`: the technical message (`str(ImageError)`), which only chooses the sentence."""
+    for words, sentence in PHOTO_PROBLEMS:
+        if words in reason:
+            return sentence.format(name=name, formats=FORMATS)
+    return f"{name} could not be opened as a photo: try another photo ({FORMATS})."

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .exif import PhotoMetadata, photo_metadata
 from .places import place_guess
+from .taxonomy import higher_taxon
 
 # The CSV contract of `predict PATH... --csv OUT.csv`, in this order; extra columns follow.
 COLUMNS = ("file", "observed_on", "time_observed_at", "latitude", "longitude", "place_guess",
@@ -88,9 +89,10 @@ def observation_row(file: str, record: dict, metadata: PhotoMetadata | None = No
     member = _member(predictions, rank, name)  # a ranked class inside the named taxon, if any
     lineage = _lineage(member, rank) if member else {rank: name}
     at_class = member if member and rank == "species" and _species(member) == name else None
+    group_id, group_name = higher_taxon(rank, name) if rank != "species" else (None, None)
     row.update(scientific_name=name, taxon_rank=rank, probability=_round(ancestor.get("probability")),
-               common_name=ancestor.get("common_name") or (at_class or {}).get("common_name"),
-               taxon_id=ancestor.get("taxon_id") or (at_class or {}).get("taxon_id"),
+               common_name=ancestor.get("common_name") or (at_class or {}).get("common_name") or group_name,
+               taxon_id=ancestor.get("taxon_id") or (at_class or {}).get("taxon_id") or group_id,
                ancestor=f"{rank} {name}", iconic_taxon_name=iconic_taxon(lineage))
     return row
 

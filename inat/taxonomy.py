@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 # The Linnaean path stored with every class, top-down (the iNat 2021 category fields).
@@ -20,6 +21,9 @@ TAXONOMY_KEYS = ("kingdom", "phylum", "class", "order", "family", "genus", "spec
 # Ranks we roll probabilities up to; "species" is genus + specific_epithet.
 RANKS = ("kingdom", "phylum", "class", "order", "family", "genus", "species")
 THESIS_TSV_HEADER = ("common_name",) + TAXONOMY_KEYS
+# iNaturalist's id and English name of the taxa above species the shipped models' classes sit in
+# (scripts/build_higher_taxa.py).
+HIGHER_TAXA_TSV = Path(__file__).resolve().parents[1] / "assets" / "higher_taxa.tsv"
 
 
 class TaxonomyError(ValueError):
@@ -178,3 +182,19 @@ def load_categories(path) -> list[Taxon]:
     with open(path, "rb") as f:
         head = f.read(64).lstrip()
     return from_inat_json(path) if head.startswith(b"{") else from_thesis_tsv(path)
+
+
+@lru_cache(maxsize=1)
+def _higher_taxa() -> dict[tuple[str, str], tuple[int, str | None]]:
+    try:
+        with open(HIGHER_TAXA_TSV, encoding="utf-8", newline="") as f:
+            return {(r["rank"], r["scientific_name"]): (int(r["taxon_id"]), r["common_name"] or None)
+                    for r in csv.DictReader(f, delimiter="\t")}
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def higher_taxon(rank: str, name: str) -> tuple[int | None, str | None]:
+    """(iNaturalist taxon id, English common name) of a taxon above species ("class", "Mammalia") → (40151,
+    "Mammals"); None for what assets/higher_taxa.tsv does not hold."""
+    return _higher_taxa().get((rank, name), (None, None))

@@ -4,8 +4,8 @@ import re
 import pytest
 
 from conftest import FELIDS, HISTORY
-from inat.app.about import (about_markdown, accuracy_sentence, coverage, limits, model_choices, region_sentence,
-                            reliability, summary_markdown, technical_markdown)
+from inat.app.about import (about_markdown, accuracy_sentence, coverage, limits, model_choices, more_experts_markdown,
+                            naming_options, region_sentence, reliability, summary_markdown, technical_markdown)
 from inat.bundle import Bundle
 from inat.preprocess import Preprocess
 from inat.taxonomy import Taxon
@@ -37,8 +37,8 @@ def plants(n=47, **kw) -> Bundle:
 class FakeEnsemble:
     """What `naturalist` gives the page: a starter and experts (inat.naturalist.Ensemble's fields)."""
 
-    def __init__(self, starter, experts):
-        self.starter, self.experts, self.name = starter, experts, "naturalist"
+    def __init__(self, starter, experts, metrics=None):
+        self.starter, self.experts, self.name, self.metrics = starter, experts, "naturalist", metrics or {}
 
     @property
     def classes(self):
@@ -56,9 +56,10 @@ def birds(n=964) -> Bundle:
 def test_picker_labels_say_what_a_model_knows_in_a_few_words():
     choices = model_choices([("plants47", plants()), ("felids", bundle()), ("inat2017-birds", birds()),
                              ("naturalist", FakeEnsemble(bundle(), {"birds": birds()})), ("broken", None)])
-    assert choices == [("plants47 — 47 plant species", "plants47"), ("felids — 4 species", "felids"),
-                       ("inat2017-birds — 964 bird species", "inat2017-birds"),
-                       ("naturalist — plants, animals and fungi", "naturalist"), ("broken", "broken")]
+    # Issue 25 item 4: words first (with the place a regional model knows), the name for the command line after.
+    assert choices == [("Plants of coastal California (plants47)", "plants47"), ("4 species (felids)", "felids"),
+                       ("964 bird species (inat2017-birds)", "inat2017-birds"),
+                       ("Plants, animals and fungi (naturalist)", "naturalist"), ("broken", "broken")]
     assert all(len(label) <= 40 for label, _ in choices)  # fits a phone's picker (finding 6: cut at "435 cla")
     assert not any(w in label for label, _ in choices for w in ("efficientnet", "top-1", "ImageNet", "classes"))
 
@@ -104,7 +105,9 @@ def test_about_the_naturalist_ensemble():
     text = about_markdown(FakeEnsemble(bundle(name="starter"), {"birds": birds()}))
     assert text.startswith("## naturalist: plants, animals and fungi")
     assert "- **birds**: 964 bird species (`inat2017-birds`)" in text
-    assert "- inat2017-birds: Its first guess is right about 9 times in 10 (85.4" in text
+    assert "- inat2017-birds on its own: Its first guess is right about 9 times in 10 (85.4" in text
+    # Issue 25 item 3: the ensemble's own figure is that of the set-up installed, or none.
+    assert "- naturalist as installed here (with the birds expert): not measured yet for this set-up" in text
     assert "424 test photos, from the birds525 collection" in text
     assert "Species experts cover birds; everything else comes from the starter's 4 kinds" in text
     assert reliability(FakeEnsemble(bundle(), {})) is None
@@ -181,3 +184,55 @@ def test_real_models_read_in_peoples_words(name):
     assert not RAW_KEYS.search(text) and "How often it is right:** Its first guess" in text
     assert reliability(m) is not None  # both are calibrated
     assert len(model_choices([(name, m)])[0][0]) <= 40
+
+
+# -- issue 25: figures of the user's own set-up; which model would name it; how to add experts ---------------
+def test_the_ensembles_figure_is_the_one_of_the_installed_set_up():
+    from inat.setup_metrics import setup_figures
+    both = {"measured_by": "x", "setups": {
+        "inat2017-birds+inat2017-insects": {"top1": 0.827, "data": "birds525, 450 photos"},
+        "no experts": {"top1": 0.31, "data": "birds525, 450 photos"}}}
+    bare = FakeEnsemble(bundle(name="starter"), {}, setup_figures(both, []))
+    text = summary_markdown(bare)
+    assert "First guess right about 3 times in 10." in text and "8 times" not in text
+    assert "naturalist as installed here (with no expert installed): Its first guess is right about 3 times" \
+        in about_markdown(bare)
+    birds_only = FakeEnsemble(bundle(name="starter"), {"birds": birds()}, setup_figures(both, ["inat2017-birds"]))
+    assert "How often it is right with the birds expert is not measured yet." in summary_markdown(birds_only)
+
+
+def test_picker_labels_fit_a_phone():
+    for label, _ in model_choices([("plants47", plants()), ("inat2017-birds", birds()),
+                                   ("naturalist", FakeEnsemble(bundle(), {}))]):
+        assert len(label) <= 40, label
+
+
+class Expert:
+    def __init__(self, name, group, species, rank, taxon):
+        self.name, self.group, self.species = name, group, species
+        self.scope = {"rank": rank, "name": taxon}
+
+
+CATALOGUE = {"inat2017-birds": Expert("inat2017-birds", "birds", 964, "class", "Aves"),
+             "inat2017-plants": Expert("inat2017-plants", "plants", 2101, "kingdom", "Plantae")}
+
+
+def test_which_model_would_name_what_naturalist_cannot():
+    ens = FakeEnsemble(bundle(name="starter"), {})
+    options = naming_options("naturalist", ens, {"plants47": plants(), "starter": bundle(name="starter")}, CATALOGUE)
+    assert options[0] == ("kingdom", "Plantae", "pick the model plants47 (47 plant species of coastal California) "
+                                                "if it was photographed there.")
+    assert ("class", "Aves", "install the bird expert once (needs the internet): `python -m inat download "
+                             "inat2017-birds`, then restart the app.") in options
+    with_birds = FakeEnsemble(bundle(name="starter"), {"birds": birds()})
+    assert all(r != "Aves" for _, r, _ in naming_options("naturalist", with_birds, {}, CATALOGUE))  # has it
+    assert all(o[2].startswith("install") for o in naming_options("plants47", plants(), {"plants47": plants()},
+                                                                   CATALOGUE))  # never itself
+
+
+def test_about_says_how_to_add_experts_and_that_it_needs_the_internet_once():
+    more = more_experts_markdown(CATALOGUE, ["inat2017-birds"])
+    assert "needs the internet" in more and "`python -m inat download inat2017-plants`" in more
+    assert "inat2017-birds" not in more
+    assert more_experts_markdown(CATALOGUE, list(CATALOGUE)) is None
+    assert about_markdown(plants(), more=more).endswith(more)

@@ -64,7 +64,7 @@ def test_model_picker_lists_names_with_the_default(app):
     choices = [tuple(c) for c in picker["props"]["choices"]]
     from inat.hub import BUILTINS
     assert [v for _, v in choices] == [*BUILTINS, "felids", "scoped"]
-    assert ("felids — 4 species", "felids") in choices
+    assert ("4 species (felids)", "felids") in choices
     assert picker["props"]["value"] == "felids" == app.default
     assert not picker["props"].get("info")  # the grey 1.9:1 help text is gone (finding 6): model-summary says it
 
@@ -84,7 +84,7 @@ def test_identify_handler(app):
     from PIL import Image
     label, card, raw = identify(Image.open(sample_photo("lion.jpg")), "felids")
     assert list(label)[:2] == ["Lion (Panthera leo)", "Leopard (Panthera pardus)"] and len(label) <= TOP_K
-    assert card.startswith(f"## A big cat — genus *Panthera*, 75{NBSP}%")  # Lion at 40 % is a possibility
+    assert card.startswith(f"## A big cat — most likely Lion, 40{NBSP}%")  # genus Panthera 75 %: the group it is sure of
     assert "Small photo" not in card
     assert raw["image"] == "photo"  # never the server's temp path
     assert raw["model"] == "felids" and raw["predictions"][0]["class_id"] == 101 and raw["error"] is None
@@ -137,7 +137,7 @@ def test_a_model_that_cannot_load_is_one_sentence(app_env, gr, tmp_path, monkeyp
 def test_about_handler(app):
     describe = next(fn.fn for fn in app.demo.fns.values() if fn.name == "describe")
     about, diagram, technical, summary = describe("felids")
-    assert about.startswith("## felids: 4 species") and "`" not in about  # people's words first
+    assert about.startswith("## felids: 4 species") and "`" not in about.split("**More species:**")[0]  # people's words first; then how to add experts
     assert "#### felids: `efficientnet_lite0`" in technical and "- `val_top1`: **50.0" in technical
     assert diagram.visible is False  # felids has no stored calibration: no diagram
     assert summary.startswith("Knows 3 animals and 1 plant.")
@@ -227,7 +227,7 @@ def test_api_identify_lion(client):
     label, card, raw = client.predict(handle_file(sample_photo("lion.jpg")), api_name="/identify")
     assert label["label"] == "Lion (Panthera leo)"
     assert [c["label"] for c in label["confidences"]][:2] == ["Lion (Panthera leo)", "Leopard (Panthera pardus)"]
-    assert card.startswith(f"## A big cat — genus *Panthera*, 75{NBSP}%")
+    assert card.startswith(f"## A big cat — most likely Lion, 40{NBSP}%")
     assert raw["model"] == "felids" and raw["predictions"][0]["class_id"] == 101 and raw["image"] == "photo"
 
 

@@ -59,7 +59,7 @@ def test_every_geotagged_photo_has_its_date_position_place_and_taxon(day):
     for name, _, when, offset, lat, lon, town in TRIP:
         r = by_name[name]
         assert r["observed_on"] == when[:10].replace(":", "-"), name
-        assert r["time_observed_at"] == (f"{when[:10].replace(':', '-')}T{when[11:]}{offset}" if offset else None)
+        assert r["time_observed_at"] == f"{when[:10].replace(':', '-')}T{when[11:]}{offset or ''}"
         assert abs(r["latitude"] - lat) < 0.01 and abs(r["longitude"] - lon) < 0.01, name
         assert town in r["place_guess"], (name, r["place_guess"])
         assert (r["scientific_name"], r["taxon_rank"], r["probability"]) == ("Panthera", "genus", 0.75)
@@ -131,8 +131,10 @@ def test_the_table_names_what_the_model_is_sure_of(day):
     assert html.count("<tr>") == len(rows) + 1
     assert [h for h in re.findall(r"<th scope='col'>([^<]*)</th>", html)] == \
         ["#", "Photo", "Date", "Place", "Species", "Probability"]
-    assert html.count("A big cat<br><span class='obs-sub'>genus <i>Panthera</i></span>") == 4
-    assert html.count(pct("75.0 %")) == 4
+    # Issue 25 item 2: the group it is sure of, then its best guess in words (it was "A big cat" and no species).
+    assert html.count(pct("A big cat — most likely Lion, 40 %<br><span class='obs-sub'>sure of genus <i>Panthera</i>"
+                          "</span>")) == 4
+    assert html.count(pct("<td class='obs-p'>75 %</td>")) == 4
     assert "2024-05-04 <br><span class='obs-sub'>09:15</span>" in html
     assert "Santa Cruz, California, US" in html and "Cape Town" in html
     assert "broken.jpg is damaged or incomplete" in html
@@ -154,7 +156,7 @@ def test_not_sure_and_outside_rows_give_the_guess_as_a_guess():
     outside = dict(unsure, file="b.jpg", in_scope=False)
     html = table_html([unsure, outside])
     assert "Not sure<br><span class='obs-sub'>best guess <i>Corvus corax</i></span>" in html
-    assert "Outside what this model knows" in html and pct("41.0 %") in html
+    assert "Outside what this model knows" in html and pct("41 %") in html
 
 
 def test_the_map_is_drawn_here_with_the_towns_and_no_server():
@@ -171,7 +173,56 @@ def test_the_map_is_drawn_here_with_the_towns_and_no_server():
     assert "Santa Cruz" in texts and "Felton" in texts and {"1", "2", "3"} <= set(texts)
     assert any(t.endswith("km") or t.endswith(" m") for t in texts)  # a scale bar
     assert "3 of 4 photos have a position" in html
-    assert re.findall(r"https?://[^'\" ]+", html) == ["http://www.w3.org/2000/svg"]  # nothing to fetch
+    assert set(re.findall(r"https?://[^'\" ]+", html)) == {"http://www.w3.org/2000/svg"}  # nothing to fetch
+
+
+SANTA_CRUZ_DAY = [(36.9741, -122.0308), (36.9790, -122.0250), (37.0447, -122.1072), (37.0510, -122.0140),
+                  (36.9960, -122.0590), (37.0600, -122.1600), (36.9700, -122.0300), (37.0000, -122.0900),
+                  (37.0200, -122.1400), (36.9650, -122.0200)]
+SANTA_CRUZ = ("Santa Cruz", 36.97412, -122.0308)  # the town the first dot sits on
+
+
+def _boxes(svg, tag="text"):
+    """(x0, y0, x1, y1) of each text, estimated as map_svg does (0.6 em a character), with its text."""
+    out = []
+    for m in re.finditer(r"<text[^>]* x='([\d.-]+)' y='([\d.-]+)' font-size='(\d+)'[^>]*?(?:text-anchor='(\w+)')?[^>]*>"
+                         r"([^<]*)</text>", svg):
+        x, y, size, anchor, text = float(m[1]), float(m[2]), float(m[3]), m[4] or "start", m[5]
+        w = 0.6 * size * len(text)
+        x0 = x - w / 2 if anchor == "middle" else x - w if anchor == "end" else x
+        out.append((x0, y - size, x0 + w, y, text))
+    return out
+
+
+@pytest.mark.parametrize("width", [420, 1040])
+def test_the_maps_grid_labels_never_touch_or_leave_the_frame(width):
+    """Issue 25 item 5: longitude ticks ran together ("122.16° W122.14° W…"); "37.06° N" was cut at the top."""
+    points = [(i, lat, lon, "") for i, (lat, lon) in enumerate(SANTA_CRUZ_DAY, 1)]
+    svg = map_svg(points, [SANTA_CRUZ], width, 460 if width > 420 else 340)
+    view_w = float(re.search(r"viewBox='0 0 ([\d.]+)", svg)[1])
+    ticks = [b for b in _boxes(svg) if "°" in b[4]]
+    lon_ticks = sorted([b for b in ticks if b[4].endswith("W")])
+    assert 2 <= len(lon_ticks) <= 6
+    for a, b in zip(lon_ticks, lon_ticks[1:]):
+        assert b[0] - a[2] >= 8, (a, b)  # a gap between neighbours
+    assert all(b[1] >= 0 and b[2] <= view_w for b in ticks)
+
+
+def test_the_map_keeps_a_margin_around_the_dots_and_shows_every_town():
+    points = [(1, 36.9741, -122.0308, "a"), (2, 37.0447, -122.1072, "b")]  # two photos: they touched the frame
+    svg = map_svg(points, [SANTA_CRUZ, ("Felton", 37.05134, -122.07330)])
+    w, h = 420, float(re.search(r"<rect x='0.5' y='0.5' width='\d+' height='(\d+)'", svg)[1])
+    for cx, cy in re.findall(r"<circle cx='([\d.]+)' cy='([\d.]+)'", svg):
+        assert 20 <= float(cx) <= w - 20 and 20 <= float(cy) <= h - 20, (cx, cy)
+    texts = [b[4] for b in _boxes(svg)]
+    assert "Santa Cruz" in texts and "Felton" in texts  # never left out for a dot's number
+    assert svg.rindex("Santa Cruz") > svg.rindex("<circle")  # drawn over the dots, not hidden under dot 1
+
+
+def test_the_map_comes_wide_for_a_desktop_and_narrow_for_a_phone():
+    one = dict(dict.fromkeys(ALL_COLUMNS), file="a.jpg", latitude=36.9741, longitude=-122.0308)
+    html = map_html([one, dict(one, file="b.jpg", latitude=37.0447, longitude=-122.1072)])
+    assert "obs-map-wide" in html and "obs-map-narrow" in html and "viewBox='0 0 1040 " in html
 
 
 def test_a_map_of_one_spot_and_of_none():
@@ -230,11 +281,11 @@ def app_observations(demo):
 def test_the_handler_refuses_too_many_or_no_files_and_unknown_models(app_env, gr, tmp_path):
     from inat.app import build_app
     handler = app_observations(build_app(runs=[]).demo)
+    # Issue 25 item 6: said in the summary, where the answer goes (no toast and red "Error" pill over the table).
     for files, words in ((None, "Choose some photos first"), ([], "Choose some photos first"),
                          ([str(tmp_path / "x.jpg")] * (MAX_PHOTOS + 1), f"Up to {MAX_PHOTOS} photos at a time")):
-        with pytest.raises(gr.Error) as e:
-            handler(files, "felids")
-        assert e.value.message.startswith(words)
+        summary, table, map_, csv = handler(files, "felids")
+        assert summary.startswith(words) and "<tr>" not in table and map_ == "" and csv is None
     with pytest.raises(gr.Error) as e:
         handler([sample_photo("lion.jpg")], "../weights/felids")
     assert "Unknown model" in e.value.message

@@ -85,7 +85,8 @@ def test_real_camera_exif(tmp_path, name, observed_on):
     with Image.open(tmp_path / name) as im:
         assert len(im.getexif()) > 3  # it does carry EXIF
     m = photo_metadata(tmp_path / name)
-    assert m.observed_on == observed_on and m.time_observed_at is None and m.latitude is None
+    assert m.observed_on == observed_on and m.latitude is None
+    assert m.time_observed_at == (m.observed_on_string.replace(" ", "T") if m.observed_on_string else None)
 
 
 def test_sources_path_bytes_file_and_pil_image(tmp_path):
@@ -100,10 +101,11 @@ def test_sources_path_bytes_file_and_pil_image(tmp_path):
         assert photo_metadata(im) == expected
 
 
-def test_time_without_offset_keeps_local_time_but_no_instant(tmp_path):
+def test_time_without_offset_is_local_time_without_an_offset(tmp_path):
+    """Issue 25 item 7: the time was known and time_observed_at stayed empty."""
     m = photo_metadata(save_with_exif(tmp_path / "p.jpg", exif_block("2024:05:04 09:15:30", None)))
     assert m.observed_on == "2024-05-04" and m.observed_on_string == "2024-05-04 09:15:30"
-    assert m.time_observed_at is None
+    assert m.time_observed_at == "2024-05-04T09:15:30"
 
 
 @pytest.mark.parametrize("tags", [
@@ -151,7 +153,7 @@ def test_malformed_dates_are_none(tmp_path, when):
 @pytest.mark.parametrize("offset", ["+25:00", "+05:75", "12:00", "UTC", "   :  ", "+1:00"])
 def test_malformed_offsets_leave_only_local_time(tmp_path, offset):
     m = photo_metadata(save_with_exif(tmp_path / "p.jpg", exif_block("2024:05:04 09:15:30", offset)))
-    assert m.observed_on == "2024-05-04" and m.time_observed_at is None
+    assert m.observed_on == "2024-05-04" and m.time_observed_at == "2024-05-04T09:15:30"
 
 
 def test_dash_separated_date_and_compact_offset(tmp_path):

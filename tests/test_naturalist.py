@@ -157,11 +157,31 @@ def test_the_starter_gate_trusts_a_class_by_its_share_and_its_coverage():
     assert plant[0]["Quercus robur"] == 0.0 and plant[1]["Plantae"] == pytest.approx(1.0)
 
 
+def test_the_starter_gate_sums_the_classes_of_one_taxon_and_reads_how_sure_the_starter_is():
+    from inat.naturalist import starter_class_gate
+    dog = {"kingdom": "Animalia", "phylum": "Chordata", "class": "Mammalia", "order": "Carnivora",
+           "family": "Canidae", "genus": "Canis", "specific_epithet": "familiaris"}
+    breeds = [Taxon(i, "Canis familiaris", name, "species", dog) for i, name in enumerate(("Beagle", "Basset"))]
+    lion = Taxon(2, "Panthera leo", "Lion", "species", {**dog, "family": "Felidae", "genus": "Panthera",
+                                                         "specific_epithet": "leo"})
+    starter = Bundle("starter", "efficientnet_lite0", [*breeds, lion], Preprocess(), num_outputs=4,
+                     output_index=[0, 1, 2], in_scope_threshold=0.5)
+    weights = [-1.0, 0.5, 0.2, 0.3]
+    gate = {"weights": [0.0, 0.0, 0.0, 0.0], "by_group": {"other_organism": weights}, "groups": ["other_organism"]}
+    m = Mixture(starter, {}, {}, starter_gate=gate, coverage={"0": 1e-3, "1": 1e-3, "2": 1e-3})
+    # Two breeds at 0.4 each and the lion at 0.1 (0.1 of the starter's probability on objects): the first taxon is
+    # the dog, a share of 0.8 / 0.9 of the group, 0.8 of all the starter's outputs; the group's own weights apply.
+    merged = m.combine(np.array([[0.4, 0.4, 0.1, 0.1]]), groups(other_organism=1.0), {})[0]
+    trust = starter_class_gate(np.array([0.8 / 0.9]), np.array([1e-3]), weights, np.array([0.8]))[0]
+    assert merged[m.starter_map[:2]].sum() == pytest.approx(trust * 0.8 / 0.9)   # the two breeds together
+    assert trust != starter_class_gate(np.array([0.4 / 0.9]), np.array([1e-3]), weights, np.array([0.4]))[0]
+
+
 def test_the_shipped_naturalist_reads_its_starter_gate_and_coverage():
     from inat.hub import naturalist
     e = naturalist()
     m = e.mixture()
-    assert m.starter_gated == {"birds", "insects", "other_organism", "plants"} and len(m.starter_gate) == 3
+    assert m.starter_gated == {"birds", "insects", "other_organism", "plants"} and len(m.starter_gate) == 4
     assert set(m.starter_gate_of) == m.starter_gated   # one gate a group
     dragonfly = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Dragonfly")
     monarch = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Monarch butterfly")

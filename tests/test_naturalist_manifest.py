@@ -25,7 +25,7 @@ def test_the_shipped_manifest_reads_whole(caplog):
     with caplog.at_level(logging.WARNING, logger="inat"):
         p = load_parameters()
     assert p.downgraded == [] and not caplog.records
-    assert {"inat2017-birds", "inat2017-insects"} <= set(p.gates) and len(p.starter_gate["weights"]) == 3
+    assert {"inat2017-birds", "inat2017-insects", "plants47"} <= set(p.gates) and len(p.starter_gate["weights"]) == 4
     assert set(p.alpha) <= set(GROUPS) and len(p.coverage) == 435 and p.metrics["measured_by"]
 
 

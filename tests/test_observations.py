@@ -58,9 +58,20 @@ def test_sure_of_the_species():
 def test_unsure_of_the_species_names_the_genus_with_its_summed_probability():
     row = observation_row("b.jpg", GENUS)
     assert (row["scientific_name"], row["taxon_rank"], row["probability"]) == ("Corvus", "genus", 0.88)
-    assert row["common_name"] is None and row["taxon_id"] is None  # the classes' names are species' names
+    # Issue 25 item 7: a group row carries the group's own iNat id (the classes' names are species' names).
+    assert row["common_name"] is None and row["taxon_id"] == 7998  # genus Corvus on iNaturalist
     assert row["iconic_taxon_name"] == "Aves" and row["ancestor"] == "genus Corvus"
     assert (row["species_guess"], row["species_guess_probability"]) == ("Corvus brachyrhynchos", 0.48)
+
+
+def test_a_group_row_carries_the_groups_name_and_inat_id():
+    """`common_name` and `taxon_id` were empty on group rows although Mammalia has an iNat id and a name."""
+    from inat.taxonomy import higher_taxon
+    r = record("m.jpg", [pred(RAVEN, "Common Raven", 0.2)], {"rank": "class", "name": "Aves", "probability": 0.99})
+    row = observation_row("m.jpg", r)
+    assert (row["scientific_name"], row["common_name"], row["taxon_id"]) == ("Aves", "Birds", 3)
+    assert higher_taxon("class", "Mammalia") == (40151, "Mammals") and higher_taxon("kingdom", "Plantae") == (47126, "Plants")
+    assert higher_taxon("class", "Nonexistia") == (None, None)
 
 
 def test_ancestor_outside_the_top_guess_takes_its_lineage_from_a_member():

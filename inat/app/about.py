@@ -8,7 +8,7 @@ details". No Gradio and no model loading here.
 from __future__ import annotations
 
 from ..rollup import TaxonTree
-from .views import ABOVE_SPECIES, code, everyday, fmt_pct, md
+from .views import ABOVE_SPECIES, _cap, code, everyday, fmt_pct, md
 
 KINGDOM_PLURALS = {"Animalia": "animals", "Plantae": "plants", "Fungi": "fungi"}
 KINGDOM_SINGULARS = {"Animalia": "animal", "Plantae": "plant", "Fungi": "fungus"}
@@ -68,11 +68,61 @@ def short_title(m) -> str:
         f"{len(classes):,} kinds of organisms"
 
 
+def picker_words(m) -> str:
+    """What a model knows in a few words for the picker, with its place when it has one: 'Plants of coastal
+    California', '964 bird species', 'Plants, animals and fungi'."""
+    if is_ensemble(m):
+        return "Plants, animals and fungi"
+    head, sep, place = ((m.scope or {}).get("description") or "").partition(" of ")
+    noun = _plural_noun(list(m.classes), m.scope)
+    if sep and noun and not place.startswith("the world") and not head.endswith("mostly"):
+        return f"{_cap(noun)}s of {md(place.split(' (')[0])}"
+    return _cap(short_title(m))
+
+
 def model_choices(models: list[tuple[str, object]]) -> list[tuple[str, str]]:
-    """(label, value) for the model picker: the value is the model's name, the label says what it knows
-    in a few words ('plants47 — 47 plant species'), short enough for a phone. `models`: (name, Bundle or
-    Ensemble, or None when it cannot be read)."""
-    return [(f"{name} — {short_title(m)}" if m is not None else name, name) for name, m in models]
+    """(label, value) for the model picker: the label says what the model knows in words, then its name for the
+    command line ('Plants of coastal California (plants47)'), short enough for a phone; the value is the name.
+    `models`: (name, Bundle or Ensemble, or None when it cannot be read)."""
+    return [(f"{picker_words(m)} ({name})" if m is not None else name, name) for name, m in models]
+
+
+# -- which model would name it ------------------------------------------------------------------------
+def naming_options(current: str, model, installed: dict, experts: dict) -> list[tuple[str, str, str]]:
+    """[(rank, name, sentence)]: for each taxon some other model names species of, the sentence that says how to
+    get that model, for the card's "To name it" line (`inat.app.views.naming_hint`).
+
+    `current`/`model`: the model in use (its own experts are not suggested again); `installed`: {name: Bundle
+    or None} of the other models in the picker; `experts`: the downloadable catalogue (`inat.experts.EXPERTS`).
+    An installed model comes first (it needs nothing), then the experts not installed yet."""
+    inside = {b.name for b in model.experts.values()} if is_ensemble(model) else {getattr(model, "name", current)}
+    out = []
+    for name, b in installed.items():
+        scope = getattr(b, "scope", None) or {}
+        if name == current or name in inside or is_ensemble(b) or not scope.get("name"):
+            continue
+        words = (scope.get("description") or short_title(b)).split(" (")[0]
+        out.append((scope["rank"], scope["name"], f"pick the model {md(name)} ({md(words)}) if it was "
+                                                   f"photographed there." if " of " in words and "world" not in words
+                    else f"pick the model {md(name)} ({md(words)})."))
+    for e in experts.values():
+        if e.name in installed or e.name in inside or not e.scope.get("name"):
+            continue
+        out.append((e.scope["rank"], e.scope["name"], f"install the {md(e.group[:-1])} expert once (needs the "
+                                                      f"internet): `python -m inat download {e.name}`, then restart "
+                                                      f"the app."))
+    return out
+
+
+def more_experts_markdown(experts: dict, installed) -> str | None:
+    """About's paragraph on adding experts: the ones not installed, each with its command; None when all are."""
+    missing = [e for e in experts.values() if e.name not in set(installed)]
+    if not missing:
+        return None
+    lines = ["**More species:** experts name the species of one group. Each is downloaded once (this needs the "
+             "internet; afterwards everything runs offline), then restart the app and naturalist uses it:"]
+    lines += [f"- {md(e.group)} ({e.species:,} species): `python -m inat download {e.name}`" for e in missing]
+    return "\n".join(lines)
 
 
 # -- how good it is -------------------------------------------------------------------------------
@@ -164,6 +214,15 @@ def calibration_sentence(m) -> str | None:
                    "what they say.")
 
 
+def setup_words(m) -> str:
+    """The set-up of a naturalist ensemble in words: 'with the birds and insects experts', 'with no expert'."""
+    groups = list(m.experts)
+    if not groups:
+        return "with no expert installed"
+    names = groups[0] if len(groups) == 1 else ", ".join(groups[:-1]) + " and " + groups[-1]
+    return f"with the {names} expert{'s' if len(groups) > 1 else ''}"
+
+
 def summary_markdown(m) -> str:
     """The line under the picker: what the selected model knows and how often it is right."""
     if m is None:
@@ -179,12 +238,20 @@ def summary_markdown(m) -> str:
     acc = accuracy_sentence(m)
     if acc:
         text += " " + acc.split(" (")[0].replace("Its first guess is right", "First guess right") + "."
+    elif is_ensemble(m):
+        text += f" How often it is right {setup_words(m)} is not measured yet."
     return text + " More in the About tab."
 
 
-def about_markdown(m, error: str | None = None) -> str:
+def about_markdown(m, error: str | None = None, more: str | None = None) -> str:
     """The About tab in people's words: what the model knows, how often it is right, where its photos
-    come from, what it cannot do, and how honest its percentages are (the diagram sits below it)."""
+    come from, what it cannot do, and how honest its percentages are (the diagram sits below it).
+    `more`: how to add experts (`more_experts_markdown`), said last."""
+    text = _about(m, error)
+    return f"{text}\n\n{more}" if more and m is not None else text
+
+
+def _about(m, error: str | None) -> str:
     if m is None:
         return f"This model cannot be read{': ' + md(error) if error else ''}. Choose another model."
     name = md(m.name)
@@ -198,8 +265,11 @@ def about_markdown(m, error: str | None = None) -> str:
             ["No expert is installed: every answer comes from the starter.", ""]
         parts += [f"**{'Everything else' if experts else 'What it knows'}:** the starter, "
                   f"{coverage(m.starter.classes)}.", ""]
-        parts += ["**How often it is right:**"]
-        parts += [f"- {md(b.name)}: {accuracy_sentence(b) or 'not measured yet.'}"
+        whole = accuracy_sentence(m)
+        parts += ["**How often it is right:**",
+                  f"- naturalist as installed here ({setup_words(m)}): "
+                  f"{whole or 'not measured yet for this set-up; below, each part on its own photos.'}"]
+        parts += [f"- {md(b.name)} on its own: {accuracy_sentence(b) or 'not measured yet.'}"
                   for b in [m.starter, *m.experts.values()]]
         parts += ["", "**What it cannot do:**", *[f"- {x}" for x in limits(m)]]
         return "\n".join(parts)

@@ -23,7 +23,9 @@ from ..hub import default_model, list_bundles, model_rows, resolve, weights_dir
 from ..plots import METRICS
 from ..runs import list_runs
 from . import observations
-from .about import about_markdown, model_choices, reliability, summary_markdown, technical_markdown
+from ..experts import EXPERTS
+from .about import (about_markdown, model_choices, more_experts_markdown, naming_options, reliability,
+                    summary_markdown, technical_markdown)
 from .compare import compare_intro, curve_note, curve_rows, run_choices, runs_markdown, thesis_markdown
 from .figures import reliability_png
 from .photo import UnusablePhoto, photo_input_class
@@ -134,7 +136,12 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
         rows = model_rows()
     except OSError:  # a built-in's files are missing: offer what can be read
         rows = []
-    choices = model_choices([(r["name"], _readable(r["name"])) for r in rows])
+    readable = {r["name"]: _readable(r["name"]) for r in rows}
+    choices = model_choices(list(readable.items()))
+    # What the card may suggest when an answer stops at a group, per model in use (the picker's models are
+    # fixed until a restart, and so are these).
+    options = {name: naming_options(name, m, readable, EXPERTS) for name, m in readable.items() if m is not None}
+    more = more_experts_markdown(EXPERTS, readable)
     values = {v for _, v in choices}
     default = default_model()
     default = default if default in values else (choices[0][1] if choices else None)
@@ -153,8 +160,8 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                            f"app finds the reason in its log).", print_exception=False) from None
 
     def identify(image, model: str | None = default):
-        if image is None:
-            raise gr.Error("Upload a photo first, or pick one of the examples.")
+        if image is None:  # a plain sentence, no traceback in the server's console
+            raise gr.Error("Upload a photo first, or pick one of the examples.", print_exception=False)
         if isinstance(image, UnusablePhoto):
             raise gr.Error(image.message, print_exception=False)
         predictor = predictor_for(model)
@@ -170,7 +177,7 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
             raise gr.Error(photo_problem("This photo", result.error), print_exception=False)
         result.image = "photo"  # never the server's temp path
         shared = predictor.tree.shared()  # ranks every class shares: never the page's claim
-        return label_value(result), card_markdown(result, shared, size), result.to_dict()
+        return label_value(result), card_markdown(result, shared, size, options.get(model, ())), result.to_dict()
 
     def clear():
         return None, PLACEHOLDER, None
@@ -178,8 +185,8 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
     def observe_files(files, model: str | None = default, progress=gr.Progress()):
         """Observations: the summary, the table, the map and the CSV file for a batch of photo files."""
         problem = observations.batch_problem(len(files or []))
-        if problem:
-            raise gr.Error(problem, print_exception=False)
+        if problem:  # said where the summary goes: no toast and red "Error" pill on top of it, no traceback
+            return problem, observations.TABLE_PLACEHOLDER, "", None
         predictor = predictor_for(model)
         paths = observations.upload_order(files)
         try:
@@ -209,7 +216,8 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
         diagram = gr.Image(value=png, visible=png is not None,
                            alt_text=f"Reliability diagram of {name}: the probability it states against how "
                                     f"often it was right, before and after calibration" if png else None)
-        return (about_markdown(m), diagram, technical_markdown(m, weights_dir().name, error), summary_markdown(m))
+        return (about_markdown(m, more=more), diagram, technical_markdown(m, weights_dir().name, error),
+                summary_markdown(m))
 
     def dataset_words() -> dict[str, str]:
         """{data set: words} from the bundles trained on it that declare their scope."""
@@ -266,11 +274,18 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                         button = gr.Button("Identify", variant="primary")
                     with gr.Column(scale=1, min_width=300):
                         card = gr.Markdown(PLACEHOLDER, elem_id="taxonomy-card", container=True, padding=True)
+                        # /identify's first output; hidden, as the card lists the possibilities with the page's
+                        # one rounding rule (the label would round on its own: "100%", "0%").
                         label = gr.Label(num_top_classes=TOP_K, label="Possible species", elem_id="top5",
-                                         show_heading=False)
-                        with gr.Accordion("Technical details", open=False):
-                            raw = gr.JSON(label="The result record, as python -m inat predict --json prints it")
+                                         show_heading=False, visible=False)
+                        # Shown once there is a result: empty, it was a box with nothing in it.
+                        with gr.Accordion("Technical details", open=False, visible=False,
+                                          elem_id="result-details") as details:
+                            raw = gr.JSON(label="The full result as data, for developers (the command line's "
+                                                "--json output)")
                 outputs = [label, card, raw]
+                raw.change(lambda r: gr.Accordion(visible=r is not None), [raw], [details], queue=False,
+                           api_visibility="private")
                 button.click(identify, [photo, model], outputs, api_name="identify",
                              api_description="Identify the species in a photo: top-5 label, result card "
                                              "(Markdown) and the raw result record.").then(
@@ -289,7 +304,8 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                 gr.Markdown(f"Identify a day's photos at once: a table of when, where and what, a map of where, and "
                             f"a CSV file with iNaturalist's column names. {observations.LIMIT_NOTE}\n\n"
                             f"{observations.PRIVACY_NOTE}", elem_id="obs-intro")
-                obs_files = gr.File(file_count="multiple", label="Photos", elem_id="obs-files", height=160)
+                obs_files = gr.File(file_count="multiple", label=observations.files_label(0), elem_id="obs-files",
+                                    height=160)
                 obs_model = gr.Markdown(observations.model_line(default), elem_id="obs-model")
                 obs_button = gr.Button("Identify all", variant="primary", elem_id="obs-run")
                 obs_summary = gr.Markdown(elem_id="obs-summary")
@@ -305,6 +321,9 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                                                  f"(Markdown), the table and the map (HTML), and the CSV file with the "
                                                  f"columns of python -m inat predict --csv.")
                 model.change(observations.model_line, [model], [obs_model], api_visibility="private")
+                # The box lists a few files and scrolls: its label says how many were chosen.
+                obs_files.change(lambda files: gr.File(label=observations.files_label(len(files or []))), [obs_files],
+                                 [obs_files], queue=False, api_visibility="private")
 
             with gr.Tab("Compare", id="compare") as compare_tab:
                 intro = gr.Markdown(elem_id="compare-intro")

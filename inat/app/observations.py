@@ -30,7 +30,7 @@ from PIL import ImageOps
 from ..images import ImageError, open_image
 from ..observations import observation_rows, write_csv
 from ..places import FAR_KM, nearest_place
-from .views import NBSP, everyday, fmt_pct, photo_problem
+from .views import NBSP, everyday, pct, photo_problem, worth_listing
 
 MAX_PHOTOS = 200     # photos a batch; measured against the command line at this size (benchmarks/README.md)
 BATCH_SIZE = 16      # photos per forward pass, as `predict`'s default
@@ -40,8 +40,12 @@ THUMB_QUALITY = 70   # JPEG quality of a thumbnail: about 3 KB each, 600 KB for 
 CSV_NAME = "observations.csv"
 CSV_MAX_AGE_S = 3600  # CSV folders older than this are deleted when a new one is made
 # SVG user units; the drawing scales to the screen, text with it: 420 wide keeps 13-unit text at 10-11 px on
-# a phone (340 px) and under 18 px at the page's 560 px.
+# a phone (340 px). A desktop gets a second drawing 1040 wide, shown across the page (page.css) with its text
+# at about 17 px, rather than the phone's drawing blown up or kept at 40 % of the width.
 MAP_WIDTH, MAP_MIN_HEIGHT, MAP_MAX_HEIGHT = 420, 180, 340
+WIDE_WIDTH, WIDE_MAX_HEIGHT = 1040, 460
+MARGIN = 26          # SVG units between the outermost dot or town and the frame (its number sits above it)
+TICK_FONT = 11       # SVG units, grid labels
 FONT = 13            # SVG units, for town names and numbers
 SCALE_STRIP = 22     # SVG units under the map for the scale bar
 MAP_NUMBERS = 40     # up to this many dots carry their row number; above, numbers would overlap
@@ -65,6 +69,13 @@ def batch_problem(count: int) -> str | None:
         return (f"Up to {MAX_PHOTOS} photos at a time: you chose {count}, so please send them in batches of "
                 f"{MAX_PHOTOS} or fewer.")
     return None
+
+
+def files_label(count: int) -> str:
+    """The upload box's label: how many photos are chosen (the box itself shows only a few of them)."""
+    if count == 0:
+        return f"Photos (up to {MAX_PHOTOS}): drop them here or click to choose"
+    return f"Photos: {count} chosen" + (f" (only {MAX_PHOTOS} at a time)" if count > MAX_PHOTOS else "")
 
 
 def upload_order(paths) -> list[str]:
@@ -201,22 +212,36 @@ def _place_cell(r: dict) -> str:
 
 
 def _species_cells(r: dict) -> tuple[str, str]:
-    """(species cell, probability cell) in HTML. The named taxon is the one the model is sure of (the
-    CSV's scientific_name); without one, its best guess is given as such."""
+    """(species cell, probability cell) in HTML. It leads with the taxon the model is sure of (the CSV's
+    scientific_name, with its probability in the next cell), then, when that is above species, its best guess in
+    words: "A bird — most likely Bald eagle, 26 %". Without a sure taxon, the best guess is given as such."""
     if r["error"]:
         return f"<span class='obs-error'>{_e(r['error'])}</span>", "—"
+    guess_p = r["species_guess_probability"]
+    guess = _e(r["species_guess_common_name"] or r["species_guess"] or "")
+    if guess and not r["species_guess_common_name"]:
+        guess = f"<i>{guess}</i>"
+    worth = guess and guess_p is not None and worth_listing(guess_p)
     if r["scientific_name"]:
         rank, sci = r["taxon_rank"], r["scientific_name"]
-        words = r["common_name"] or (everyday(sci) or "").capitalize()
         where = _taxon_html(rank, sci) if rank == "species" else f"{_e(rank)} {_taxon_html(rank, sci)}"
-        text = f"{_e(words)}<br><span class='obs-sub'>{where}</span>" if words else where
-        return text, fmt_pct(r["probability"])
+        if rank == "species":
+            words = r["common_name"]
+            text = f"{_e(words)}<br><span class='obs-sub'>{where}</span>" if words else where
+        else:
+            words = _e(_cap(everyday(sci) or r["common_name"] or f"{rank} {sci}"))
+            lead = f"{words} — most likely {guess}, {pct(guess_p)}" if worth else words
+            text = f"{lead}<br><span class='obs-sub'>sure of {where}</span>"
+        return text, pct(r["probability"])
     if r["species_guess"]:
         lead = "Outside what this model knows" if r["in_scope"] is False else "Not sure"
-        guess = _taxon_html("species", r["species_guess"])
         return (f"{lead}<br><span class='obs-sub'>best guess {guess}</span>",
-                f"<span class='obs-sub'>{fmt_pct(r['species_guess_probability'])}</span>")
+                f"<span class='obs-sub'>{pct(guess_p)}</span>")
     return "Not sure", "—"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 _ABOVE_GENUS = ("kingdom", "phylum", "class", "order", "family")
@@ -240,7 +265,8 @@ def map_html(rows) -> str:
         return ("<p class='obs-map-empty'>None of these photos has a GPS position in its EXIF, so there is "
                 "nothing to map.</p>")
     towns = _towns([(r["latitude"], r["longitude"]) for _, r in points])
-    svg = map_svg([(i, r["latitude"], r["longitude"], _point_title(i, r)) for i, r in points], towns)
+    marks = [(i, r["latitude"], r["longitude"], _point_title(i, r)) for i, r in points]
+    svg = map_svg(marks, towns, WIDE_WIDTH, WIDE_MAX_HEIGHT, "obs-map-wide") + map_svg(marks, towns)
     caption = (f"{len(points)} of {len(rows)} photos have a position. A sketch drawn here, without a background "
                f"map: dots are photos, numbered as in the table; grey squares are the towns their places are "
                f"named after.")
@@ -265,10 +291,13 @@ def _towns(coords) -> list[tuple[str, float, float]]:
     return out
 
 
-def map_svg(points, towns=()) -> str:
+def map_svg(points, towns=(), width: int = MAP_WIDTH, max_height: int = MAP_MAX_HEIGHT,
+            css: str = "obs-map-narrow") -> str:
     """The SVG of `points` [(number, lat, lon, title)] and `towns` [(name, lat, lon)]: an equirectangular
     projection at the points' mean latitude (so a kilometre is as long east-west as north-south), a
-    latitude/longitude grid, a scale bar. Text uses the page's colour (currentColor), so it suits dark mode."""
+    latitude/longitude grid whose labels never run together or off the frame, a margin around the outermost
+    marks, and a scale bar. Town squares and names are drawn over the dots, so a town is never hidden.
+    Text uses the page's colour (currentColor), so it suits dark mode. `css`: the svg's class."""
     across = _crosses_180([p[2] for p in points] + [t[2] for t in towns])
 
     def east_of(lon):  # photos either side of 180° stay side by side
@@ -278,73 +307,85 @@ def map_svg(points, towns=()) -> str:
     lons = [east_of(p[2]) for p in points] + [east_of(t[2]) for t in towns]
     mid_lat, mid_lon = (min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2
     k = max(math.cos(math.radians(mid_lat)), 0.05)  # east-west degrees shrink with latitude
-    pad = 1.24  # 12 % of the span on every side, so labels at the edge stay inside
+    pad = 1.1  # 5 % of the span on every side, and MARGIN units beyond it
     span_y = max(max(lats) - min(lats), MIN_SPAN_DEG) * pad
     span_x = max((max(lons) - min(lons)) * k, MIN_SPAN_DEG) * pad
-    width = MAP_WIDTH
-    scale = min(width / span_x, MAP_MAX_HEIGHT / span_y)  # SVG units per degree of latitude
-    height = max(MAP_MIN_HEIGHT, span_y * scale)
+    scale = min((width - 2 * MARGIN) / span_x, (max_height - 2 * MARGIN) / span_y)  # units per degree of latitude
+    height = max(MAP_MIN_HEIGHT, span_y * scale + 2 * MARGIN)
 
     def xy(lat, lon):
         return width / 2 + (east_of(lon) - mid_lon) * k * scale, height / 2 - (lat - mid_lat) * scale
 
     # The scale bar sits in a strip under the map, where no dot or label can be.
-    parts = [f"<svg class='obs-map-svg' viewBox='0 0 {width} {height + SCALE_STRIP:.0f}' role='img' "
+    parts = [f"<svg class='obs-map-svg {css}' viewBox='0 0 {width} {height + SCALE_STRIP:.0f}' role='img' "
              f"aria-label='Map of {len(points)} photo positions' xmlns='http://www.w3.org/2000/svg' "
              f"font-family='sans-serif' font-size='{FONT}'>",
              f"<rect x='0.5' y='0.5' width='{width - 1}' height='{height - 1:.0f}' fill='none' stroke='currentColor' "
              f"stroke-opacity='0.3'/>"]
-    # Faint grid lines of latitude and longitude, about four each way, labelled at the edges.
+    # Faint grid lines of latitude and longitude, spaced so their labels never touch, labelled inside the frame.
     half_lat, half_lon = height / 2 / scale, width / 2 / (scale * k)
-    step = _nice(2 * half_lat / 4)
+    step = _nice_up(max(2 * half_lat / 5, 2.5 * TICK_FONT / scale))
     for lat in _steps(mid_lat - half_lat, mid_lat + half_lat, step):
         _, y = xy(lat, mid_lon)
+        label = _degrees(lat, step, 'N', 'S')
+        text = "" if y - 3 - TICK_FONT < 2 else (f"<text x='4' y='{y - 3:.1f}' font-size='{TICK_FONT}' "
+                                                  f"fill='currentColor' fill-opacity='0.6'>{label}</text>")
         parts.append(f"<line x1='0' x2='{width}' y1='{y:.1f}' y2='{y:.1f}' stroke='currentColor' "
-                     f"stroke-opacity='0.12'/><text x='4' y='{y - 3:.1f}' font-size='11' fill='currentColor' "
-                     f"fill-opacity='0.6'>{_degrees(lat, step, 'N', 'S')}</text>")
-    step = _nice(2 * half_lon / 4)
+                     f"stroke-opacity='0.12'/>{text}")
+    widest = 0.6 * TICK_FONT * len(_degrees(mid_lon + half_lon, _nice(2 * half_lon / 4), 'E', 'W')) + 16
+    step = _nice_up(max(2 * half_lon / 5, widest / (scale * k)))
     for lon in _steps(mid_lon - half_lon, mid_lon + half_lon, step):
         x, _ = xy(mid_lat, lon)
+        label = _degrees((lon + 180) % 360 - 180, step, 'E', 'W')
+        fits = x + 3 + 0.6 * TICK_FONT * len(label) < width - 2
+        text = (f"<text x='{x + 3:.1f}' y='{TICK_FONT + 3}' font-size='{TICK_FONT}' fill='currentColor' "
+                f"fill-opacity='0.6'>{label}</text>") if fits else ""
         parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='0' y2='{height:.0f}' stroke='currentColor' "
-                     f"stroke-opacity='0.12'/><text x='{x + 3:.1f}' y='14' font-size='11' fill='currentColor' "
-                     f"fill-opacity='0.6'>{_degrees((lon + 180) % 360 - 180, step, 'E', 'W')}</text>")
-    parts.append(_scale_bar(scale, height + SCALE_STRIP))
-    # Labels never run off the map, and one that would cover another is left out (the dot or square stays;
-    # a dot's number is in its tooltip too).
+                     f"stroke-opacity='0.12'/>{text}")
+    parts.append(_scale_bar(scale, height + SCALE_STRIP, width))
+    # Town names are placed first (they are never left out); a dot's number that would cover a label is left out
+    # (the dot stays, and its number is in its tooltip).
     placed: list[tuple[float, float, float, float]] = []
+    town_marks = []
     for name, lat, lon in towns:
         x, y = xy(lat, lon)
-        parts.append(f"<rect x='{x - 4:.1f}' y='{y - 4:.1f}' width='8' height='8' fill='none' stroke='{TOWN}' "
-                     f"stroke-width='2'/>" + _label(name, x, y, width, placed, opacity=0.75))
+        town_marks.append(f"<rect x='{x - 5:.1f}' y='{y - 5:.1f}' width='10' height='10' fill='none' stroke='{TOWN}' "
+                          f"stroke-width='2.5'/>" + _label(name, x, y, width, placed, opacity=0.85, always=True))
     numbered = len(points) <= MAP_NUMBERS
     for number, lat, lon, title in points:
         x, y = xy(lat, lon)
         label = _label(str(number), x, y, width, placed, above=True) if numbered else ""
         parts.append(f"<g><title>{_e(title)}</title><circle cx='{x:.1f}' cy='{y:.1f}' r='5' fill='{DOT}' "
                      f"stroke='white' stroke-width='1.5'/>{label}</g>")
+    parts += town_marks  # over the dots: a town under a photo's dot still shows
     parts.append("</svg>")
     return "".join(parts)
 
 
 def _label(text: str, x: float, y: float, width: float, placed: list, opacity: float = 1.0,
-           above: bool = False) -> str:
-    """SVG text for a mark at (x, y): centred above it, or beside it (on its right, on its left near the
-    right edge); "" when it would overlap a label in `placed` (boxes estimated from the length of the
-    text), else its box is added there."""
+           above: bool = False, always: bool = False) -> str:
+    """SVG text for a mark at (x, y): centred above it (`above`), else beside it on its right, its left, below or
+    above, the first that overlaps no label in `placed` (boxes estimated from the length of the text) and stays
+    inside the frame. "" when none does, unless `always` (a town's name), which then takes its first place.
+    The text has a halo of the page's background (page.css), so it reads over grid lines and dots."""
     w, h = 0.6 * FONT * len(text), FONT
     if above:
-        x0, baseline, anchor, at = x - w / 2, y - 8, "middle", x
-    elif x + 7 + w > width - 2:
-        x0, baseline, anchor, at = x - 7 - w, y + 4, "end", x - 7
+        spots = [(x - w / 2, y - 8, "middle", x)]
     else:
-        x0, baseline, anchor, at = x + 7, y + 4, "start", x + 7
-    box = (x0, baseline - h, x0 + w, baseline)
-    if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+        spots = [(x + 8, y + 4, "start", x + 8), (x - 8 - w, y + 4, "end", x - 8),
+                 (x - w / 2, y + 8 + h, "middle", x), (x - w / 2, y - 9, "middle", x)]
+        spots = [s for s in spots if s[0] >= 2 and s[0] + w <= width - 2] or spots[1:2]
+
+    def free(box):
+        return not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed)
+    chosen = next((s for s in spots if free((s[0], s[1] - h, s[0] + w, s[1]))), spots[0] if always else None)
+    if chosen is None:
         return ""
-    placed.append(box)
+    x0, baseline, anchor, at = chosen
+    placed.append((x0, baseline - h, x0 + w, baseline))
     shade = f" fill-opacity='{opacity}'" if opacity < 1 else ""
-    return (f"<text x='{at:.1f}' y='{baseline:.1f}' font-size='{FONT}' fill='currentColor' text-anchor='{anchor}'"
-            f"{shade}>{_e(text)}</text>")
+    return (f"<text class='obs-map-label' x='{at:.1f}' y='{baseline:.1f}' font-size='{FONT}' fill='currentColor' "
+            f"text-anchor='{anchor}'{shade}>{_e(text)}</text>")
 
 
 def _crosses_180(lons) -> bool:
@@ -363,6 +404,14 @@ def _steps(lo: float, hi: float, step: float):
         i += 1
 
 
+def _nice_up(x: float) -> float:
+    """The 1, 2 or 5 × 10^n nearest above x (a grid step at least this wide)."""
+    if x <= 0:
+        return 1.0
+    e = math.floor(math.log10(x))
+    return min(m * 10 ** p for p in (e, e + 1) for m in (1, 2, 5) if m * 10 ** p >= x)
+
+
 def _nice(x: float) -> float:
     """The 1, 2 or 5 × 10^n nearest below x."""
     if x <= 0:
@@ -376,13 +425,13 @@ def _degrees(value: float, step: float, plus: str, minus: str) -> str:
     return f"{abs(value):.{decimals}f}°{NBSP}{plus if value >= 0 else minus}" if round(value, decimals) else "0°"
 
 
-def _scale_bar(scale: float, bottom: float) -> str:
+def _scale_bar(scale: float, bottom: float, width: float = MAP_WIDTH) -> str:
     """A bar of a round number of kilometres, about a fifth of the map wide, at the bottom right."""
     units_per_km = scale / KM_PER_DEG
-    km = _nice(MAP_WIDTH / 5 / units_per_km)
+    km = _nice(width / 5 / units_per_km)
     length = km * units_per_km
     words = f"{km:g}{NBSP}km" if km >= 1 else f"{km * 1000:g}{NBSP}m"
-    right, y = MAP_WIDTH - 12, bottom - 8
+    right, y = width - 12, bottom - 8
     return (f"<line x1='{right - length:.1f}' x2='{right}' y1='{y:.1f}' y2='{y:.1f}' stroke='currentColor' "
             f"stroke-width='3'/><text x='{right - length - 6:.1f}' y='{y + 4:.1f}' font-size='12' "
             f"fill='currentColor' text-anchor='end'>{words}</text>")

@@ -10,7 +10,7 @@ Tracheophyta for a model of 47 vascular plants) is never the claim: it says noth
 """
 from __future__ import annotations
 
-from ..images import MAX_PIXELS
+from ..images import FORMATS, PHOTO_PROBLEMS, photo_problem  # noqa: F401 (the page's sentences)
 from ..record import Identification
 from ..rollup import ANCESTOR_THRESHOLD
 from ..taxonomy import RANKS, Taxon
@@ -18,12 +18,11 @@ from ..taxonomy import RANKS, Taxon
 NOT_AN_ORGANISM = "This does not look like an organism I know"
 ABOVE_SPECIES = RANKS[:-1]   # kingdom … genus; a breed, cultivar or subspecies is named by its species
 SMALL_SIDE = 200     # px on the short side: below it, the detail that tells species apart is gone
-LABEL_MIN = 0.005    # gr.Label shows whole percents: a possibility below this would read "0%"
+LABEL_MIN = 0.005    # a possibility below this reads "<1 %" (`pct`): it is not listed
 INATURALIST_TAXON = "https://www.inaturalist.org/taxa/{}"
 PLACEHOLDER = "Your result appears here: upload a photo, or pick one of the examples."
 PHOTO_TIPS = ("**Tips:** one plant, animal or fungus per photo, filling most of the frame and in focus; "
               "for a plant, a flower or a leaf up close.")
-FORMATS = "JPEG, PNG, WebP or HEIC"
 
 # Everyday words for the taxa people name a photo by ("a bird", not "class Aves"). A heading says the
 # word and the rank together: "A bird — class Aves, 92 %".
@@ -65,17 +64,27 @@ NBSP = "\u00a0"       # between a number and its "%": a narrow screen never leav
 
 
 def fmt_pct(p: float | None) -> str:
-    """'89.7 %', '<0.1 %' for tiny non-zero values, '—' when unknown (the space is a no-break space)."""
+    """A measured rate (an accuracy, a share of photos): '89.7 %', '<0.1 %' for tiny non-zero values, '—' when
+    unknown. Never for a probability the model states about a photo: that is `pct`."""
     if p is None:
         return "—"
     p = 100 * float(p)
     return f"<0.1{NBSP}%" if 0 < p < 0.05 else f"{p:.1f}{NBSP}%"
 
 
-def short_pct(p: float) -> str:
-    """'92 %' for a heading: whole percents, '<1 %' and '>99 %' at the ends (never '100 %' or '0 %')."""
+def pct(p: float | None) -> str:
+    """Every probability the page states about a photo, in one rule: whole percents, '<1 %' below 0.5 % and
+    '>99 %' from 99.5 % (never '0 %' or '100 %': the model is never that sure), '—' when unknown. The heading,
+    the line under it, the possibilities, the rank table and the Observations table all use it."""
+    if p is None:
+        return "—"
     p = 100 * float(p)
-    return f"<1{NBSP}%" if p < 0.5 else f">99{NBSP}%" if p >= 99.5 else f"{p:.0f}{NBSP}%"
+    return f"<1{NBSP}%" if p < 0.5 else f">99{NBSP}%" if p >= 99.5 else f"{int(p + 0.5)}{NBSP}%"  # half up
+
+
+def worth_listing(p: float) -> bool:
+    """Whether a possibility is worth a line: one that `pct` would show as '<1 %' is left out."""
+    return float(p) >= LABEL_MIN
 
 
 def md(text) -> str:
@@ -165,9 +174,37 @@ def claim(r: Identification, shared=()) -> dict:
     return {"kind": "unsure", "rank": None, "name": None, "probability": None}
 
 
+def best_guess(r: Identification, c: dict):
+    """The most likely class inside the claimed group (the first ranked class whose lineage holds it), or the top
+    class when nothing is claimed; None when it would read '<1 %' (then it is no guess worth naming)."""
+    inside = [p for p in r.predictions if c["kind"] != "group" or dict(p.taxon.lineage()).get(c["rank"]) == c["name"]
+              or (c["rank"] == p.taxon.rank and c["name"] == p.taxon.scientific_name)]
+    guess = inside[0] if inside else None
+    return guess if guess is not None and worth_listing(guess.probability) else None
+
+
+def guess_words(t: Taxon) -> str:
+    """A class in a few words for a heading: its common name, else its scientific name (with its rank above
+    species): 'Bald eagle', '*Quercus robur*', 'Order Stylommatophora'."""
+    common = _common(t)
+    if common:
+        return md(common)
+    return f"{_cap(t.rank)} {taxon_md(t.rank, t.scientific_name)}" if t.rank in ABOVE_SPECIES else \
+        taxon_md(t.rank, t.scientific_name)
+
+
+def group_words(c: dict) -> str:
+    """The claimed group as a heading starts: 'A bird' for class Aves, else 'Family Xidae'."""
+    words = everyday(c["name"])
+    return _cap(words) if words else _cap(f"{c['rank']} {taxon_md(c['rank'], c['name'])}")
+
+
 def heading(r: Identification, shared=()) -> str:
-    """The result's heading in Markdown: 'Lion — *Panthera leo*, 94 %', 'A bird — class Aves, 92 %',
-    'Not sure which plant this is', or why the photo is outside what the model knows."""
+    """The result's heading in Markdown: what the model is sure of, then its best guess in words.
+
+    'Lion — *Panthera leo*, 94 %' (a species it is sure of); 'A bird — most likely Bald eagle, 26 %' (a group it
+    is sure of, and the likeliest species in it); 'A plant — kingdom Plantae, >99 %' (a group with no species
+    worth naming); 'Not sure which plant this is'; or why the photo is outside what the model knows."""
     c = claim(r, shared)
     if c["kind"] == "outside":
         return f"This does not look like {scope_words(r.scope)}" if r.scope else NOT_AN_ORGANISM
@@ -176,13 +213,15 @@ def heading(r: Identification, shared=()) -> str:
         common = _common(t)
         sci = f"{t.rank} {taxon_md(t.rank, t.scientific_name)}" if t.rank in ABOVE_SPECIES else \
             taxon_md(t.rank, t.scientific_name)
-        return f"{md(common)} — {sci}, {short_pct(c['probability'])}" if common else \
-            f"{_cap(sci)}, {short_pct(c['probability'])}"
+        return f"{md(common)} — {sci}, {pct(c['probability'])}" if common else \
+            f"{_cap(sci)}, {pct(c['probability'])}"
     if c["kind"] == "group":
+        guess = best_guess(r, c)
+        if guess is not None:
+            return f"{group_words(c)} — most likely {guess_words(guess.taxon)}, {pct(guess.probability)}"
         where = f"{c['rank']} {taxon_md(c['rank'], c['name'])}"
-        words = everyday(c["name"])
-        return f"{_cap(words)} — {where}, {short_pct(c['probability'])}" if words else \
-            f"{_cap(where)}, {short_pct(c['probability'])}"
+        return f"{group_words(c)} — {where}, {pct(c['probability'])}" if everyday(c["name"]) else \
+            f"{group_words(c)}, {pct(c['probability'])}"
     if r.scope and everyday(r.scope.get("name", "")):
         noun = everyday(r.scope["name"]).split(" ", 1)[1]
         return f"Not sure which {noun} this is"
@@ -196,22 +235,21 @@ def why_line(r: Identification, shared=()) -> str:
     if c["kind"] == "outside":
         if r.scope:
             knows = md(r.scope.get("description") or f"{r.scope['rank']} {r.scope['name']}")
-            return (f"This model knows {knows}; it gives this photo only {fmt_pct(r.scope_probability)} "
+            return (f"This model knows {knows}; it gives this photo only {pct(r.scope_probability)} "
                     f"of being one of them.")
-        return (f"The plants, animals and fungi this model knows share only {fmt_pct(r.scope_probability)} "
+        return (f"The plants, animals and fungi this model knows share only {pct(r.scope_probability)} "
                 f"of its probability; the rest goes to objects and scenes.")
     if c["kind"] == "species":
-        return (f"This {c['rank']} alone gets {fmt_pct(c['probability'])} of the probability, above the {t} "
+        return (f"This {c['rank']} alone gets {pct(c['probability'])} of the probability, above the {t} "
                 f"needed to name it.")
     if c["kind"] == "group":
-        text = (f"No single species reaches {t}, but together the species of {c['rank']} "
-                f"{taxon_md(c['rank'], c['name'])} get {fmt_pct(c['probability'])}: the species below are "
-                f"possibilities.")
+        text = (f"It is sure of {c['rank']} {taxon_md(c['rank'], c['name'])} ({pct(c['probability'])}), but no "
+                f"single species reaches {t}: the ones below are possibilities.")
         near = _next_rank(r, c)
         if near:
             words = everyday(near["name"])
             text += (f" {_cap(near['rank'])} {taxon_md(near['rank'], near['name'])}{f' ({words})' if words else ''} "
-                     f"gets {fmt_pct(near['probability'])}, short of {t}.")
+                     f"gets {pct(near['probability'])}, short of {t}.")
         return text
     text = f"No species and no group reaches {t}, so the species below are only possibilities."
     a = r.ancestor
@@ -231,18 +269,50 @@ def _next_rank(r: Identification, c: dict) -> dict | None:
     return below if below and below["probability"] >= 0.5 else None
 
 
+def naming_hint(r: Identification, shared=(), options=()) -> str | None:
+    """One line saying which model would name what this model stops short of, or None.
+
+    `options`: [(rank, name, sentence)] — a model that names the species of taxon (rank, name), with the sentence
+    that says how to get it (`inat.app.about.naming_options`). Given only when the model names no species it is
+    sure of, for the first option whose taxon is on the top class's lineage or is the claimed group."""
+    c = claim(r, shared)
+    if c["kind"] in ("species", "outside") or not r.predictions:
+        return None
+    lineage = set(r.top.taxon.lineage()) | {(x["rank"], x["name"]) for x in r.lineage}
+    if c["kind"] == "group":
+        lineage.add((c["rank"], c["name"]))
+    return next((sentence for rank, name, sentence in options if (rank, name) in lineage), None)
+
+
 # -- the Identify outputs --------------------------------------------------------------------------
 def label_value(r: Identification) -> dict | str:
-    """The gr.Label value: {'Common name (Scientific name)': probability} for the ranked classes that
-    would not read "0%" (the first is always kept), or, for a photo out of the model's scope, the
-    sentence that says so (the label then names no species the model does not believe in)."""
+    """The gr.Label value (the first output of /identify): {'Common name (Scientific name)': probability} for the
+    ranked classes worth listing (the first is always kept), or, for a photo out of the model's scope, the
+    sentence that says so (the label then names no species the model does not believe in). The page shows the
+    possibilities in the card (`possibilities_markdown`), with the page's one rounding rule."""
     if r.in_scope is False:
         return f"This does not look like {scope_words(r.scope)}" if r.scope else NOT_AN_ORGANISM
     out = {}
     for i, p in enumerate(r.predictions):
-        if i == 0 or p.probability >= LABEL_MIN:
+        if i == 0 or worth_listing(p.probability):
             out.setdefault(taxon_name(p.taxon), p.probability)
     return out
+
+
+def possibilities_markdown(r: Identification) -> list[str]:
+    """The ranked classes as lines of the card, each with a bar and `pct`; those that would read '<1 %' are left
+    out (with a sentence when that is all of them). A class above species says its rank ('Slug (order
+    Stylommatophora)'): the list is of possibilities, not all of them species."""
+    shown = [p for p in r.predictions if worth_listing(p.probability)]
+    if not shown:
+        return ["**Possibilities:** no species gets even 1\u00a0% of the probability."]
+    lines = ["**Possibilities:**", ""]
+    for p in shown:
+        link = "" if p.taxon.taxon_id is None else f" [iNaturalist]({INATURALIST_TAXON.format(p.taxon.taxon_id)})"
+        width = max(1, round(100 * p.probability))
+        lines.append(f"- {taxon_name_md(p.taxon)} — **{pct(p.probability)}**{link}  \n"
+                     f"  <meter class='inat-bar' min='0' max='100' value='{width}' aria-hidden='true'></meter>")
+    return lines
 
 
 def photo_note(size: tuple[int, int] | None) -> str | None:
@@ -254,11 +324,13 @@ def photo_note(size: tuple[int, int] | None) -> str | None:
             f"details that tell species apart are lost, so trust this answer less. Use the original photo if you can.")
 
 
-def card_markdown(r: Identification, shared=(), photo_size: tuple[int, int] | None = None) -> str:
-    """The result card: the heading and its "why" line, the most likely species with its iNaturalist link,
-    a note on a small photo, and the rank-by-rank probabilities (kingdom → species) in a collapsed table.
+def card_markdown(r: Identification, shared=(), photo_size: tuple[int, int] | None = None, options=()) -> str:
+    """The result card: the heading and its "why" line, a line saying which model would name it when this one
+    cannot, the possibilities with their bars, a note on a small photo, and the rank-by-rank probabilities
+    (kingdom → species) in a collapsed table.
 
-    `shared`: the ranks every class of the model shares (never claimed); `photo_size`: (width, height)."""
+    `shared`: the ranks every class of the model shares (never claimed); `photo_size`: (width, height);
+    `options`: what `naming_hint` may suggest."""
     if not r.predictions:
         return "No prediction."
     lines = [f"## {heading(r, shared)}", "", why_line(r, shared), ""]
@@ -266,19 +338,23 @@ def card_markdown(r: Identification, shared=(), photo_size: tuple[int, int] | No
     c = claim(r, shared)
     if c["kind"] == "outside":
         if r.scope:
-            lines.append("Try the `naturalist` model, which names plants, animals and fungi of every kind.")
+            lines.append("Try the naturalist model, which names plants, animals and fungi of every kind.")
         else:
-            guesses = ", ".join(f"{md(taxon_name(p.taxon))} {fmt_pct(p.probability)}" for p in r.predictions[:3])
+            guesses = ", ".join(f"{md(taxon_name(p.taxon))} {pct(p.probability)}" for p in r.predictions[:3])
             lines.append(f"Try a closer photo of a single organism. Its unlikely guesses: {guesses}.")
         return "\n".join(lines + (["", note] if note else []))
+    hint = naming_hint(r, shared, options)
+    if hint:
+        lines += [f"**To name it:** {hint}", ""]
     top = r.top
-    link = "" if top.taxon.taxon_id is None else f" · [iNaturalist]({INATURALIST_TAXON.format(top.taxon.taxon_id)})"
-    by = f" · named by the {code(top.model)} model" if top.model else ""
     if c["kind"] == "species":
         t = top.taxon
-        lines.append(f"{taxon_md(t.rank, t.scientific_name)} · {t.rank}{link}{by}")
-    else:
-        lines.append(f"Most likely species: {taxon_name_md(top.taxon)}, {fmt_pct(top.probability)}{link}{by}")
+        link = "" if t.taxon_id is None else f" · [iNaturalist]({INATURALIST_TAXON.format(t.taxon_id)})"
+        by = f" · named by {md(top.model)}" if top.model else ""
+        lines += [f"{taxon_md(t.rank, t.scientific_name)} · {t.rank}{link}{by}", ""]
+    lines += possibilities_markdown(r)
+    if c["kind"] != "species" and top.model:
+        lines += ["", f"The most likely one is named by {md(top.model)}."]
     if r.scope:
         lines += ["", f"Among the {md(r.scope.get('description') or r.scope['name'])} this model knows."]
     if note:
@@ -286,7 +362,7 @@ def card_markdown(r: Identification, shared=(), photo_size: tuple[int, int] | No
     if r.lineage:
         lines += ["", "<details><summary>How sure at each rank</summary>", "",
                   "| Rank | Taxon | Probability |", "|---|---|---:|"]
-        lines += [f"| {x['rank'].capitalize()} | {taxon_md(x['rank'], x['name'])} | {fmt_pct(x['probability'])} |"
+        lines += [f"| {x['rank'].capitalize()} | {taxon_md(x['rank'], x['name'])} | {pct(x['probability'])} |"
                   for x in r.lineage]
         lines += ["", "</details>"]
     return "\n".join(lines)
@@ -296,28 +372,3 @@ def card_markdown(r: Identification, shared=(), photo_size: tuple[int, int] | No
 def problem_card(sentence: str) -> str:
     """The result card for a photo that cannot be used: the reason, where the result would have been."""
     return f"## This file cannot be used\n\n{sentence}"
-
-
-# What the page says for each way `inat.images.open_image` refuses a file (matched on its own message,
-# tested there), in one sentence that says what to do; the technical reason goes to the log.
-PHOTO_PROBLEMS = (
-    ("empty file", "{name} is empty: choose a photo file ({formats})."),
-    ("not an image file", "{name} is not a photo this app can open: choose a {formats} file."),
-    ("truncated or corrupt", "{name} is damaged or incomplete: upload the original photo again."),
-    ("too large", f"{{name}} is too large (more than {MAX_PIXELS // 1_000_000} megapixels): use a smaller copy "
-                  f"of the photo."),
-    ("too narrow", "{name} is too long and narrow: crop it closer to the organism and try again."),
-    ("no pixels", "{name} has no pixels: choose another photo."),
-    ("unreadable image", "{name} is damaged or incomplete: upload the original photo again."),
-)
-
-
-def photo_problem(name: str, reason: str) -> str:
-    """One plain sentence for a photo that cannot be used: no path, no library name, what to do next.
-
-    `name`: the file's own name as the uploader sent it (already escaped for HTML); `reason`: the
-    technical message (`str(ImageError)`), which only chooses the sentence."""
-    for words, sentence in PHOTO_PROBLEMS:
-        if words in reason:
-            return sentence.format(name=name, formats=FORMATS)
-    return f"{name} could not be opened as a photo: try another photo ({FORMATS})."
