@@ -67,12 +67,12 @@ def main() -> int:
         kept[name] = (parts, paths, [truths[i] for i in parts.ok],
                       classes and [classes[i] for i in parts.ok])
     a0, b0 = mixture.gates["birds"]
-    w0 = tuple(mixture.starter_gate)
+    w0 = tuple(mixture.starter_gate_of.get("birds", mixture.starter_gate))   # the starter's bird gate
     grid = []
     for de in EXPERT_STEPS:
         for ds in STARTER_STEPS:
             mixture.gates["birds"] = (a0 + de, b0)
-            mixture.starter_gate = (w0[0] + ds, *w0[1:])
+            mixture.starter_gate_of["birds"] = (w0[0] + ds, *w0[1:])
             parts, paths, truths, _ = kept["birds525"]
             recs = records(predictor, parts, paths)
             birds = open_world(recs, truths, known)
@@ -87,7 +87,7 @@ def main() -> int:
                    "species_claims": len(claims), "stated": stated and round(stated, 4), "right": right and round(right, 4)}
             grid.append(row)
             print(json.dumps(row), flush=True)
-    mixture.gates["birds"], mixture.starter_gate = (a0, b0), w0
+    mixture.gates["birds"], mixture.starter_gate_of["birds"] = (a0, b0), w0
     parts, paths, truths, _ = kept["birds525"]
     claims = species_claims(records(predictor, parts, paths), truths, known)
     bands = []

@@ -50,28 +50,41 @@ HELD_OUT = "naturalist (held-out)"
 
 def naturalist_both_ways(predictor, truths, paths):
     """(indices of the photos read, naturalist's records as shipped, its records with every gate fitted without the
-    photo's species). The gates' `cross_fitted` parameters (scripts/fit_expert_gates.py) give the second: each
-    photo is merged with the gates of its species' fold (`inat.evaluate.species_fold`), from one run of the parts."""
-    from inat.evaluate import species_fold
+    photo's species, or None when the gate file has no cross-fitted gates), from one run of the parts."""
     from naturalist_parts import keep_parts, records
     parts = keep_parts(predictor, paths)
     shipped = records(predictor, parts, paths)
+    return parts.ok, shipped, held_out_records(predictor, parts, truths, paths)
+
+
+def held_out_records(predictor, parts, truths, paths, starter_steps: dict | None = None, expert_step: float = 0.0):
+    """naturalist's records of `parts.ok`, each photo merged with the gates fitted without its species' fold
+    (`cross_fitted` in assets/expert_gates.json, `inat.evaluate.species_fold`); None when there are none.
+    `starter_steps` (group → step; "all": every group) and `expert_step` move the gates' intercepts (a step of 1
+    multiplies a gate's odds by e; float("inf"): trust fully), for the trade-off benchmarks."""
+    from inat.evaluate import species_fold
+    from naturalist_parts import records
     spec = json.loads((REPO / "assets" / "expert_gates.json").read_text(encoding="utf-8"))
     mixture = predictor.runner.mixture
     crossed = {g: spec["gates"][b.name]["cross_fitted"] for g, b in mixture.experts.items()
                if "cross_fitted" in spec["gates"].get(b.name, {})}
     starter_crossed = spec.get("starter", {}).get("cross_fitted")
     if not crossed and not starter_crossed:
-        return parts.ok, shipped, None
+        return None
+    steps = starter_steps or {}
+
+    def moved(w, step):
+        return (w[0] + step, *w[1:]) if step != float("inf") else (1e6, *[0.0] * (len(w) - 1))
     saved = dict(mixture.gates), mixture.starter_gate, dict(mixture.starter_gate_of)
     folds = [species_fold(truths[i], spec.get("folds", 2)) for i in parts.ok]
-    held = list(shipped)
+    held = [None] * len(parts.ok)
     try:
         for f in sorted(set(folds)):
-            mixture.gates.update({g: tuple(c[str(f)]) for g, c in crossed.items()})
+            mixture.gates.update({g: (c[str(f)][0] + expert_step, c[str(f)][1]) for g, c in crossed.items()})
             if starter_crossed:
                 mixture.starter_gate = tuple(starter_crossed[str(f)]["weights"])
-                mixture.starter_gate_of = {g: tuple(w) for g, w in starter_crossed[str(f)]["by_group"].items()}
+                mixture.starter_gate_of = {g: moved(w, steps.get(g, steps.get("all", 0.0)))
+                                           for g, w in starter_crossed[str(f)]["by_group"].items()}
             for row, r in enumerate(records(predictor, parts, paths)):
                 if folds[row] == f:
                     held[row] = r
@@ -79,7 +92,7 @@ def naturalist_both_ways(predictor, truths, paths):
         mixture.gates.clear()
         mixture.gates.update(saved[0])
         mixture.starter_gate, mixture.starter_gate_of = saved[1], saved[2]
-    return parts.ok, shipped, held
+    return held
 
 
 def name_folder(name: str) -> str:
