@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from inat.router_groups import group_of  # noqa: E402
+from inat.groups import ORGANISM_GROUPS, group_of  # noqa: E402
 from inat.starter import starter_classes  # noqa: E402
 from inat_taxa import find, load_taxa, package_version, path_of  # noqa: E402
 
@@ -39,7 +39,6 @@ CLASS_INDEX = REPO.parent / "shared" / "data" / "inat21_class_index.json"
 OUT = REPO / "assets" / "naturalist_priors.json"
 # The 2021 release sorts classes by folder name, so kingdoms are contiguous (../shared/data/README.md).
 KINGDOMS = ((0, 5387, "Animalia"), (5388, 5728, "Fungi"), (5729, 9999, "Plantae"))
-GROUPS = ("plants", "birds", "insects", "other_organism")
 
 
 def kingdom_of(class_id: int) -> str:
@@ -68,7 +67,7 @@ def main() -> int:
     names = {int(k): v for k, v in json.loads(CLASS_INDEX.read_text(encoding="utf-8")).items()}
     taxa = load_taxa()
     animals = find(taxa, [n for i, n in names.items() if kingdom_of(i) == "Animalia"], kingdom="Animalia")
-    groups: dict[str, set] = {g: set() for g in GROUPS}
+    groups: dict[str, set] = {g: set() for g in ORGANISM_GROUPS}
     unplaced = []
     others = find(taxa, [n for i, n in names.items() if kingdom_of(i) != "Animalia"])
     paths: dict[str, dict] = {}   # species → its lineage (kingdom … genus, and the binomial as "species")
