@@ -1,9 +1,9 @@
 """The groups: what kind of thing a photo shows, as far as `naturalist` acts on it. One table, one home.
 
-    >>> group_of({"kingdom": "Animalia", "class": "Aves"})
-    'birds'
+    >>> group_of({"kingdom": "Fungi", "class": "Agaricomycetes"})
+    'fungi'
     >>> GROUPS
-    ('plants', 'birds', 'insects', 'other_organism', 'not_organism')
+    ('plants', 'birds', 'insects', 'fungi', 'other_organism', 'not_organism')
 
 Each organism group is one row of `TABLE`: its name, its lineage down to the rank that defines it
 (birds: kingdom Animalia, phylum Chordata, class Aves — the class decides), and the everyday word the
@@ -42,6 +42,7 @@ TABLE = (
     Group("plants", {"kingdom": "Plantae"}, "a plant"),
     Group("birds", {"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves"}, "a bird"),
     Group("insects", {"kingdom": "Animalia", "phylum": "Arthropoda", "class": "Insecta"}, "an insect"),
+    Group("fungi", {"kingdom": "Fungi"}, "a fungus"),
     Group("other_organism", {}, "an organism"),   # every organism the rows above do not claim
 )
 OTHER = "other_organism"

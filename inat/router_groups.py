@@ -1,6 +1,6 @@
 """The router's groups, counted on the starter: how much of its softmax falls on each group.
 
-The groups themselves (plants, birds, insects, other organisms, no organism) and `group_of` are
+The groups themselves (plants, birds, insects, fungi, other organisms, no organism) and `group_of` are
 defined once, in `inat.groups`; they are re-exported here for the router's callers. `starter_group_masses`
 sums the starter's softmax over its organism classes by group, which is both a baseline router and an
 input of the learned one (`inat.router`).

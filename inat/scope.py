@@ -2,7 +2,7 @@
 
 The router (`inat.router`) reads the starter's pooled features and its probabilities, so one forward pass
 of the starter gives both the starter's own answer and P(group) for each group of `inat.groups` (plants,
-birds, insects, other organisms and no organism). `naturalist` uses it to choose its experts; a
+birds, insects, fungi, other organisms and no organism). `naturalist` uses it to choose its experts; a
 bundle that declares its scope (`"scope": {"rank": "kingdom", "name": "Plantae"}`) uses it to say when a
 photo is outside that scope.
 """
@@ -23,7 +23,7 @@ SCOPE_MIN = 0.5   # a photo is inside a bundle's scope when its groups there rea
 
 
 def expert_group(bundle: Bundle) -> str | None:
-    """The group a bundle is an expert for (plants, birds or insects): from its declared scope, else from the
+    """The group a bundle is an expert for (plants, birds, insects or fungi): from its declared scope, else from the
     lineage all its classes share; None when that spans groups or only holds "other organisms"."""
     lineage = scope_lineage(bundle.scope, bundle.classes) if bundle.scope else dict(TaxonTree(bundle.classes).shared())
     g = group_of(lineage or None)
@@ -61,7 +61,7 @@ def scope_lineage(scope: dict, classes) -> dict:
 
 def scope_groups(lineage: dict) -> list[int]:
     """Indices (into GROUPS) of the groups that overlap a scope with this lineage (Animalia: birds,
-    insects and other organisms; Plantae: plants)."""
+    insects and other organisms; Plantae: plants; Fungi: fungi)."""
     out = [GROUPS.index(g) for g, defined in DEFINED.items()
            if all(lineage[r] == n for r, n in defined.items() if r in lineage)]
     if group_of(lineage) == OTHER:

@@ -10,7 +10,8 @@ show a species the starter knows at all, `alpha`, and the rest of the group's pr
 itself ("a plant, not a species it knows"). alpha is measured on an independent list: the 10,000
 species of iNaturalist 2021 (its train_mini split has 50 photos of every species, so a share of species
 is a share of photos), counting the species the starter has a class for, by scientific name.
-The same holds for other organisms (mammals, fish, reptiles, amphibians, spiders, molluscs, fungi…):
+The same holds for fungi (a group of their own: kingdom Fungi) and other organisms (mammals, fish,
+reptiles, amphibians, spiders, molluscs…):
 most of the starter's classes are such animals, yet they are few of the species people photograph.
 A class above species covers many species: the starter's "dragonfly" is the order Odonata, 284 of iNat
 2021's 2,412 insects. So the file also gives each starter class its `coverage`, the share of its group's
@@ -80,7 +81,7 @@ def main() -> int:
                 continue
             lineage = {"kingdom": kingdom, "class": rows[0]["class"]}
         else:
-            lineage = {"kingdom": kingdom}  # plants by their kingdom; fungi are "other organisms"
+            lineage = {"kingdom": kingdom}  # plants and fungi are groups by their kingdom
         g = group_of(lineage)
         if g in groups:
             groups[g].add(name)

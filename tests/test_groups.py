@@ -14,7 +14,8 @@ from inat.groups import DEFINED, GROUPS, NOT_ORGANISM, TABLE, UNNAMED, WORDS, Gr
     ({"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves", "order": "Strigiformes"}, "birds"),
     ({"class": "Aves"}, "birds"),                                        # a partial lineage is enough
     ({"kingdom": "Animalia", "phylum": "Arthropoda", "class": "Insecta"}, "insects"),
-    ({"kingdom": "Fungi"}, "other_organism"),
+    ({"kingdom": "Fungi", "phylum": "Basidiomycota", "class": "Agaricomycetes", "genus": "Amanita"}, "fungi"),
+    ({"kingdom": "Fungi"}, "fungi"),                                     # a mushroom is never a plant
     ({"kingdom": "Animalia", "phylum": "Chordata", "class": "Mammalia", "order": "Primates"}, "other_organism"),
     ({"kingdom": "Animalia", "phylum": "Arthropoda", "class": "Arachnida"}, "other_organism"),
     ({}, "other_organism"),
@@ -25,14 +26,15 @@ def test_group_of_follows_the_table(lineage, group):
 
 
 def test_the_table_gives_names_lineages_and_words():
-    assert GROUPS == ("plants", "birds", "insects", "other_organism", "not_organism")
+    assert GROUPS == ("plants", "birds", "insects", "fungi", "other_organism", "not_organism")
     assert GROUPS[NOT_ORGANISM] == "not_organism" and NOT_ORGANISM == len(GROUPS) - 1
-    assert "other_organism" not in DEFINED
+    assert DEFINED["fungi"] == {"kingdom": "Fungi"} and "other_organism" not in DEFINED
     assert UNNAMED["birds"] == {"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves"}
     assert UNNAMED["other_organism"] == {}
-    assert WORDS == {"plants": "a plant", "birds": "a bird", "insects": "an insect",
+    assert WORDS == {"plants": "a plant", "birds": "a bird", "insects": "an insect", "fungi": "a fungus",
                      "other_organism": "an organism"}
-    assert [g.defined_by for g in TABLE] == [("kingdom", "Plantae"), ("class", "Aves"), ("class", "Insecta"), None]
+    assert [g.defined_by for g in TABLE] == [("kingdom", "Plantae"), ("class", "Aves"), ("class", "Insecta"),
+                                             ("kingdom", "Fungi"), None]
 
 
 def test_a_row_with_ranks_out_of_order_is_refused():

@@ -104,6 +104,21 @@ def test_a_plant_the_starter_cannot_name_is_a_plant_and_no_species():
     assert ancestor["rank"] == "kingdom" and ancestor["name"] == "Plantae"   # "a plant — I can't tell which"
 
 
+def test_a_mushroom_the_starter_cannot_name_reads_a_fungus_never_a_plant():
+    from inat.app.views import heading
+    from inat.record import identify
+    from inat.rollup import TaxonTree
+    # The starter is half sure of its oak, but the router says fungi: the photo is "a fungus — kingdom Fungi".
+    m = Mixture(STARTER, {}, {"plants": 0.01})
+    merged = m.combine(np.array([[0.0, 0.5, 0.0, 0.25, 0.25]]), groups(fungi=0.9, plants=0.05, not_organism=0.05),
+                       {})[0]
+    _, unnamed = named(m, merged)
+    assert unnamed["Fungi"] == pytest.approx(0.9) and unnamed["Plantae"] == pytest.approx(0.05 * 0.99)
+    r = identify(TaxonTree(m.tree_taxa), merged, "photo", "naturalist", 5, ranked=len(m.taxa))
+    assert r.ancestor["rank"] == "kingdom" and r.ancestor["name"] == "Fungi"
+    assert heading(r) == "A fungus — kingdom Fungi, 90\u00a0%"
+
+
 def test_an_unsure_expert_gives_its_group_the_rest_and_a_sure_one_names_the_species():
     from inat.rollup import TaxonTree
     # gate = sigmoid(0 + 1 * logit(top)): the gate equals the expert's top probability here

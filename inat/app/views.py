@@ -27,11 +27,11 @@ PHOTO_TIPS = ("**Tips:** one plant, animal or fungus per photo, filling most of 
 
 # Everyday words for the taxa people name a photo by ("a bird", not "class Aves"). A heading says the
 # word and the rank together: "A bird — class Aves, 92 %". The taxa that define naturalist's groups take the
-# groups table's words (inat.groups: "a plant", "a bird", "an insect").
+# groups table's words (inat.groups: "a plant", "a bird", "an insect", "a fungus").
 EVERYDAY = {
     **{g.defined_by[1]: g.word for g in GROUP_TABLE if g.lineage},
     # kingdoms and phyla
-    "Animalia": "an animal", "Fungi": "a fungus",
+    "Animalia": "an animal",
     "Chordata": "an animal with a backbone", "Arthropoda": "an arthropod (insect, spider, crab…)",
     "Mollusca": "a mollusc", "Cnidaria": "a jellyfish, coral or anemone", "Echinodermata": "a starfish or sea urchin",
     "Tracheophyta": "a vascular plant", "Bryophyta": "a moss", "Basidiomycota": "a mushroom or bracket fungus",
