@@ -5,7 +5,7 @@
 1. Features: one starter forward pass per photo of every collection (inat/router_data.py): the
    pooled 1280-d pre-logits and the 1000-way softmax (inat/router_features.py), cached per
    collection in --cache (outside the repo), so a rerun only fits (extracting the 5,110 photos
-   took about 45 min on 2 shared, busy cores once, 4 min on an AMX Xeon; reusing them takes seconds).
+   took about 45 min on 2 shared, busy cores once, 3½ min on an AMX Xeon; reusing them takes seconds).
 2. Held-out figures: 5-fold cross-fitting with whole species held out (StratifiedGroupKFold by
    group, grouped by species) over the training pool: plants47 train_mini, flowers102, birds525,
    butterflies100, imagenet-samples, others (mushrooms and primates). plants47 val is never trained on: it is measured by the
