@@ -196,7 +196,7 @@ def test_the_shipped_naturalist_reads_its_starter_gate_and_coverage():
     from inat.hub import naturalist
     e = naturalist()
     m = e.mixture()
-    assert m.starter_gated == {"birds", "insects", "other_organism", "plants"} and len(m.starter_gate) == 4
+    assert m.starter_gated == {"birds", "fungi", "insects", "other_organism", "plants"} and len(m.starter_gate) == 4
     assert set(m.starter_gate_of) == m.starter_gated   # one gate a group
     dragonfly = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Dragonfly")
     monarch = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Monarch butterfly")
