@@ -123,7 +123,7 @@ def claim_wrong(ancestor: dict, photo: LabelledPhoto, known: dict[str, dict | No
 
 
 def truth_group(photo: LabelledPhoto) -> str:
-    """The router group a photo belongs to: plants, birds, insects, other_organism or not_organism."""
+    """The router group a photo belongs to (inat.groups: plants, birds, insects, fungi, other_organism, not_organism)."""
     return group_of(photo.lineage) if photo.organism else "not_organism"
 
 

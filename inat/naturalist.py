@@ -38,6 +38,7 @@ import numpy as np
 
 from .bundle import Bundle
 from .engine import Engine
+from .groups import UNNAMED   # group → the lineage of its unnamed member, from the one groups table
 from .probability import logit, sigmoid
 from .record import Identification, identify
 from .rollup import TaxonTree
@@ -46,12 +47,8 @@ from .scope import GroupModel
 from .taxonomy import Taxon
 
 NAME = "naturalist"
-# The lineage of each group's unnamed member; "other organisms" span kingdoms: theirs follow the starter's
-# classes down to the rank of class, and one with no lineage takes what the starter gives no class.
-UNNAMED = {"plants": {"kingdom": "Plantae"},
-           "birds": {"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves"},
-           "insects": {"kingdom": "Animalia", "phylum": "Arthropoda", "class": "Insecta"},
-           "other_organism": {}}
+# UNNAMED (inat.groups) gives each group's unnamed member its lineage; "other organisms" span kingdoms: theirs
+# follow the starter's classes down to the rank of class, and one with no lineage takes what the starter gives no class.
 UNNAMED_DEPTH = ("kingdom", "phylum", "class")
 EXPERT_MIN = 0.02   # an expert whose group gets less probability than this is not run
 DEFAULT_COVERAGE = 1e-3   # a starter class without a recorded coverage: one species among a thousand

@@ -1,16 +1,17 @@
-"""The router: what kind of thing a photo shows (plants, birds, insects, other organism, not an organism).
+"""The router: what kind of thing a photo shows (plants, birds, insects, fungi, other organism, not an organism).
 
     >>> router = Router.load()
     >>> router.groups
-    ('plants', 'birds', 'insects', 'other_organism', 'not_organism')
-    >>> router.probabilities(features, starter_probs)   # (N, 5), rows sum to 1
+    ('plants', 'birds', 'insects', 'fungi', 'other_organism', 'not_organism')
+    >>> router.probabilities(features, starter_probs)   # (N, 6), rows sum to 1
 
 A class-balanced multinomial logistic regression over the starter's own outputs for the photo
 (the feature contract is in `inat/router_features.py`):
 
     x = [features (1280: pooled pre-logits),
-         logit(scope), log(mass_plants), log(mass_birds), log(mass_insects), log(mass_other)]   (1285)
-    P(group) = softmax(((x - mean) / scale) @ weight.T + bias)
+         logit(scope), log(mass_plants), log(mass_birds), log(mass_insects), log(mass_fungi),
+         log(mass_other)]                                                                        (1286)
+    P(group) = calibrated(((x - mean) / scale) @ weight.T + bias, calibration)   # softmax(z / T)
 
 where scope = the starter's summed organism probability and mass_g its softmax summed over its
 classes of group g (`inat.router_groups.starter_group_masses`, masses floored at MASS_FLOOR). The
@@ -18,6 +19,9 @@ pooled features tell plants, birds and insects apart even where ImageNet has no 
 starter's scope is what tells an organism from an object, so it enters as an input whose
 regularisation was relaxed during fitting (folded into `scale`). Measured alternatives and the
 held-out figures are in `assets/router.json`; `scripts/train_router.py` rebuilds both files.
+`calibration` (the sidecar's, `{"method": "temperature", "temperature": T}`; `{}` is the plain softmax) is
+fitted on the cross-fitted predictions for photos of species the router never saw, so a photo unlike its
+fitting data gets an uncertain group rather than 0.997; `inat.probability.calibrated` applies it.
 
 Pure numpy at run time: the weights are read with `safetensors.numpy`, nothing is unpickled.
 """
@@ -25,11 +29,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .probability import calibrated, check_calibration
 from .router_groups import GROUPS, NOT_ORGANISM, starter_group_masses
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -40,7 +45,7 @@ VERSION = 1
 FEATURE_DIM = 1280
 STARTER_OUTPUTS = 1000
 MASS_FLOOR = 1e-6      # log(0) guard; far below any mass that changes a decision
-EXTRA_NAMES = ("logit_scope", "log_mass_plants", "log_mass_birds", "log_mass_insects", "log_mass_other_organism")
+EXTRA_NAMES = ("logit_scope",) + tuple(f"log_mass_{g}" for g in GROUPS if g != "not_organism")
 TENSORS = ("mean", "scale", "weight", "bias")
 
 
@@ -49,7 +54,7 @@ class RouterError(ValueError):
 
 
 def starter_inputs(starter_probs: np.ndarray) -> np.ndarray:
-    """(N, 5) float64: logit of the starter's organism mass, then log of its plant/bird/insect/other masses."""
+    """(N, len(GROUPS)) float64: logit of the starter's organism mass, then log of its mass on each organism group."""
     m = starter_group_masses(starter_probs)
     scope = np.clip(1.0 - m[:, NOT_ORGANISM], MASS_FLOOR, 1.0 - MASS_FLOOR)
     organism_masses = np.delete(m, NOT_ORGANISM, axis=1)
@@ -57,7 +62,7 @@ def starter_inputs(starter_probs: np.ndarray) -> np.ndarray:
 
 
 def router_inputs(features: np.ndarray, starter_probs: np.ndarray) -> np.ndarray:
-    """(N, 1285) float64: the pooled features followed by `starter_inputs(starter_probs)`."""
+    """(N, FEATURE_DIM + len(EXTRA_NAMES)) float64: the pooled features followed by `starter_inputs(starter_probs)`."""
     f = np.asarray(features, dtype=np.float64)
     p = np.asarray(starter_probs)
     if f.ndim != 2 or f.shape[1] != FEATURE_DIM:
@@ -66,12 +71,6 @@ def router_inputs(features: np.ndarray, starter_probs: np.ndarray) -> np.ndarray
         raise ValueError(f"starter_probs must have shape ({f.shape[0]}, {STARTER_OUTPUTS}) "
                          f"(the starter's softmax, one row per feature row), not {p.shape}")
     return np.column_stack([f, starter_inputs(p)])
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -84,11 +83,17 @@ class Router:
     bias: np.ndarray     # (G,)
     groups: tuple = GROUPS
     info: dict | None = None   # the JSON sidecar: provenance and held-out figures
+    calibration: dict = field(default_factory=dict)   # inat.probability's map of the logits; {}: plain softmax
+
+    def logits(self, features: np.ndarray, starter_probs: np.ndarray) -> np.ndarray:
+        """(N, G) float64 uncalibrated group logits for the starter's features and softmax."""
+        z = (router_inputs(features, starter_probs) - self.mean) / self.scale
+        return z @ self.weight.T + self.bias
 
     def probabilities(self, features: np.ndarray, starter_probs: np.ndarray) -> np.ndarray:
-        """(N, G) float64 group probabilities (rows sum to 1) for the starter's features and softmax."""
-        z = (router_inputs(features, starter_probs) - self.mean) / self.scale
-        return _softmax(z @ self.weight.T + self.bias)
+        """(N, G) float64 calibrated group probabilities (rows sum to 1) for the starter's features and softmax."""
+        p = calibrated(self.logits(features, starter_probs), self.calibration).astype(np.float64)
+        return p / p.sum(axis=1, keepdims=True)
 
     def organism_probability(self, features: np.ndarray, starter_probs: np.ndarray) -> np.ndarray:
         """(N,) float64: 1 − P(not_organism), the router's counterpart of the starter's scope mass."""
@@ -119,10 +124,18 @@ class Router:
         if missing:
             raise RouterError(f"{weights}: missing tensor {missing[0]!r}")
         groups = tuple(info.get("groups") or ())
+        if groups != GROUPS:
+            raise RouterError(f"{sidecar}: groups {list(groups)} are not this version's {list(GROUPS)} (inat.groups); "
+                              "rebuild with python scripts/train_router.py")
+        calibration = info.get("calibration") or {}
+        try:
+            check_calibration(calibration)
+        except ValueError as e:
+            raise RouterError(f"{sidecar}: {e}") from None
         d = FEATURE_DIM + len(EXTRA_NAMES)
         a = {k: arrays[k].astype(np.float64) for k in TENSORS}
         if (not groups or "not_organism" not in groups or a["weight"].shape != (len(groups), d)
                 or a["bias"].shape != (len(groups),) or a["mean"].shape != (d,) or a["scale"].shape != (d,)
                 or not np.all(a["scale"] > 0) or not all(np.isfinite(v).all() for v in a.values())):
             raise RouterError(f"{weights}: tensor shapes or values do not fit {len(groups)} groups over {d} inputs")
-        return cls(groups=groups, info=info, **a)
+        return cls(groups=groups, info=info, calibration=calibration, **a)

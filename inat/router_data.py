@@ -7,6 +7,8 @@
     butterflies100   butterflies100/labels.csv          insects   species = common name
     imagenet         imagenet-samples/labels.csv        the starter taxonomy's group of the ImageNet
                                                         class, not_organism outside it; species = class
+    others           others/labels.csv                  fungi (7 mushrooms) and other_organism (10
+                                                        primates), by their lineage; species = scientific name
 
 `species` is what held-out folds keep together, so a measured photo's species was never trained on.
 """
@@ -20,7 +22,7 @@ from pathlib import Path
 from .router_groups import group_of
 from .starter import starter_classes
 
-COLLECTIONS = ("plants47_train", "plants47_val", "flowers102", "birds525", "butterflies100", "imagenet")
+COLLECTIONS = ("plants47_train", "plants47_val", "flowers102", "birds525", "butterflies100", "imagenet", "others")
 TAXONOMY_KEYS = ("kingdom", "phylum", "class", "order", "family", "genus")
 
 
@@ -66,6 +68,7 @@ def load_collection(data: Path, name: str) -> list[Photo]:
                                         lambda r: r["scientific_name"] or r["common_name"]),
         "butterflies100": lambda: _labels_csv(data / "butterflies100", "butterflies100", lambda r: r["common_name"]),
         "imagenet": lambda: _imagenet(data / "imagenet-samples"),
+        "others": lambda: _labels_csv(data / "others", "others", lambda r: r["scientific_name"]),
     }
     if name not in readers:
         raise ValueError(f"unknown collection {name!r}; choose from {', '.join(COLLECTIONS)}")

@@ -1,11 +1,9 @@
-"""The router's groups: what kind of thing a photo shows, as far as we can act on it.
+"""The router's groups, counted on the starter: how much of its softmax falls on each group.
 
-A group is decided from a taxonomy (kingdom, class); anything that is not an organism is
-`not_organism`. `starter_group_masses` sums the starter's softmax over its organism classes by group,
-which is both a baseline router and an input of the learned one (`inat.router`).
-
-Fungi are not a group of their own: the training photos hold 3 fungi (imagenet-samples), too few
-to learn or to measure a fungi group; they count as `other_organism`.
+The groups themselves (plants, birds, insects, fungi, other organisms, no organism) and `group_of` are
+defined once, in `inat.groups`; they are re-exported here for the router's callers. `starter_group_masses`
+sums the starter's softmax over its organism classes by group, which is both a baseline router and an
+input of the learned one (`inat.router`).
 """
 from __future__ import annotations
 
@@ -13,23 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .groups import GROUPS, NOT_ORGANISM, group_of  # noqa: F401  (re-exported: the router's callers name them here)
 from .starter import IMAGENET_CLASSES, starter_classes
-
-GROUPS = ("plants", "birds", "insects", "other_organism", "not_organism")
-NOT_ORGANISM = GROUPS.index("not_organism")
-
-
-def group_of(taxonomy: dict | None) -> str:
-    """The group of an organism with this taxonomy ({kingdom, class, ...}); None → not_organism."""
-    if taxonomy is None:
-        return "not_organism"
-    if taxonomy.get("kingdom") == "Plantae":
-        return "plants"
-    if taxonomy.get("class") == "Aves":
-        return "birds"
-    if taxonomy.get("class") == "Insecta":
-        return "insects"
-    return "other_organism"
 
 
 @lru_cache(maxsize=1)

@@ -1,9 +1,10 @@
 """What kind of organism a photo shows: the starter and the router, run together.
 
 The router (`inat.router`) reads the starter's pooled features and its probabilities, so one forward pass
-of the starter gives both the starter's own answer and P(group) for plants, birds, insects, other
-organisms and no organism. `naturalist` uses it to choose its experts; a bundle that declares its scope
-(`"scope": {"rank": "kingdom", "name": "Plantae"}`) uses it to say when a photo is outside that scope.
+of the starter gives both the starter's own answer and P(group) for each group of `inat.groups` (plants,
+birds, insects, fungi, other organisms and no organism). `naturalist` uses it to choose its experts; a
+bundle that declares its scope (`"scope": {"rank": "kingdom", "name": "Plantae"}`) uses it to say when a
+photo is outside that scope.
 """
 from __future__ import annotations
 
@@ -11,26 +12,22 @@ import numpy as np
 
 from .bundle import Bundle
 from .engine import Engine
+from .groups import DEFINED, GROUPS, OTHER, group_of
 from .probability import calibrated, softmax
 from .rollup import TaxonTree
 from .router import Router
-from .router_groups import GROUPS, group_of
 from .starter import starter_bundle
 
 SCOPE_MIN = 0.5   # a photo is inside a bundle's scope when its groups there reach this probability
 
-# The lineage that defines each group the experts cover (other_organism is everything else alive).
-_DEFINED = {"plants": {"kingdom": "Plantae"},
-            "birds": {"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves"},
-            "insects": {"kingdom": "Animalia", "phylum": "Arthropoda", "class": "Insecta"}}
 
 
 def expert_group(bundle: Bundle) -> str | None:
-    """The group a bundle is an expert for (plants, birds or insects): from its declared scope, else from the
+    """The group a bundle is an expert for (plants, birds, insects or fungi): from its declared scope, else from the
     lineage all its classes share; None when that spans groups or only holds "other organisms"."""
     lineage = scope_lineage(bundle.scope, bundle.classes) if bundle.scope else dict(TaxonTree(bundle.classes).shared())
     g = group_of(lineage or None)
-    return g if g in _DEFINED else None
+    return g if g in DEFINED else None
 
 
 class GroupModel:
@@ -64,9 +61,9 @@ def scope_lineage(scope: dict, classes) -> dict:
 
 def scope_groups(lineage: dict) -> list[int]:
     """Indices (into GROUPS) of the groups that overlap a scope with this lineage (Animalia: birds,
-    insects and other organisms; Plantae: plants)."""
-    out = [GROUPS.index(g) for g, defined in _DEFINED.items()
+    insects and other organisms; Plantae: plants; Fungi: fungi)."""
+    out = [GROUPS.index(g) for g, defined in DEFINED.items()
            if all(lineage[r] == n for r, n in defined.items() if r in lineage)]
-    if group_of(lineage) == "other_organism":
-        out.append(GROUPS.index("other_organism"))
+    if group_of(lineage) == OTHER:
+        out.append(GROUPS.index(OTHER))
     return sorted(out)

@@ -10,7 +10,8 @@ show a species the starter knows at all, `alpha`, and the rest of the group's pr
 itself ("a plant, not a species it knows"). alpha is measured on an independent list: the 10,000
 species of iNaturalist 2021 (its train_mini split has 50 photos of every species, so a share of species
 is a share of photos), counting the species the starter has a class for, by scientific name.
-The same holds for other organisms (mammals, fish, reptiles, amphibians, spiders, molluscs, fungi…):
+The same holds for fungi (a group of their own: kingdom Fungi) and other organisms (mammals, fish,
+reptiles, amphibians, spiders, molluscs…):
 most of the starter's classes are such animals, yet they are few of the species people photograph.
 A class above species covers many species: the starter's "dragonfly" is the order Odonata, 284 of iNat
 2021's 2,412 insects. So the file also gives each starter class its `coverage`, the share of its group's
@@ -31,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from inat.router_groups import group_of  # noqa: E402
+from inat.groups import ORGANISM_GROUPS, group_of  # noqa: E402
 from inat.starter import starter_classes  # noqa: E402
 from inat_taxa import find, load_taxa, package_version, path_of  # noqa: E402
 
@@ -39,7 +40,6 @@ CLASS_INDEX = REPO.parent / "shared" / "data" / "inat21_class_index.json"
 OUT = REPO / "assets" / "naturalist_priors.json"
 # The 2021 release sorts classes by folder name, so kingdoms are contiguous (../shared/data/README.md).
 KINGDOMS = ((0, 5387, "Animalia"), (5388, 5728, "Fungi"), (5729, 9999, "Plantae"))
-GROUPS = ("plants", "birds", "insects", "other_organism")
 
 
 def kingdom_of(class_id: int) -> str:
@@ -68,7 +68,7 @@ def main() -> int:
     names = {int(k): v for k, v in json.loads(CLASS_INDEX.read_text(encoding="utf-8")).items()}
     taxa = load_taxa()
     animals = find(taxa, [n for i, n in names.items() if kingdom_of(i) == "Animalia"], kingdom="Animalia")
-    groups: dict[str, set] = {g: set() for g in GROUPS}
+    groups: dict[str, set] = {g: set() for g in ORGANISM_GROUPS}
     unplaced = []
     others = find(taxa, [n for i, n in names.items() if kingdom_of(i) != "Animalia"])
     paths: dict[str, dict] = {}   # species → its lineage (kingdom … genus, and the binomial as "species")
@@ -81,7 +81,7 @@ def main() -> int:
                 continue
             lineage = {"kingdom": kingdom, "class": rows[0]["class"]}
         else:
-            lineage = {"kingdom": kingdom}  # plants by their kingdom; fungi are "other organisms"
+            lineage = {"kingdom": kingdom}  # plants and fungi are groups by their kingdom
         g = group_of(lineage)
         if g in groups:
             groups[g].add(name)

@@ -4,22 +4,27 @@
 
 1. Features: one starter forward pass per photo of every collection (inat/router_data.py): the
    pooled 1280-d pre-logits and the 1000-way softmax (inat/router_features.py), cached per
-   collection in --cache (outside the repo), so a rerun only fits (extracting the 4,733 photos
-   took about 45 min on 2 shared, busy cores; reusing them takes seconds).
+   collection in --cache (outside the repo), so a rerun only fits (extracting the 5,110 photos
+   took about 45 min on 2 shared, busy cores once, 3½ min on an AMX Xeon; reusing them takes seconds).
 2. Held-out figures: 5-fold cross-fitting with whole species held out (StratifiedGroupKFold by
    group, grouped by species) over the training pool: plants47 train_mini, flowers102, birds525,
-   butterflies100, imagenet-samples. plants47 val is never trained on: it is measured by the
+   butterflies100, imagenet-samples, others (mushrooms and primates). plants47 val is never trained on: it is measured by the
    shipped router (its species seen, its photos not) and by the fold routers that never saw its
    species. The held-out predictions go through `Router.probabilities`, the code that ships.
    `--compare` measures the alternatives (starter masses alone, features alone, factorised with
    the starter's scope, ...) on the same folds; `--sweep` the regularisation grid.
-3. The shipped router is fitted on the whole pool; the weights, the provenance and the figures go
-   to assets/, the figures also to benchmarks/results/router.json.
+3. Calibration: a temperature fitted on the held-out predictions (photos of species the fold's router
+   never saw), so a photo unlike the fitting data gets an uncertain group. Its own figures are nested:
+   each fold's predictions are scaled by the temperature fitted on the other folds' (ECE of the top
+   group's probability, and the confidence on wrongly routed photos, before and after).
+4. The shipped router is fitted on the whole pool, with that temperature; the weights, the provenance
+   and the figures go to assets/, the figures also to benchmarks/results/router.json.
 Needs scikit-learn (training only; the router runs on numpy).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -38,15 +43,17 @@ from inat.router import (EXTRA_NAMES, FEATURE_DIM, FORMAT, JSON_FILE, VERSION, W
                          Router, router_inputs)
 from inat.router_data import COLLECTIONS, load_collection  # noqa: E402
 from inat.router_groups import GROUPS, NOT_ORGANISM, starter_group_masses  # noqa: E402
+from inat.calibration import expected_calibration_error, fit_temperature  # noqa: E402
+from benchmarks.results_file import write_results  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 DEFAULT_CACHE = Path("/tmp/router-features")
 RESULTS = REPO / "benchmarks" / "results" / "router.json"
-POOL = ("plants47_train", "flowers102", "birds525", "butterflies100", "imagenet")
+POOL = ("plants47_train", "flowers102", "birds525", "butterflies100", "imagenet", "others")
 HELD_OUT = "plants47_val"
 FOLDS, SEED = 5, 0
 C = 0.1        # inverse L2 strength on standardised inputs (--sweep: 0.03-0.1 best, 1.0 worse on ImageNet)
-BOOST = 10.0   # the 5 starter inputs are scaled up by this before fitting: a 100x weaker L2 penalty on them
+BOOST = 10.0   # the starter inputs (scope, one mass a group) are scaled up by this before fitting: a 100x weaker L2 penalty on them
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 # Changing what a feature is (model, preprocessing, decoding) must invalidate the cache.
 FEATURE_SPEC = ("starter tf_efficientnet_lite0 (efficientnet-lite0-57934424.pth); "
@@ -177,11 +184,70 @@ ALTERNATIVES = {
 }
 
 
+# -- calibration --------------------------------------------------------------------------------
+def scaled(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities re-scaled by a temperature: softmax(log(probs) / T), as `Router.probabilities` applies it."""
+    z = np.log(np.clip(probs, 1e-300, 1.0)) / temperature
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def nested_temperature(oof: np.ndarray, y: np.ndarray, splits) -> tuple[np.ndarray, list[float]]:
+    """Each fold's held-out predictions scaled by the temperature fitted on the other folds' held-out predictions,
+    so the calibrated figures are measured on photos the temperature never saw either; and those temperatures."""
+    logits = np.log(np.clip(oof, 1e-300, 1.0))
+    out, temps = np.empty_like(oof), []
+    for train, test in splits:
+        temps.append(fit_temperature(logits[train], y[train]))
+        out[test] = scaled(oof[test], temps[-1])
+    return out, temps
+
+
+def calibration_figures(p: np.ndarray, y: np.ndarray, collection: np.ndarray, names) -> dict:
+    """ECE of the top group's probability (15 bins), overall and per collection, and how sure the wrong routes are."""
+    top, hit = p.max(1), p.argmax(1) == y
+    wrong = ~hit
+    return {"ece": expected_calibration_error(top, hit),
+            "ece_per_collection": {n: expected_calibration_error(top[collection == n], hit[collection == n])
+                                   for n in names},
+            "mean_confidence": float(top.mean()), "accuracy": float(hit.mean()),
+            "wrong": int(wrong.sum()),
+            "wrong_mean_confidence": float(top[wrong].mean()) if wrong.any() else None,
+            "wrong_at_0.9_or_more": int(np.sum(top[wrong] >= 0.9))}
+
+
+def subsets(pool: Pool) -> dict[str, np.ndarray]:
+    """The photo sets reported on their own: each collection, and `others` split into mushrooms and primates."""
+    out = {n: pool.collection == n for n in pool.names}
+    if "others" in pool.names:
+        out["others: mushrooms"] = (pool.collection == "others") & (pool.y == GROUPS.index("fungi"))
+        out["others: primates"] = (pool.collection == "others") & (pool.y != GROUPS.index("fungi"))
+    return out
+
+
+def routed(p: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """Share of the photos in `mask` whose top group is each group."""
+    pred = p[mask].argmax(1)
+    return {g: float(np.mean(pred == i)) for i, g in enumerate(GROUPS)}
+
+
+def mushroom_figures(pool: Pool, oof: np.ndarray) -> dict:
+    """Held-out: where the others' mushrooms (kingdom Fungi) are routed, overall and by species, and how sure."""
+    mask = subsets(pool).get("others: mushrooms")
+    if mask is None or not mask.any():
+        return {}
+    fungi, plants = GROUPS.index("fungi"), GROUPS.index("plants")
+    return {"n": int(mask.sum()), "routed": routed(oof, mask),
+            "mean_p_fungi": float(oof[mask, fungi].mean()), "mean_p_plants": float(oof[mask, plants].mean()),
+            "by_species": {sp.split(":", 1)[1]: routed(oof, pool.species == sp)["fungi"]
+                           for sp in sorted(set(pool.species[mask]))}}
+
+
 # -- figures ------------------------------------------------------------------------------------
 def figures(pool: Pool, val: Pool, oof: np.ndarray, oof_val: np.ndarray, final_val: np.ndarray) -> dict:
     """Group accuracy per collection, ImageNet scope recall/rejection, confusion matrix; all held out."""
     pred = oof.argmax(1)
-    acc = {n: float(np.mean(pred[pool.collection == n] == pool.y[pool.collection == n])) for n in pool.names}
+    acc = {n: float(np.mean(pred[m] == pool.y[m])) for n, m in subsets(pool).items()}
     acc[HELD_OUT] = float(np.mean(final_val.argmax(1) == val.y))
     acc[HELD_OUT + " (species unseen)"] = float(np.mean(oof_val.argmax(1) == val.y))
     inet = pool.collection == "imagenet"
@@ -283,10 +349,22 @@ def main() -> int:
                      for c in (0.03, 0.1, 1.0) for b in (1.0, 10.0, 50.0)})
         return 0
 
-    oof, oof_val = cross_fit(pool, val, _with(C, BOOST), splits)
+    raw, raw_val = cross_fit(pool, val, _with(C, BOOST), splits)
+    # The temperature the router ships with: fitted on every held-out prediction of the pool.
+    temperature = round(fit_temperature(np.log(np.clip(raw, 1e-300, 1.0)), pool.y), 4)
+    oof, fold_temperatures = nested_temperature(raw, pool.y, splits)
+    oof_val = scaled(raw_val, temperature)
     router = fit_router(pool.features, pool.probs, pool.y)
+    router = dataclasses.replace(router, calibration={"method": "temperature", "temperature": temperature})
     final_val = router.probabilities(val.features, val.probs)
     figs = figures(pool, val, oof, oof_val, final_val)
+    figs["calibration"] = {
+        "temperature": temperature, "fold_temperatures": [round(t, 4) for t in fold_temperatures],
+        "photos": "held-out predictions of the training pool (cross-fitted by species); 'after' scales each fold "
+                  "by the temperature fitted on the other folds' held-out predictions",
+        "before": calibration_figures(raw, pool.y, pool.collection, pool.names),
+        "after": calibration_figures(oof, pool.y, pool.collection, pool.names)}
+    figs["mushrooms"] = mushroom_figures(pool, oof)
     figs["imagenet_mistakes"] = imagenet_mistakes(pool, oof, args.data)
     if args.compare:
         rows = {name: comparison_row(pool, val, fit, splits) for name, fit in ALTERNATIVES.items()}
@@ -302,15 +380,14 @@ def main() -> int:
                    "spec": FEATURE_SPEC},
         "model": {"kind": "class-balanced multinomial logistic regression (sklearn lbfgs, L2)", "C": C,
                   "starter_input_boost": BOOST, "scikit_learn": sklearn.__version__},
-        "fungi": "not a group: 3 fungi photos in the data (imagenet-samples), too few to learn or measure; "
-                 "they count as other_organism",
+        "calibration": router.calibration,
         "data": {"trained_on": list(POOL), "held_out": HELD_OUT, "photos": counts,
                  "source": "../shared/data (plants47 = inat21-plants47, imagenet = imagenet-samples with "
                            "assets/starter_taxonomy.tsv deciding each class's group)"},
         "held_out": f"{FOLDS}-fold cross-fitting over the training pool with whole species held out "
                     f"(StratifiedGroupKFold, seed {SEED}; imagenet: one photo a class, so each class is held out "
                     f"once); {HELD_OUT} is never trained on (measured by the shipped router, and by the fold "
-                    "routers that never saw its species)",
+                    "routers that never saw its species); calibrated figures use a temperature fitted on other folds",
         "figures": figs,
         "command": "python scripts/train_router.py " + shlex.join(sys.argv[1:]),
         "date": _dt.date.today().isoformat(),
@@ -320,15 +397,23 @@ def main() -> int:
     print("held-out group accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in g.items()))
     print(f"imagenet organism vs not: router recall {s['router']['recall']:.3f} rejection {s['router']['rejection']:.3f}"
           f" (starter {s['starter']['recall']:.3f} / {s['starter']['rejection']:.3f})")
+    c = figs["calibration"]
+    print(f"temperature {temperature:g} (folds {c['fold_temperatures']}); held-out ECE of the top group "
+          f"{c['before']['ece']:.3f} -> {c['after']['ece']:.3f}; wrongly routed {c['before']['wrong']}, mean confidence "
+          f"{c['before']['wrong_mean_confidence']:.3f} -> {c['after']['wrong_mean_confidence']:.3f}, at >= 0.9: "
+          f"{c['before']['wrong_at_0.9_or_more']} -> {c['after']['wrong_at_0.9_or_more']}")
+    if figs["mushrooms"]:
+        m = figs["mushrooms"]
+        print(f"mushrooms (held out, {m['n']}): routed to fungi {m['routed']['fungi']:.3f}, plants "
+              f"{m['routed']['plants']:.3f}, other_organism {m['routed']['other_organism']:.3f}")
     print("confusion (rows truth, cols predicted; " + ", ".join(GROUPS) + "):")
     for name, row in zip(GROUPS, figs["confusion"]["matrix"]):
         print(f"  {name:15s} " + " ".join(f"{v:5d}" for v in row))
     if args.dry_run:
         return 0
     write_router(router, info)
-    RESULTS.write_text(json.dumps({k: info[k] for k in ("figures", "held_out", "data", "model", "command", "date")},
-                                  indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {WEIGHTS_FILE.relative_to(REPO)}, {JSON_FILE.relative_to(REPO)}, {RESULTS.relative_to(REPO)}")
+    write_results(RESULTS, {k: info[k] for k in ("figures", "held_out", "data", "model", "calibration", "command", "date")})
+    print(f"wrote {WEIGHTS_FILE.relative_to(REPO)}, {JSON_FILE.relative_to(REPO)}")
     return 0
 
 

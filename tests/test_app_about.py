@@ -104,6 +104,8 @@ def test_about_a_model_with_its_own_scope_and_breeds():
 def test_about_the_naturalist_ensemble():
     text = about_markdown(FakeEnsemble(bundle(name="starter"), {"birds": birds()}))
     assert text.startswith("## naturalist: plants, animals and fungi")
+    # the router's groups in people's words, from the one groups table
+    assert "whether it shows a plant, a bird, an insect, a fungus, another organism or no organism at all" in text
     assert "- **birds**: 964 bird species (`inat2017-birds`)" in text
     assert "- inat2017-birds on its own: Its first guess is right about 9 times in 10 (85.4" in text
     # Issue 25 item 3: the ensemble's own figure is that of the set-up installed, or none.

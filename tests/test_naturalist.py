@@ -104,6 +104,21 @@ def test_a_plant_the_starter_cannot_name_is_a_plant_and_no_species():
     assert ancestor["rank"] == "kingdom" and ancestor["name"] == "Plantae"   # "a plant — I can't tell which"
 
 
+def test_a_mushroom_the_starter_cannot_name_reads_a_fungus_never_a_plant():
+    from inat.app.views import heading
+    from inat.record import identify
+    from inat.rollup import TaxonTree
+    # The starter is half sure of its oak, but the router says fungi: the photo is "a fungus — kingdom Fungi".
+    m = Mixture(STARTER, {}, {"plants": 0.01})
+    merged = m.combine(np.array([[0.0, 0.5, 0.0, 0.25, 0.25]]), groups(fungi=0.9, plants=0.05, not_organism=0.05),
+                       {})[0]
+    _, unnamed = named(m, merged)
+    assert unnamed["Fungi"] == pytest.approx(0.9) and unnamed["Plantae"] == pytest.approx(0.05 * 0.99)
+    r = identify(TaxonTree(m.tree_taxa), merged, "photo", "naturalist", 5, ranked=len(m.taxa))
+    assert r.ancestor["rank"] == "kingdom" and r.ancestor["name"] == "Fungi"
+    assert heading(r) == "A fungus — kingdom Fungi, 90\u00a0%"
+
+
 def test_an_unsure_expert_gives_its_group_the_rest_and_a_sure_one_names_the_species():
     from inat.rollup import TaxonTree
     # gate = sigmoid(0 + 1 * logit(top)): the gate equals the expert's top probability here
@@ -181,7 +196,7 @@ def test_the_shipped_naturalist_reads_its_starter_gate_and_coverage():
     from inat.hub import naturalist
     e = naturalist()
     m = e.mixture()
-    assert m.starter_gated == {"birds", "insects", "other_organism", "plants"} and len(m.starter_gate) == 4
+    assert m.starter_gated == {"birds", "fungi", "insects", "other_organism", "plants"} and len(m.starter_gate) == 4
     assert set(m.starter_gate_of) == m.starter_gated   # one gate a group
     dragonfly = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Dragonfly")
     monarch = next(i for i, t in enumerate(e.starter.classes) if t.common_name == "Monarch butterfly")

@@ -1,6 +1,7 @@
-"""The router: its committed asset loads and answers; on real photos it routes the obvious cases."""
+"""The router: its committed asset loads and answers; on real photos it routes the obvious cases, a mushroom to fungi."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -68,13 +69,15 @@ def test_starter_masses_follow_the_taxonomy():
     assert index[985] == GROUPS.index("plants")          # daisy
     assert index[309] == GROUPS.index("insects")         # bee
     assert index[500] == GROUPS.index("not_organism")    # cliff dwelling
-    assert index[947] == GROUPS.index("other_organism")  # mushroom: fungi are not a group of their own
+    assert index[947] == GROUPS.index("fungi")           # mushroom: kingdom Fungi, never a plant
+    assert index[997] == GROUPS.index("fungi")           # bolete
     onehot = np.zeros((1, 1000), dtype=np.float32)
     onehot[0, 985] = 1.0
-    np.testing.assert_allclose(starter_group_masses(onehot), [[1, 0, 0, 0, 0]])
+    np.testing.assert_allclose(starter_group_masses(onehot), [[1, 0, 0, 0, 0, 0]])
     x = starter_inputs(onehot)
     assert x[0, 0] > 10 and x[0, 1] == pytest.approx(0, abs=1e-5) and x[0, 2] < -10  # logit scope, log masses
-    assert group_of(None) == "not_organism" and group_of({"kingdom": "Fungi"}) == "other_organism"
+    assert x.shape == (1, len(EXTRA_NAMES)) == (1, len(GROUPS))
+    assert group_of(None) == "not_organism" and group_of({"kingdom": "Fungi"}) == "fungi"
 
 
 def test_a_mismatched_weights_file_is_refused(tmp_path):
@@ -90,11 +93,50 @@ def test_a_mismatched_weights_file_is_refused(tmp_path):
         Router.load(w)
 
 
+def test_the_shipped_temperature_softens_the_groups_and_keeps_their_order(router):
+    assert router.calibration["method"] == "temperature" and router.calibration["temperature"] > 1
+    features, probs = _random_inputs(20, seed=3)
+    plain = dataclasses.replace(router, calibration={}).probabilities(features, probs)
+    shipped = router.probabilities(features, probs)
+    np.testing.assert_array_equal(shipped.argmax(1), plain.argmax(1))
+    assert np.all(shipped.max(1) <= plain.max(1) + 1e-9) and np.any(shipped.max(1) < plain.max(1) - 1e-3)
+    t = router.calibration["temperature"]
+    z = router.logits(features, probs) / t
+    expected = np.exp(z - z.max(1, keepdims=True))
+    np.testing.assert_allclose(shipped, expected / expected.sum(1, keepdims=True), atol=1e-6)
+
+
+def test_held_out_figures_know_fungi_and_calibration(router):
+    figures = router.info["figures"]
+    acc = figures["group_accuracy"]
+    mushrooms = figures["mushrooms"]
+    assert mushrooms["n"] == 105   # the others' mushrooms, each routed by a fold router that never saw its species
+    assert mushrooms["routed"]["fungi"] >= 0.8 and mushrooms["routed"]["plants"] <= 0.15   # 0.41 before fungi were a group
+    assert acc["others: mushrooms"] == mushrooms["routed"]["fungi"]
+    c = figures["calibration"]
+    assert c["temperature"] == router.calibration["temperature"]
+    assert c["after"]["ece"] < c["before"]["ece"]
+    assert c["after"]["wrong_mean_confidence"] < c["before"]["wrong_mean_confidence"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"groups": ["plants", "birds", "insects", "other_organism", "not_organism"]}, "are not this version's"),
+    ({"calibration": {"method": "temperature", "temperature": -1}}, "temperature"),
+])
+def test_a_router_file_from_another_version_is_refused(tmp_path, change, message):
+    w, j = tmp_path / "router.safetensors", tmp_path / "router.json"
+    shutil.copy(WEIGHTS_FILE, w)
+    j.write_text(json.dumps({**json.loads(JSON_FILE.read_text()), **change}))
+    with pytest.raises(RouterError, match=message):
+        Router.load(w)
+
+
 REAL_PHOTOS = {
     "birds": "birds525/photos/ABBOTTS_BABBLER/1.jpg",
     "plants": "inat21-plants47/val/05889_Plantae_Tracheophyta_Liliopsida_Asparagales_Asparagaceae_Chlorogalum_"
               "pomeridianum/292132ab-9014-52e9-a7b7-baaeda095e1a.jpg",
     "not_organism": "imagenet-samples/n02690373_airliner.JPEG",
+    "fungi": "others/photos/Boletus_edulis/Boletus_edulis_1.jpg",   # a King Bolete on the forest floor (a fitting photo)
 }
 
 

@@ -20,7 +20,9 @@ def names(indices):
     ({"kingdom": "Animalia", "phylum": "Chordata"}, ["birds", "other_organism"]),
     ({"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves"}, ["birds"]),
     ({"kingdom": "Animalia", "phylum": "Arthropoda", "class": "Insecta", "order": "Lepidoptera"}, ["insects"]),
-    ({"kingdom": "Fungi"}, ["other_organism"]),
+    ({"kingdom": "Fungi"}, ["fungi"]),
+    ({"kingdom": "Fungi", "phylum": "Basidiomycota"}, ["fungi"]),
+    ({}, ["plants", "birds", "insects", "fungi", "other_organism"]),
 ])
 def test_a_scope_covers_the_groups_it_overlaps(lineage, groups):
     assert names(scope_groups(lineage)) == groups

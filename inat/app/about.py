@@ -7,6 +7,7 @@ details". No Gradio and no model loading here.
 """
 from __future__ import annotations
 
+from ..groups import TABLE as GROUP_TABLE
 from ..rollup import TaxonTree
 from .views import ABOVE_SPECIES, _cap, code, everyday, fmt_pct, md
 
@@ -258,9 +259,9 @@ def _about(m, error: str | None) -> str:
     if is_ensemble(m):
         experts = [f"- **{md(g)}**: {coverage(b.classes)} ({code(b.name)})" for g, b in m.experts.items()]
         parts = [f"## {name}: plants, animals and fungi", "",
-                 "One answer for any photo: a router looks at the photo first and decides whether it shows a plant, "
-                 "a bird, an insect, another organism or no organism at all, and the expert for that group names the "
-                 "species.", ""]
+                 "One answer for any photo: a router looks at the photo first and decides whether it shows "
+                 f"{', '.join(g.word for g in GROUP_TABLE if g.lineage)}, another organism or no organism at all, "
+                 "and the expert for that group names the species.", ""]
         parts += ["**Its experts:**", *experts, ""] if experts else \
             ["No expert is installed: every answer comes from the starter.", ""]
         parts += [f"**{'Everything else' if experts else 'What it knows'}:** the starter, "

@@ -10,6 +10,7 @@ Tracheophyta for a model of 47 vascular plants) is never the claim: it says noth
 """
 from __future__ import annotations
 
+from ..groups import TABLE as GROUP_TABLE
 from ..images import FORMATS, PHOTO_PROBLEMS, photo_problem  # noqa: F401 (the page's sentences)
 from ..record import Identification
 from ..rollup import ANCESTOR_THRESHOLD
@@ -25,17 +26,19 @@ PHOTO_TIPS = ("**Tips:** one plant, animal or fungus per photo, filling most of 
               "for a plant, a flower or a leaf up close.")
 
 # Everyday words for the taxa people name a photo by ("a bird", not "class Aves"). A heading says the
-# word and the rank together: "A bird — class Aves, 92 %".
+# word and the rank together: "A bird — class Aves, 92 %". The taxa that define naturalist's groups take the
+# groups table's words (inat.groups: "a plant", "a bird", "an insect", "a fungus").
 EVERYDAY = {
+    **{g.defined_by[1]: g.word for g in GROUP_TABLE if g.lineage},
     # kingdoms and phyla
-    "Plantae": "a plant", "Animalia": "an animal", "Fungi": "a fungus",
+    "Animalia": "an animal",
     "Chordata": "an animal with a backbone", "Arthropoda": "an arthropod (insect, spider, crab…)",
     "Mollusca": "a mollusc", "Cnidaria": "a jellyfish, coral or anemone", "Echinodermata": "a starfish or sea urchin",
     "Tracheophyta": "a vascular plant", "Bryophyta": "a moss", "Basidiomycota": "a mushroom or bracket fungus",
     "Ascomycota": "a cup fungus, morel or lichen",
     # classes
-    "Aves": "a bird", "Mammalia": "a mammal", "Reptilia": "a reptile", "Amphibia": "an amphibian",
-    "Actinopterygii": "a ray-finned fish", "Chondrichthyes": "a shark or ray", "Insecta": "an insect",
+    "Mammalia": "a mammal", "Reptilia": "a reptile", "Amphibia": "an amphibian",
+    "Actinopterygii": "a ray-finned fish", "Chondrichthyes": "a shark or ray",
     "Arachnida": "a spider or other arachnid", "Malacostraca": "a crab, shrimp or woodlouse",
     "Gastropoda": "a snail or slug", "Bivalvia": "a clam, mussel or oyster",
     "Polypodiopsida": "a fern", "Pinopsida": "a conifer", "Magnoliopsida": "a flowering plant",
