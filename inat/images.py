@@ -78,7 +78,7 @@ def open_image(source, draft_size: int | None = None) -> Image.Image:
             if not path.exists():
                 raise ImageError(f"{source}: no such file")
             if path.is_dir():
-                raise ImageError(f"{source}: is a directory, not an image")
+                raise ImageError(f"{source}: is a directory with no photos (JPEG, PNG, WebP or HEIC) in it")
             if path.stat().st_size == 0:
                 raise ImageError(f"{source}: empty file")
             fp = path
@@ -125,7 +125,7 @@ def open_image(source, draft_size: int | None = None) -> Image.Image:
 # in one sentence that says what to do; the technical reason stays in the log and in `predict --json`.
 PHOTO_PROBLEMS = (
     ("no such file", "{name} does not exist: check the name and the folder."),
-    ("is a directory", "{name} is a folder: give the photos in it, or the folder to predict (it is searched)."),
+    ("is a directory", "{name} is a folder with no photos in it (JPEG, PNG, WebP or HEIC)."),
     ("empty file", "{name} is empty: choose a photo file ({formats})."),
     ("not an image file", "{name} is not a photo this app can open: choose a {formats} file."),
     ("truncated or corrupt", "{name} is damaged or incomplete: upload the original photo again."),

@@ -46,8 +46,8 @@ _RANK_ORDER = ("kingdom", "phylum", "class", "order", "family", "genus", "specie
 def image_files(paths) -> list[str]:
     """The files to identify, in a stable order: each path as given, or for a folder the images in
     it and its sub-folders (by IMAGE_SUFFIXES, hidden files and folders skipped, symlinked folders
-    not followed), sorted by their path inside the folder. A path that does not exist is kept so
-    that its row can say so."""
+    not followed), sorted by their path inside the folder. A path that does not exist, and a folder
+    with no photo in it, are kept so that their rows can say so."""
     out = []
     for p in paths:
         root = Path(p)
@@ -61,7 +61,8 @@ def image_files(paths) -> list[str]:
                 # "._IMG_1.jpg" files are macOS metadata, not images.
                 if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
                     found.append(Path(folder, name))
-        out.extend(str(f) for f in sorted(found, key=lambda f: f.relative_to(root).parts))
+        # A folder with no photo is kept as itself, so that its row (or --json line) says so in input order.
+        out.extend([str(f) for f in sorted(found, key=lambda f: f.relative_to(root).parts)] or [str(p)])
     return out
 
 

@@ -188,7 +188,7 @@ def test_real_models_read_in_peoples_words(name):
     assert len(model_choices([(name, m)])[0][0]) <= 40
 
 
-# -- issue 25: figures of the user's own set-up; which model would name it; how to add experts ---------------
+# -- figures of the user's own set-up; which model would name it; how to add experts ---------------
 def test_the_ensembles_figure_is_the_one_of_the_installed_set_up():
     from inat.setup_metrics import setup_figures
     both = {"measured_by": "x", "setups": {

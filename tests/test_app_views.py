@@ -207,7 +207,7 @@ def test_the_model_that_named_it_and_the_world_it_knows():
     assert "\n\nAmong the 4 felids this model knows." in card  # own lines, not run together
 
 
-# -- issue 25: one rounding rule, possibilities, the model that would name it --------------------------------
+# -- one rounding rule, possibilities, the model that would name it --------------------------------
 @pytest.mark.parametrize("p, shown", [(None, "—"), (0, "<1 %"), (0.001, "<1 %"), (0.004999, "<1 %"), (0.005, "1 %"),
                                       (0.924, "92 %"), (0.925, "93 %"), (0.994, "99 %"), (0.995, ">99 %"), (0.999, ">99 %"),
                                       (1, ">99 %")])

@@ -206,7 +206,7 @@ def test_about_speaks_without_raw_keys(page, tmp_path):
     expect(about).to_contain_text("How often it is right", timeout=TIMEOUT_MS)
     expect(about).to_contain_text("What it cannot do")
     text = about.inner_text()
-    people = text.split("More species:")[0]  # how to add experts gives its commands (issue 25 item 1)
+    people = text.split("More species:")[0]  # how to add experts gives its commands
     for raw in ("val_top1", "top1", "in_scope_threshold", "measured_by", "../", "efficientnet_lite0", "python -m"):
         assert raw not in people, raw
     expect(about).to_contain_text("needs the internet")
@@ -335,7 +335,7 @@ def test_observations_reads_a_days_photos_into_a_table_map_and_csv(page, tmp_pat
         expect(row).to_contain_text(name)
         expect(row).to_contain_text(when[:10].replace(":", "-"))
         expect(row).to_contain_text(town)
-        expect(row).to_contain_text("A big cat — most likely Lion, 40\u00a0%")  # issue 25 item 2
+        expect(row).to_contain_text("A big cat — most likely Lion, 40\u00a0%")
         expect(row).to_contain_text("75\u00a0%")
         expect(row.locator("img")).to_have_attribute("alt", name)
     assert rows.nth(1).locator("img").evaluate("img => img.naturalWidth") > 0  # the thumbnail shows
@@ -349,7 +349,7 @@ def test_observations_reads_a_days_photos_into_a_table_map_and_csv(page, tmp_pat
     expect(page.locator("#obs-map svg.obs-map-wide circle")).to_have_count(3)
     expect(page.locator("#obs-map svg.obs-map-wide")).to_be_visible()
     map_w = page.locator("#obs-map svg.obs-map-wide").bounding_box()["width"]
-    assert map_w >= 0.9 * page.locator("#obs-table").bounding_box()["width"]  # across the page (issue 25 item 5)
+    assert map_w >= 0.9 * page.locator("#obs-table").bounding_box()["width"]  # across the page
     expect(page.locator("#obs-map")).to_contain_text("3 of 5 photos have a position")
     assert page.locator("#obs-map img, #obs-map image").count() == 0
     page.screenshot(path=str(shots(tmp_path) / "app_observations.png"), full_page=True)
