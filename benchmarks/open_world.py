@@ -147,6 +147,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=SHARED)
     ap.add_argument("--limit", type=int, default=None, help="at most N photos a collection (spread evenly)")
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite the table in benchmarks/README.md")
+    ap.add_argument("--json", type=Path, default=RESULTS, help=f"where the figures go (default {RESULTS}); "
+                    "naturalist's figures also go to assets/naturalist_metrics.json under the experts installed")
     args = ap.parse_args(argv)
     from inat.evaluate import known_species, open_world
     from inat.hub import list_bundles
@@ -185,15 +187,14 @@ def main(argv=None) -> int:
     if args.models and not args.limit:  # a partial rerun keeps the other models' rows of the last full run
         rerun = {r["model"] for r in results}
         try:
-            old = json.loads(RESULTS.read_text(encoding="utf-8"))
+            old = json.loads(args.json.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
         if not old.get("limit"):
             kept = [r for r in old.get("results", []) if r["model"] not in rerun]
             results = [r for m in dict.fromkeys([r["model"] for r in kept + results])
                        for r in kept + results if r["model"] == m]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    write_results(RESULTS, {"date": time.strftime("%Y-%m-%d"), "limit": args.limit, "results": results})
+    write_results(args.json, {"date": time.strftime("%Y-%m-%d"), "limit": args.limit, "results": results})
     if not args.limit and any(r["model"] == "naturalist" for r in results):
         write_naturalist_metrics([r for r in results if r["model"] == "naturalist"],
                                  [r for r in results if r["model"] == HELD_OUT])
