@@ -164,8 +164,10 @@ def _write_atomic(table, path: Path) -> None:
 class PartWriter:
     """Collects result tables and writes them as part files: every PART_ROWS rows or PART_SECONDS."""
 
-    def __init__(self, out: Path, part_rows: int = PART_ROWS, part_seconds: float = PART_SECONDS):
-        self.out, self.part_rows, self.part_seconds = Path(out), part_rows, part_seconds
+    def __init__(self, out: Path, part_rows: int | None = None, part_seconds: float | None = None):
+        self.out = Path(out)
+        self.part_rows = PART_ROWS if part_rows is None else part_rows
+        self.part_seconds = PART_SECONDS if part_seconds is None else part_seconds
         self.run = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"  # parts sort by run
         self.pending, self.rows, self.written, self.last = [], 0, 0, time.monotonic()
 
