@@ -230,13 +230,23 @@ def pool_size(node_cpus: list[float], workers: int | None = None) -> Pool:
     return Pool(actors, threads, ask)
 
 
+def import_ray(address: str | None = None):
+    """The ray module with Ray Data (ImportError when requirements-scale.txt is not installed). Without a
+    cluster address, or with a loopback one, Ray is first told that this machine is the whole cluster:
+    it then listens on the loopback interface only (otherwise on the machine's network address, even for
+    a local Ray). Ray reads that setting when first imported."""
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address or address.rsplit(":", 1)[0] in ("127.0.0.1", "localhost"):
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    import ray  # optional dependency: requirements-scale.txt
+    import ray.data  # noqa: F401
+    return ray
+
+
 def start_ray(address: str | None):
     """ray, connected: to `address` (or RAY_ADDRESS) when given, else a new local Ray on the loopback
     interface only. An already initialised Ray (a test's) is used as it is."""
-    if not (address or os.environ.get("RAY_ADDRESS")):
-        # Ray listens on the node's network address unless told the machine is not part of a cluster.
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    import ray  # optional dependency: requirements-scale.txt
+    ray = import_ray(address)
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, logging_level="ERROR")
     for handler in logging.getLogger("ray.data").handlers:  # its console lines; its log file keeps them all
@@ -257,7 +267,7 @@ def score(sources, out, *, model: str | None = None, top: int = 5, batch: int = 
           address: str | None = None, progress: bool = True) -> dict:
     """Score the photos of `sources` not yet in the Parquet folder `out`; returns {total, already, scored,
     failed, seconds, photos_per_s, actors}. Raises ImportError when Ray is not installed."""
-    import ray.data  # noqa: F401  (fail before any work when the optional dependency is missing)
+    import_ray(address)  # fail before any work when the optional dependency is missing
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     current = [photo_key(p) for p in photo_paths(sources)]
@@ -298,7 +308,7 @@ def _run(ray, todo, out, pool: Pool, model, top, batch, already, total, progress
 # -- the command ----------------------------------------------------------------------------------
 def cmd_score(args) -> int:
     try:
-        import ray.data  # noqa: F401  (optional: requirements-scale.txt)
+        import_ray(args.address)
     except ImportError:
         print(f"error: score needs Ray Data: {INSTALL}", file=sys.stderr)
         return 2
