@@ -41,7 +41,8 @@ LIST_SUFFIXES = (".txt", ".csv", ".parquet")   # a SOURCE with one of these is a
 KEY = ("file", "size", "mtime_ns")             # what identifies a photo already scored
 PART_ROWS = 5000        # a part file holds at most this many rows...
 PART_SECONDS = 10.0     # ...and is written at least this often: a kill loses at most this much work
-THREADS_PER_ACTOR = 4   # network threads of one actor at most; more cores a node → more actors
+ACTORS_PER_NODE = 8     # model copies a node holds at most; a bigger node gives each actor more threads
+                        # (on 2 cores two 1-thread actors beat one 2-thread actor: benchmarks/README.md)
 ACTOR_CPU_SHARE = 0.5   # each actor asks Ray for this share of its threads, so Ray's own tasks still
                         # get CPUs (asking for every CPU starved them on 2 cores and the job hung)
 FORWARD_BATCH = 16      # photos per forward pass inside an actor, as predict's --batch-size
@@ -220,11 +221,11 @@ class Pool:
 
 
 def pool_size(node_cpus: list[float], workers: int | None = None) -> Pool:
-    """The actor pool for nodes with these CPU counts: THREADS_PER_ACTOR threads an actor at most (fewer on
-    a smaller node), as many actors as the nodes' cores hold (at least one a node), each asking Ray for
-    ACTOR_CPU_SHARE of its threads. `workers` fixes the number of actors."""
+    """The actor pool for nodes with these CPU counts: one network thread an actor, more on nodes with over
+    ACTORS_PER_NODE cores (the smallest node decides), as many actors as the nodes' cores hold (at least one
+    a node), each asking Ray for ACTOR_CPU_SHARE of its threads. `workers` fixes the number of actors."""
     cpus = [c for c in node_cpus if c > 0] or [1.0]
-    threads = max(1, min(THREADS_PER_ACTOR, int(min(cpus))))
+    threads = max(1, math.ceil(min(cpus) / ACTORS_PER_NODE))
     actors = workers or sum(max(1, int(c // threads)) for c in cpus)
     ask = min(ACTOR_CPU_SHARE * threads, sum(cpus) / actors)  # never more than the cluster has
     return Pool(actors, threads, ask)

@@ -23,10 +23,12 @@ N_PHOTOS = 8
 
 # -- no Ray needed ----------------------------------------------------------------------------------
 def test_pool_fits_the_nodes_and_leaves_cpus_to_ray():
-    assert pool_size([2.0]) == Pool(actors=1, threads=2, cpus=1.0)  # 2 cores: one actor asking for one
+    assert pool_size([2.0]) == Pool(actors=2, threads=1, cpus=0.5)  # 2 cores: two actors asking for one in all
     assert pool_size([1.0, 1.0]) == Pool(actors=2, threads=1, cpus=0.5)  # one actor a node
-    assert pool_size([16.0]) == Pool(actors=4, threads=4, cpus=2.0)
-    assert pool_size([2.0], workers=4) == Pool(actors=4, threads=2, cpus=0.5)  # never more than the cluster
+    assert pool_size([64.0]) == Pool(actors=8, threads=8, cpus=4.0)  # at most 8 model copies a node
+    assert pool_size([16.0, 4.0]) == Pool(actors=20, threads=1, cpus=0.5)  # the smallest node decides
+    assert pool_size([2.0], workers=4) == Pool(actors=4, threads=1, cpus=0.5)
+    assert pool_size([2.0], workers=8) == Pool(actors=8, threads=1, cpus=0.25)  # never more than the cluster has
     assert pool_size([]) == Pool(actors=1, threads=1, cpus=0.5)
 
 
