@@ -8,7 +8,8 @@ The photos are real: every k-th JPEG of ../shared/data's collections (plants47, 
 flowers102, others), in one list file. Each figure is a whole command's wall time, start-up included,
 as a person at the command line waits for it; the ONNX export is made once beforehand.
   predict   `python -m inat predict PHOTO... --csv OUT.csv --model M`
-  score     `python -m inat score LIST --out DIR --model M` (a local Ray, started by the command)
+  score     `python -m inat score LIST --out DIR --model M` (a local Ray, started by the command); also
+            its rate once the actors run (steady_photos_per_s: Ray's start and the model loads left out)
   cluster   the same with `--address` to a Ray cluster of one, then two, nodes of one CPU each, started
             on this machine with ray.cluster_utils.Cluster on the loopback interface only (`ray start`
             for a second node on one machine refuses to run unless Ray may listen on the machine's network
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import platform
 import re
@@ -55,6 +57,11 @@ print(cluster.address, flush=True)
 sys.stdin.read()
 cluster.shutdown()
 """
+# `python -m inat score` that also prints score()'s summary as JSON on stdout (steady_photos_per_s: the rate
+# once the actors run, Ray's start and the model loads left out).
+SCORE = ("import json, sys, inat.score as s; f = s.score; "
+         "s.score = lambda *a, **k: (lambda r: (print(json.dumps(r)), r)[1])(f(*a, **k)); "
+         "from inat.cli import main; sys.exit(main(sys.argv[1:]))")
 # `score` with a part file every second (so a kill at half way leaves several).
 SCORE_OFTEN = "import sys, inat.score; inat.score.PART_SECONDS = 1.0; from inat.cli import main; sys.exit(main(sys.argv[1:]))"
 
@@ -67,13 +74,20 @@ def pick_photos(n: int) -> list[str]:
     return [photos[int(i * step)] for i in range(n)]  # spread over every collection
 
 
-def timed(cmd, env=None) -> tuple[float, str]:
+def timed(cmd, env=None) -> tuple[float, str, str]:
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=REPO, env=env or LOOPBACK, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode not in (0, 1):
         sys.exit(f"{' '.join(map(str, cmd[:4]))}... failed:\n{done.stderr[-3000:]}")
-    return seconds, done.stderr
+    return seconds, done.stderr, done.stdout
+
+
+def timed_score(listfile: Path, out: Path, model: str, *extra) -> dict:
+    seconds, _, stdout = timed([sys.executable, "-c", SCORE, "score", str(listfile), "--out", str(out),
+                                "--model", model, *extra])
+    s = json.loads(stdout.strip().splitlines()[-1])
+    return {"seconds": round(seconds, 2), "steady_photos_per_s": s["steady_photos_per_s"], "actors": s["actors"]}
 
 
 def read_csv(path) -> dict:
@@ -110,12 +124,11 @@ def run_cluster(nodes: int, listfile: Path, model: str, out: Path) -> dict:
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         address = holder.stdout.readline().strip()
-        seconds, err = timed([sys.executable, "-m", "inat", "score", str(listfile), "--out", str(out), "--model",
-                              model, "--address", address])
+        result = timed_score(listfile, out, model, "--address", address)
     finally:
         holder.stdin.close()
         holder.wait(timeout=120)
-    return {"nodes": nodes, "seconds": round(seconds, 2), "summary": err.strip().splitlines()[-1]}
+    return {"nodes": nodes, **result}
 
 
 def part_rows(out: Path) -> dict:
@@ -143,7 +156,7 @@ def kill_test(listfile: Path, model: str, n: int, out: Path) -> dict:
         os.kill(pid, signal.SIGTERM)
     parts = part_rows(out)
     stamps = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in parts}
-    seconds, err = timed(cmd)
+    seconds, err, _ = timed(cmd)
     summary = err.strip().splitlines()[-1]
     already = int(re.search(r"(\d+) already scored", summary).group(1))
     df = read_results(out)
@@ -172,16 +185,17 @@ def main() -> None:
         listfile = tmp / "photos.txt"
         listfile.write_text("\n".join(photos) + "\n", encoding="utf-8")
         timed([sys.executable, "-m", "inat", "predict", *photos[:2], "--model", args.model])  # makes the export
-        t_predict, _ = timed([sys.executable, "-m", "inat", "predict", *photos, "--csv", str(tmp / "p.csv"),
+        t_predict, _, _ = timed([sys.executable, "-m", "inat", "predict", *photos, "--csv", str(tmp / "p.csv"),
                               "--model", args.model])
         reference = read_csv(tmp / "p.csv")
-        t_score, err = timed([sys.executable, "-m", "inat", "score", str(listfile), "--out", str(tmp / "local"),
-                              "--model", args.model])
+        local = timed_score(listfile, tmp / "local", args.model)
         result = {"photos": len(photos), "model": args.model, "cpu": cpu_name(), "load_average": os.getloadavg(),
                   "predict_csv": {"seconds": round(t_predict, 2), "photos_per_s": round(len(photos) / t_predict, 1)},
-                  "score": {"seconds": round(t_score, 2), "photos_per_s": round(len(photos) / t_score, 1),
-                            "summary": err.strip().splitlines()[-1], **compare(reference, tmp / "local")}}
-        result["score_vs_predict"] = round(t_predict / t_score, 3)
+                  "score": {**local, "photos_per_s": round(len(photos) / local["seconds"], 1),
+                            **compare(reference, tmp / "local")}}
+        result["score_vs_predict"] = round(t_predict / local["seconds"], 3)
+        if local["steady_photos_per_s"]:
+            result["score_steady_vs_predict"] = round(local["steady_photos_per_s"] / len(photos) * t_predict, 3)
         for nodes in (1, 2):
             r = run_cluster(nodes, listfile, args.model, tmp / f"cluster{nodes}")
             r.update(photos_per_s=round(len(photos) / r["seconds"], 1), **compare(reference, tmp / f"cluster{nodes}"))

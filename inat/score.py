@@ -267,7 +267,7 @@ def node_cpus(ray) -> list[float]:
 def score(sources, out, *, model: str | None = None, top: int = 5, batch: int = 64, workers: int | None = None,
           address: str | None = None, progress: bool = True) -> dict:
     """Score the photos of `sources` not yet in the Parquet folder `out`; returns {total, already, scored,
-    failed, seconds, photos_per_s, actors}. Raises ImportError when Ray is not installed."""
+    failed, seconds, photos_per_s, steady_photos_per_s, actors}. Raises ImportError when Ray is not installed."""
     import_ray(address)  # fail before any work when the optional dependency is missing
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -294,16 +294,20 @@ def _run(ray, todo, out, pool: Pool, model, top, batch, already, total, progress
     ds = ds.map_batches(Scorer, fn_constructor_kwargs=dict(model=model, top=top, threads=pool.threads),
                         batch_size=batch, batch_format="pyarrow", num_cpus=pool.cpus,
                         compute=ray.data.ActorPoolStrategy(size=pool.actors))
-    writer, scored, failed = PartWriter(out), 0, 0
+    writer, scored, failed, first = PartWriter(out), 0, 0, None
     with tqdm(total=total, initial=already, unit="photo", desc="scoring", file=sys.stderr,
               dynamic_ncols=True, disable=not progress, leave=False) as bar:
         for table in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+            first = first or (time.monotonic(), table.num_rows)  # when the actors' start-up is over
             writer.add(table)
             scored += table.num_rows
             failed += table.num_rows - table.column("error").null_count
             bar.update(table.num_rows)
     writer.flush()
-    return {"scored": scored, "failed": failed}
+    seconds = time.monotonic() - first[0] if first else 0
+    # The rate once the actors run (Ray's start and the model loads left out), for the benchmark.
+    steady = round((scored - first[1]) / seconds, 2) if seconds > 0 and scored > first[1] else None
+    return {"scored": scored, "failed": failed, "steady_photos_per_s": steady}
 
 
 # -- the command ----------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -183,3 +182,41 @@ def test_a_changed_photo_is_scored_again_and_keeps_one_row(ray_session, photos, 
     assert len(after) == N_PHOTOS + 1 and after.index.is_unique
     assert after.loc[str(photo), "size"] == (folder / "03.jpg").stat().st_size != before.loc[str(photo), "size"]
     assert after.loc[str(photo), "species_guess"] == after.loc[str(folder / "03.jpg"), "species_guess"]
+
+
+# Keeps a Ray cluster of two one-CPU nodes on this machine (loopback only) until stdin closes; prints its address.
+CLUSTER = r"""
+import sys
+from ray.cluster_utils import Cluster
+cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+cluster.add_node(num_cpus=1)
+cluster.wait_for_nodes()
+print(cluster.address, flush=True)
+sys.stdin.read()
+cluster.shutdown()
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.shared
+def test_a_two_node_cluster_gives_the_local_runs_rows(ray_session, photos, tmp_path):
+    from inat.score import score
+    score([photos], tmp_path / "local", model="starter", progress=False)
+    env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "PYTHONPATH": str(REPO)}
+    holder = subprocess.Popen([sys.executable, "-c", CLUSTER], cwd=REPO, env=env, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        address = holder.stdout.readline().strip()
+        assert address.startswith("127.0.0.1:"), address
+        done = subprocess.run([sys.executable, "-m", "inat", "score", str(photos), "--out", str(tmp_path / "cluster"),
+                               "--model", "starter", "--address", address], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=300)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]  # 1: the damaged photo's row has an error
+    columns = ["file", "scientific_name", "taxon_rank", "species_guess", "probability", "error"]
+    local = _table(tmp_path / "local")[columns].sort_values("file").reset_index(drop=True)
+    cluster = _table(tmp_path / "cluster")[columns].sort_values("file").reset_index(drop=True)
+    assert len(cluster) == N_PHOTOS + 1
+    assert cluster.equals(local)
