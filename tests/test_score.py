@@ -1,8 +1,9 @@
 """`python -m inat score`: which photos, the pool, the Parquet parts, and real runs on a local Ray.
 
 The Ray tests share one local Ray (module fixture, 2 CPUs, loopback only) and the built-in starter;
-they skip without Ray (requirements-scale.txt) or ../shared/data. The kill test runs the driver in its
-own process, joined to that Ray, and SIGKILLs it just before its third part file is renamed.
+they skip without Ray (requirements-scale.txt) or ../shared/data. The kill test (integration) runs the
+driver in its own process, joined to that Ray, and SIGKILLs it just before its third part file is renamed;
+the cluster test (integration) starts two one-CPU nodes on the loopback interface.
 """
 from __future__ import annotations
 
@@ -144,6 +145,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.integration  # the driver runs in its own process
 @pytest.mark.shared
 def test_a_killed_run_resumes_without_rescoring_or_losing_a_photo(ray_session, photos, tmp_path):
     from inat.score import score
