@@ -16,7 +16,8 @@ a cell), `precision`, and the key `size`, `mtime_ns`. A photo that cannot be rea
 `error`. Parts are written under a temporary name and renamed, so a killed run leaves only whole
 parts; run the same command again and only photos whose (file, size, mtime_ns) is not in RESULTS are
 scored. A photo changed since it was scored is scored again and its old row removed, so every photo
-is there exactly once. Read it with `pandas.read_parquet(RESULTS)` or `polars.read_parquet("RESULTS/*.parquet")`.
+is there exactly once. `_score.json` records the model and --top: another model needs another RESULTS.
+Read it with `pandas.read_parquet(RESULTS)` or `polars.read_parquet("RESULTS/*.parquet")`.
 
 Ray is optional (requirements-scale.txt) and imported only here, inside functions. A local Ray listens
 on the loopback interface only. On a cluster every node needs this package and the photos at the same
@@ -25,6 +26,7 @@ paths; the driver alone writes RESULTS.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import math
 import os
@@ -39,6 +41,7 @@ from .observations import ALL_COLUMNS, image_files, observation_rows
 INSTALL = "pip install -r requirements-scale.txt"
 LIST_SUFFIXES = (".txt", ".csv", ".parquet")   # a SOURCE with one of these is a list of paths
 KEY = ("file", "size", "mtime_ns")             # what identifies a photo already scored
+MANIFEST = "_score.json"                        # the model and --top of RESULTS (readers skip "_" files)
 PART_ROWS = 5000        # a part file holds at most this many rows...
 PART_SECONDS = 10.0     # ...and is written at least this often: a kill loses at most this much work
 ACTORS_PER_NODE = 8     # model copies a node holds at most; a bigger node gives each actor more threads
@@ -105,6 +108,23 @@ def schema():
                             ("taxon_id", pa.int64()), ("model", text)])
     return pa.schema([(c, types[c]) for c in ALL_COLUMNS] + [
         ("top_k", pa.list_(prediction)), ("precision", text), ("size", pa.int64()), ("mtime_ns", pa.int64())])
+
+
+def check_manifest(out: Path, model: str | None, top: int) -> None:
+    """RESULTS holds one model's scores: MANIFEST records the model and --top on the first run, and a run
+    with others is refused (its rows would mix with the first model's, and scored photos not redone)."""
+    from .hub import default_model
+    want = {"model": str(model or default_model()), "top": int(top)}
+    path = Path(out) / MANIFEST
+    if path.is_file():
+        have = json.loads(path.read_text(encoding="utf-8"))
+        if have != want:
+            raise ValueError(f"{out} holds the scores of --model {have['model']} --top {have['top']}, not "
+                             f"--model {want['model']} --top {want['top']}: give another --out")
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(want) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def part_files(out: Path) -> list[Path]:
@@ -271,6 +291,7 @@ def score(sources, out, *, model: str | None = None, top: int = 5, batch: int = 
     import_ray(address)  # fail before any work when the optional dependency is missing
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    check_manifest(out, model, top)
     current = [photo_key(p) for p in photo_paths(sources)]
     keys = read_keys(out)
     drop_stale(keys, current)
@@ -280,7 +301,7 @@ def score(sources, out, *, model: str | None = None, top: int = 5, batch: int = 
     if todo:
         ray = start_ray(address)
         pool = pool_size(node_cpus(ray), workers)
-        summary["actors"] = pool.actors
+        summary["actors"] = min(pool.actors, math.ceil(len(todo) / max(1, int(batch))))
         summary.update(_run(ray, todo, out, pool, model, top, batch, summary["already"], len(current), progress))
     seconds = time.monotonic() - start
     summary.update(seconds=round(seconds, 2), photos_per_s=round(summary["scored"] / seconds, 2) if seconds else None)
@@ -290,10 +311,11 @@ def score(sources, out, *, model: str | None = None, top: int = 5, batch: int = 
 def _run(ray, todo, out, pool: Pool, model, top, batch, already, total, progress) -> dict:
     from tqdm import tqdm
     batch = max(1, int(batch))
-    ds = ray.data.from_items(todo, override_num_blocks=max(1, math.ceil(len(todo) / batch)))
+    blocks = max(1, math.ceil(len(todo) / batch))
+    ds = ray.data.from_items(todo, override_num_blocks=blocks)
     ds = ds.map_batches(Scorer, fn_constructor_kwargs=dict(model=model, top=top, threads=pool.threads),
                         batch_size=batch, batch_format="pyarrow", num_cpus=pool.cpus,
-                        compute=ray.data.ActorPoolStrategy(size=pool.actors))
+                        compute=ray.data.ActorPoolStrategy(size=min(pool.actors, blocks)))  # no idle model loads
     writer, scored, failed, first = PartWriter(out), 0, 0, None
     with tqdm(total=total, initial=already, unit="photo", desc="scoring", file=sys.stderr,
               dynamic_ncols=True, disable=not progress, leave=False) as bar:
@@ -334,7 +356,8 @@ def add_cli(sub) -> None:
                    help="folders (searched recursively), photos, or lists of paths (.txt, .csv, .parquet)")
     p.add_argument("--out", required=True, metavar="RESULTS",
                    help="Parquet folder to write; run again to score only the photos not in it yet")
-    p.add_argument("--model", default=None, help="model name or bundle path (default: the default model)")
+    p.add_argument("--model", default=None, metavar="M",
+                   help="model name or bundle path (default: the default model); one model a RESULTS folder")
     p.add_argument("--top", type=int, default=5, metavar="K", help="how many species in top_k (default 5)")
     p.add_argument("--batch", type=int, default=64, metavar="N", help="photos per actor call (default 64)")
     p.add_argument("--workers", type=int, default=None, metavar="N",

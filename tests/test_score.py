@@ -150,7 +150,7 @@ sys.exit(main(sys.argv[1:]))
 def test_a_killed_run_resumes_without_rescoring_or_losing_a_photo(ray_session, photos, tmp_path):
     from inat.score import score
     out = tmp_path / "results"
-    env = {**os.environ, "KILL_AT": "3", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "KILL_AT": "4", "PYTHONPATH": str(REPO)}  # the manifest, two parts, then the kill
     address = ray_session.get_runtime_context().gcs_address
     done = subprocess.run([sys.executable, "-c", DRIVER, "score", str(photos), "--out", str(out), "--model",
                            "starter", "--batch", "2", "--workers", "1", "--address", address],
@@ -159,13 +159,15 @@ def test_a_killed_run_resumes_without_rescoring_or_losing_a_photo(ray_session, p
     parts = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in out.glob("part-*.parquet")}
     assert len(parts) == 2 and len(list(out.glob(".part-*.tmp"))) == 1  # two whole parts, one never renamed
     kept = len(_table(out))
-    s = score([photos], out, model="starter", top=3, batch=4, progress=False)
+    s = score([photos], out, model="starter", batch=4, progress=False)
     assert (s["already"], s["scored"]) == (kept, N_PHOTOS + 1 - kept)  # nothing rescored
     assert {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in parts} == parts  # written parts untouched
     assert not list(out.glob(".part-*.tmp"))
     df = _table(out)
     assert len(df) == N_PHOTOS + 1 and df["file"].is_unique
     assert score([photos], out, model="starter", progress=False)["scored"] == 0
+    with pytest.raises(ValueError, match="holds the scores of --model starter --top 5"):
+        score([photos], out, model="naturalist", progress=False)  # one model a RESULTS folder
 
 
 @pytest.mark.shared
