@@ -214,8 +214,8 @@ class Scorer:
     def __init__(self, model: str | None, top: int, threads: int | None):
         from .export import make_fast
         from .predict import Predictor
-        self.predictor = Predictor(model, threads=threads)
-        make_fast(self.predictor.runner.engines)  # the fast version predict makes, once, before predicting
+        # prepare=make_fast: the fast version predict makes, once, before predicting
+        self.predictor = Predictor(model, threads=threads, prepare=make_fast)
         self.top = top
 
     def __call__(self, batch):
