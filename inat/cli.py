@@ -15,7 +15,7 @@ import sys
 
 from tqdm import tqdm
 
-from . import calibration, dataset_report, download, evaluate, export, runs, train_cli
+from . import calibration, dataset_report, download, evaluate, export, runs, score, train_cli
 from .errors import first_line
 from .export import ensure_export, make_fast, print_export
 from .hub import model_rows, resolve
@@ -28,7 +28,7 @@ from .predict import Predictor
 from .record import Identification
 from .taxonomy import display_name
 
-COMMAND_MODULES = (train_cli, evaluate, calibration, runs, dataset_report, export, download)
+COMMAND_MODULES = (train_cli, evaluate, calibration, runs, dataset_report, export, download, score)
 
 
 def _print_json(obj) -> None:
