@@ -5,7 +5,7 @@
     python benchmarks/openvino_study.py --models starter --recipes default,keep-depthwise
 
 Ways of running the network, each on the same preprocessed inputs:
-  ort fp32 / ort int8     ONNX Runtime on model.onnx / on the existing static int8 recipe (inat.export.export_int8)
+  ort fp32 / ort int8     ONNX Runtime on model.onnx / on the static int8 recipe (benchmarks/onnx_int8.py)
   ov fp32 / ov bf16       OpenVINO on the fp32 IR, precision hint f32 / bf16 (bf16 only where the CPU has it)
   ov fp32, fp16 weights   the IR saved with OpenVINO's default fp16 weight compression (run in fp32)
   nncf int8 <recipe>      OpenVINO int8 IRs quantized by NNCF with each recipe of RECIPES below
@@ -107,7 +107,7 @@ class Inputs:
 
 
 def symlink_folder(photos: list[Path], folder: Path) -> Path:
-    """A folder of links to `photos` (inat.export.export_int8 takes a folder)."""
+    """A folder of links to `photos` (onnx_int8.export_int8 takes a folder)."""
     folder.mkdir(parents=True, exist_ok=True)
     for i, p in enumerate(photos):
         link = folder / f"{i:05d}{p.suffix.lower()}"
@@ -144,7 +144,8 @@ def ov_way(name: str, file: Path, precision: str, **kw) -> Way:
 def make_ways(bundle, folder: Path, cal: list[Path], recipes: list[str], log) -> dict[str, Way]:
     """Every way of running `bundle`, exporting and converting into `folder` what is missing."""
     import openvino as ov
-    from inat.export import export_int8, export_onnx
+    from inat.export import export_onnx
+    from onnx_int8 import INT8_FILE, export_int8
     from inat.openvino_backend import FILES as OV_FILES
     from inat.runtime import FILES
     from inat.openvino_backend import convert
@@ -155,7 +156,7 @@ def make_ways(bundle, folder: Path, cal: list[Path], recipes: list[str], log) ->
         export_onnx(bundle, folder)
         log(f"  exported {onnx} ({time.perf_counter() - t:.0f} s)")
     ways = {"ort fp32": ort_way("ort fp32", onnx)}
-    int8 = folder / FILES["int8"]
+    int8 = folder / INT8_FILE
     if not int8.is_file():
         t = time.perf_counter()
         export_int8(bundle, symlink_folder(cal[:128], folder / "calibration"), n_calibration=128, n_check=0,
