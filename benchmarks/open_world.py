@@ -68,6 +68,8 @@ def held_out_records(predictor, parts, truths, paths, starter_steps: dict | None
     mixture = predictor.runner.mixture
     crossed = {g: spec["gates"][b.name]["cross_fitted"] for g, b in mixture.experts.items()
                if "cross_fitted" in spec["gates"].get(b.name, {})}
+    genus_crossed = {g: spec["gates"][b.name]["genus"]["cross_fitted"] for g, b in mixture.experts.items()
+                     if g in mixture.genus_gates and "genus" in spec["gates"].get(b.name, {})}
     starter_crossed = spec.get("starter", {}).get("cross_fitted")
     if not crossed and not starter_crossed:
         return None
@@ -75,12 +77,13 @@ def held_out_records(predictor, parts, truths, paths, starter_steps: dict | None
 
     def moved(w, step):
         return (w[0] + step, *w[1:]) if step != float("inf") else (1e6, *[0.0] * (len(w) - 1))
-    saved = dict(mixture.gates), mixture.starter_gate, dict(mixture.starter_gate_of)
+    saved = dict(mixture.gates), mixture.starter_gate, dict(mixture.starter_gate_of), dict(mixture.genus_gates)
     folds = [species_fold(truths[i], spec.get("folds", 2)) for i in parts.ok]
     held = [None] * len(parts.ok)
     try:
         for f in sorted(set(folds)):
             mixture.gates.update({g: (c[str(f)][0] + expert_step, c[str(f)][1]) for g, c in crossed.items()})
+            mixture.genus_gates.update({g: (c[str(f)][0] + expert_step, c[str(f)][1]) for g, c in genus_crossed.items()})
             if starter_crossed:
                 mixture.starter_gate = tuple(starter_crossed[str(f)]["weights"])
                 mixture.starter_gate_of = {g: moved(w, steps.get(g, steps.get("all", 0.0)))
@@ -92,6 +95,8 @@ def held_out_records(predictor, parts, truths, paths, starter_steps: dict | None
         mixture.gates.clear()
         mixture.gates.update(saved[0])
         mixture.starter_gate, mixture.starter_gate_of = saved[1], saved[2]
+        mixture.genus_gates.clear()
+        mixture.genus_gates.update(saved[3])
     return held
 
 

@@ -50,8 +50,10 @@ def naturalist() -> Ensemble:
                     "(scripts/fit_expert_gates.py fits one on labelled photos)", name)
     # The figures measured with exactly these experts installed (inat.setup_metrics), never another set-up's.
     metrics = setup_figures(params.metrics, [b.name for b in experts.values()])
-    return Ensemble(starter_bundle(), experts, alpha=params.alpha, gates=gates, starter_gate=params.starter_gate,
-                    coverage=params.coverage, metrics=metrics, unmeasured=unmeasured, downgraded=params.downgraded)
+    genus_gates = {g: params.genus_gates[b.name] for g, b in experts.items() if b.name in params.genus_gates}
+    return Ensemble(starter_bundle(), experts, alpha=params.alpha, gates=gates, genus_gates=genus_gates,
+                    starter_gate=params.starter_gate, coverage=params.coverage, metrics=metrics,
+                    unmeasured=unmeasured, downgraded=params.downgraded)
 
 
 # Built-in models: name → a function returning its Bundle or Ensemble (no weights read until it is loaded).

@@ -50,6 +50,7 @@ NAME = "naturalist"
 # UNNAMED (inat.groups) gives each group's unnamed member its lineage; "other organisms" span kingdoms: theirs
 # follow the starter's classes down to the rank of class, and one with no lineage takes what the starter gives no class.
 UNNAMED_DEPTH = ("kingdom", "phylum", "class")
+GENUS_LINEAGE = ("kingdom", "phylum", "class", "order", "family", "genus")   # an expert genus member's lineage
 EXPERT_MIN = 0.02   # an expert whose group gets less probability than this is not run
 DEFAULT_COVERAGE = 1e-3   # a starter class without a recorded coverage: one species among a thousand
 
@@ -62,6 +63,7 @@ class Ensemble:
     experts: dict[str, Bundle] = field(default_factory=dict)   # group → expert bundle
     alpha: dict[str, float] = field(default_factory=dict)      # group → how far the starter's species are trusted
     gates: dict[str, tuple] = field(default_factory=dict)      # group → (a, b) of its expert's known-species gate
+    genus_gates: dict[str, tuple] = field(default_factory=dict)  # group → (a, b) of its expert's known-genus gate
     starter_gate: dict = field(default_factory=dict)           # {"weights", "by_group", "groups"}; {}: alpha
     coverage: dict = field(default_factory=dict)               # starter class id → its coverage of its group
     name: str = NAME
@@ -76,7 +78,8 @@ class Ensemble:
         return self.mixture().taxa
 
     def mixture(self) -> "Mixture":
-        return Mixture(self.starter, self.experts, self.alpha, self.gates, self.starter_gate, self.coverage)
+        return Mixture(self.starter, self.experts, self.alpha, self.gates, self.starter_gate, self.coverage,
+                       self.genus_gates)
 
     @property
     def has_scope(self) -> bool:
@@ -129,7 +132,7 @@ class Mixture:
 
     def __init__(self, starter: Bundle, experts: dict[str, Bundle], alpha: dict[str, float] | None = None,
                  gates: dict[str, tuple[float, float]] | None = None, starter_gate: dict | None = None,
-                 coverage: dict | None = None):
+                 coverage: dict | None = None, genus_gates: dict[str, tuple[float, float]] | None = None):
         self.starter, self.experts = starter, experts
         self.alpha = {g: float((alpha or {}).get(g, 1.0)) for g in GROUPS}
         self.gates = {g: (float(a), float(b)) for g, (a, b) in (gates or {}).items() if g in experts}
@@ -195,7 +198,31 @@ class Mixture:
             group = GROUPS[self.starter_group[i]]
             self.unnamed_of_class[i] = self.unnamed_of_group[group] if UNNAMED[group] else member(
                 {r: t.taxonomy.get(r) for r in UNNAMED_DEPTH if t.taxonomy.get(r)})
+        self._genus_members(genus_gates or {})
         self.tree_taxa = self.taxa + self.unnamed
+
+    def _genus_members(self, genus_gates: dict) -> None:
+        """Each gated expert's genera, with an unnamed member each ("a Haliaeetus, not a species the expert
+        knows"): what its genus gate gives a photo of a genus it knows beyond the species it knows."""
+        self.genus_gates = {g: (float(a), float(b)) for g, (a, b) in genus_gates.items() if g in self.experts}
+        self.expert_genus: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # group → (class x genus one-hot, members)
+        for group in self.genus_gates:
+            classes = self.experts[group].classes
+            cols: dict[str, int] = {}
+            onehot = []
+            members = []
+            for t in classes:
+                genus = t.taxonomy.get("genus")
+                if genus and genus not in cols:
+                    cols[genus] = len(cols)
+                    lineage = {r: t.taxonomy[r] for r in GENUS_LINEAGE if t.taxonomy.get(r)}
+                    members.append(len(self.taxa) + len(self.unnamed))
+                    self.unnamed.append(Taxon(-1, genus, None, "genus", lineage))
+                onehot.append(cols.get(genus, -1))
+            matrix = np.zeros((len(classes), len(cols)))
+            known = np.asarray(onehot) >= 0
+            matrix[np.flatnonzero(known), np.asarray(onehot)[known]] = 1.0
+            self.expert_genus[group] = (matrix, np.asarray(members, dtype=np.int64))
 
     def combine(self, starter_probs: np.ndarray, groups: np.ndarray, expert_probs: dict) -> np.ndarray:
         """(N, len(tree_taxa)) merged probabilities: the classes', then each group's unnamed member's.
@@ -220,7 +247,13 @@ class Mixture:
                 known = self.gate(group, q)                                    # P(a species E knows)
                 rows = np.flatnonzero(ran)
                 np.add.at(merged, (rows[:, None], self.expert_map[group][None, :]), (w[ran] * known)[:, None] * q)
-                left[ran] = w[ran] * (1.0 - known)
+                taken = known
+                if group in self.expert_genus:                                  # P(a genus E knows) ≥ P(a species)
+                    matrix, members = self.expert_genus[group]
+                    qg = q @ matrix
+                    taken = np.maximum(known, known_species_gate(qg.max(axis=1), *self.genus_gates[group]))
+                    np.add.at(merged, (rows[:, None], members[None, :]), (w[ran] * (taken - known))[:, None] * qg)
+                left[ran] = w[ran] * (1.0 - taken)
             cls = np.flatnonzero(self.starter_group == g)
             within = p0[:, cls]
             total = within.sum(axis=1, keepdims=True)

@@ -38,6 +38,7 @@ class Parameters:
     """What naturalist needs besides its networks, validated."""
 
     gates: dict = field(default_factory=dict)         # expert name → (a, b)
+    genus_gates: dict = field(default_factory=dict)   # expert name → (a, b) of its known-genus gate
     starter_gate: dict = field(default_factory=dict)  # {"weights": [w0, w1, w2], "groups": [...]} or {}
     alpha: dict = field(default_factory=dict)         # group → trust in the starter's species (no gate)
     coverage: dict = field(default_factory=dict)      # starter class id (str) → its coverage of its group
@@ -60,6 +61,9 @@ def check_gates(data: dict) -> tuple[dict, dict]:
     gates = {}
     for name, g in (data.get("gates") or {}).items():
         gates[name] = (_number(g.get("a"), f"gates.{name}.a"), _number(g.get("b"), f"gates.{name}.b"))
+        genus = g.get("genus")
+        if genus is not None:
+            _number(genus.get("a"), f"gates.{name}.genus.a"), _number(genus.get("b"), f"gates.{name}.genus.b")
     starter = data.get("starter") or {}
     if starter:
         weights = starter.get("weights")
@@ -111,6 +115,8 @@ def load_parameters(folder: Path = ASSETS) -> Parameters:
             data = _read(folder, files[part])
             if part == "gates":
                 out.gates, out.starter_gate = check_gates(data)
+                out.genus_gates = {n: (float(g["genus"]["a"]), float(g["genus"]["b"]))
+                                   for n, g in data["gates"].items() if g.get("genus")}
             elif part == "priors":
                 out.alpha, out.coverage = check_priors(data)
             else:

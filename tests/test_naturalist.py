@@ -251,3 +251,31 @@ def test_the_default_gate_trusts_a_sure_answer_least_of_the_fitted_ones():
     assert known_species_gate(np.array([0.9]), *gate)[0] == min(known_species_gate(np.array([0.9]), a, b)[0]
                                                                 for a, b in fitted.values())
     assert default_gate({}) == DEFAULT_GATE
+
+
+def test_an_expert_names_the_genus_it_knows_when_the_species_is_unsure():
+    from inat.record import identify
+    from inat.rollup import TaxonTree
+    eagles = Bundle("eagles", "mobilenet_v2_tf", [taxon(0, "Haliaeetus leucocephalus", "Bald Eagle", "Animalia", "Aves"),
+                                                  taxon(1, "Haliaeetus albicilla", "Sea Eagle", "Animalia", "Aves"),
+                                                  taxon(2, "Corvus corax", "Raven", "Animalia", "Aves")],
+                    Preprocess(), num_outputs=4, output_index=[0, 1, 2], in_scope_threshold=0.5, expert=True)
+    # Species gate: 12 % whatever the expert says; genus gate: the top genus's probability itself.
+    m = Mixture(STARTER, {"birds": eagles}, {"birds": 0.0}, gates={"birds": (-2.0, 0.0)},
+                genus_gates={"birds": (0.0, 1.0)})
+    expert = np.array([[0.45, 0.45, 0.05, 0.05]])                  # unsure which eagle, sure it is an eagle
+    merged = m.combine(np.array([[0.0, 0.0, 0.0, 0.5, 0.5]]), groups(birds=1.0), {"birds": expert})[0]
+    species, unnamed = named(m, merged)
+    q = np.array([0.45, 0.45, 0.05]) / 0.95
+    known, genus = 1 / (1 + np.exp(2.0)), q[:2].sum()
+    assert species["Haliaeetus leucocephalus"] == pytest.approx(known * q[0])
+    assert unnamed["Haliaeetus"] == pytest.approx((genus - known) * q[:2].sum())   # "an eagle it has no species for"
+    assert unnamed["Aves"] == pytest.approx(1 - genus) and merged.sum() == pytest.approx(1.0)
+    r = identify(TaxonTree(m.tree_taxa), merged, "x", "naturalist", 3, ranked=len(m.taxa))
+    assert (r.ancestor["rank"], r.ancestor["name"]) == ("genus", "Haliaeetus")      # named as far as it is likely
+    assert all(p.taxon.rank == "species" for p in r.predictions)                    # a genus member is never ranked
+    # Without a genus gate the same photo stays "a bird".
+    plain = Mixture(STARTER, {"birds": eagles}, {"birds": 0.0}, gates={"birds": (-2.0, 0.0)})
+    merged = plain.combine(np.array([[0.0, 0.0, 0.0, 0.5, 0.5]]), groups(birds=1.0), {"birds": expert})[0]
+    assert identify(TaxonTree(plain.tree_taxa), merged, "x", "naturalist", 3, ranked=len(plain.taxa)).ancestor["rank"] \
+        != "genus"
