@@ -225,8 +225,17 @@ def test_compare_states_its_data_set_and_chance(page, tmp_path):
     expect(intro).to_contain_text("(1 in 4)")  # felids learnt 4 classes: chance 25 %
     expect(intro).to_contain_text("from scratch")  # the regimes are explained
     expect(page.locator("#compare-runs")).to_contain_text("EfficientNet-Lite0 · fine-tuned · 32 px")
-    expect(page.locator("#compare-plot svg text", has_text="guessing")).to_have_count(0)  # no legend inside
     expect(page.locator("#compare-plot svg").first).to_be_visible(timeout=TIMEOUT_MS)
+    # The chance line is named in the plot's legend, which names nothing else (the checkboxes carry the runs'
+    # colours); every tick on the x axis is a whole epoch; the axis title and the legend are not cut off.
+    legend = page.locator("#compare-plot svg .role-legend-label text")
+    expect(legend).to_have_text(["guessing at random (25.0\u00a0%)"], timeout=TIMEOUT_MS)
+    ticks = page.locator("#compare-plot svg .role-axis-label text").all_text_contents()
+    assert "1" in ticks and "3" in ticks and not any("." in t for t in ticks), ticks
+    block = page.locator("#compare-plot").bounding_box()
+    for text in (page.locator("#compare-plot svg .role-axis-title text", has_text="Epoch"), legend.first):
+        box = text.bounding_box()
+        assert box and block["y"] <= box["y"] and box["y"] + box["height"] <= block["y"] + block["height"], box
     expect(page.locator("#thesis-table")).to_contain_text("Another data set: the thesis (iNat 2021, 10,000 species)")
     expect(page.locator("#runs-table")).to_contain_text("resnet_run")
     page.get_by_role("checkbox", name="EfficientNet-Lite0 · fine-tuned · 32 px").uncheck()

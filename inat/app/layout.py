@@ -26,7 +26,8 @@ from . import observations
 from ..experts import EXPERTS
 from .about import (about_markdown, model_choices, more_experts_markdown, naming_options, reliability,
                     summary_markdown, technical_markdown)
-from .compare import compare_intro, curve_note, curve_rows, run_choices, runs_markdown, thesis_markdown
+from .compare import (compare_intro, curve_note, curve_rows, epoch_axis, is_chance, run_choices, runs_markdown,
+                      thesis_markdown)
 from .figures import reliability_png
 from .photo import UnusablePhoto, photo_input_class
 from .predictors import ModelCache
@@ -230,12 +231,14 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
     def plot_value(all_runs, rows, metric):
         import pandas as pd  # keeps pandas out of start-up: only the Compare tab draws
         colours = {label: RUN_COLOURS[i % len(RUN_COLOURS)] for i, (label, _) in enumerate(run_choices(all_runs))}
-        colours.update({r["run"]: CHANCE_COLOUR for r in rows if r["run"].startswith("guessing")})
+        chance_lines = sorted({r["run"] for r in rows if is_chance(r["run"])})
+        colours.update({name: CHANCE_COLOUR for name in chance_lines})
+        rows, epochs = epoch_axis(rows)
         frame = pd.DataFrame(rows, columns=["epoch", "value", "run"])
-        last = max([r["epoch"] for r in rows] or [1])
-        # No legend inside the plot (one row of long names, cut off): the runs' checkboxes carry the colours.
-        return gr.LinePlot(value=frame, y_title=METRICS[metric][2], color_map=colours, colors_in_legend=[],
-                           x_lim=[1, max(2, last)])
+        # The legend names only the chance line (the runs' checkboxes carry their colours: a legend of every run
+        # was one row of long names, cut off); epochs are categories, so every tick is a whole epoch.
+        return gr.LinePlot(value=frame, y_title=METRICS[metric][2], color_map=colours, colors_in_legend=chance_lines,
+                           sort=epochs or None, x_lim=None)
 
     def redraw(metric, photos, names):
         all_runs = read_runs()
@@ -335,10 +338,12 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                                       label="Measured on", scale=1)
                 selected = gr.CheckboxGroup([], label="Runs (each in the colour of its line; grey: guessing at random)",
                                             elem_id="compare-runs")
-                # Drawn in the browser, so it fits the screen; filled (and runs read) when the tab opens.
+                # Drawn in the browser, so it fits the screen; filled (and runs read) when the tab opens. No label
+                # over it: Gradio sizes the drawing to the block's height without it, and with it the axis title
+                # and the legend under the plot were cut off.
                 plot = gr.LinePlot(x="epoch", y="value", color="run", x_title="Epoch", y_title="Top-1 accuracy (%)",
-                                   color_title="Run", height=380, elem_id="compare-plot", colors_in_legend=[],
-                                   buttons=["export", "fullscreen"], label="Per epoch")
+                                   color_title="", height=400, elem_id="compare-plot", colors_in_legend=[],
+                                   buttons=["export", "fullscreen"], label="Per epoch", show_label=False)
                 note = gr.Markdown(elem_id="compare-note")
                 reload = gr.Button("Reload runs", size="sm")
                 # A Markdown table like the thesis's: no word is broken; on a phone it scrolls sideways.
