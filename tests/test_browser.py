@@ -147,6 +147,22 @@ def test_an_example_sets_the_photo_and_keeps_the_chosen_model(page, tmp_path):
     page.screenshot(path=str(shots(tmp_path) / "app_example.png"), full_page=True)
 
 
+def test_a_photo_of_ones_own_clears_the_examples_highlight(page):
+    # A clicked thumbnail stayed highlighted after another photo was uploaded or pasted over it (the pointer never
+    # left the thumbnail: a tap on a phone, or a paste).
+    card = page.locator("#taxonomy-card")
+    page.get_by_role("tab", name="Identify").click()
+    cheetah = page.get_by_role("button", name="Example: a cheetah")
+    cheetah.click()
+    expect(page.locator("#photo img[src*='cheetah']")).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(card.locator("h2")).to_have_count(1, timeout=TIMEOUT_MS)
+    page.locator("#photo input[type=file]").set_input_files(sample_photo("lion.jpg"))  # the pointer stays put
+    expect(page.locator("#photo img[src*='cheetah']")).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(page.locator("#examples .selected")).to_have_count(0)
+    assert not cheetah.evaluate("b => b === document.activeElement")
+    expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
+
+
 def test_examples_and_images_have_names(page):
     # Finding 12: the example buttons were "button, button, button" to a screen reader; the photo had alt="".
     for name in ("Example: a lion", "Example: a cheetah", "Example: oxeye daisies, a plant",

@@ -49,6 +49,8 @@ EXAMPLES = {"lion.jpg": "Example: a lion", "cheetah.jpg": "Example: a cheetah",
             "daisy.jpg": "Example: oxeye daisies, a plant", "tower.jpg": "Example: a tower, not an organism"}
 # Client-side only: bring the result into view once it is there (page.js).
 SHOW_RESULT_JS = "() => { if (window.inatShowResult) window.inatShowResult(); }"
+# Client-side only: a photo the user gave replaces the example, whose thumbnail stops being highlighted (page.js).
+CLEAR_EXAMPLE_JS = "() => { if (window.inatClearExample) window.inatClearExample(); }"
 # A colour per run, by its position in the run list (so a run keeps its colour when others are hidden):
 # matplotlib's tab10 with its grey replaced, as grey is the chance line's.
 RUN_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -298,6 +300,8 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                 photo.change(clear, None, outputs, queue=False, api_visibility="private").then(
                     identify_shown, [photo, model], outputs, api_visibility="private").then(
                     None, js=SHOW_RESULT_JS, api_visibility="private")
+                # Upload, paste and webcam are the user's input (an example only changes the photo).
+                photo.input(None, js=CLEAR_EXAMPLE_JS, queue=False, api_visibility="private")
                 # "always_last": a second choice made while the first is still running is not dropped.
                 model.input(clear, None, outputs, queue=False, api_visibility="private",
                             trigger_mode="always_last").then(

@@ -29,6 +29,16 @@ document.addEventListener("load", (event) => {
   if (img instanceof HTMLImageElement && img.closest("#photo")) img.style.visibility = "";
 }, true);
 
+// A photo the user gave (upload, paste, webcam) replaces an example: the thumbnail that was clicked must not stay
+// highlighted. Gradio highlights the thumbnail under the pointer (set on mouseenter, cleared on mouseleave), and a
+// tap on a phone or a paste never moves the pointer off it: tell it the pointer has left, and drop its focus.
+window.inatClearExample = () => {
+  document.querySelectorAll("#examples .gallery-item").forEach((button) => {
+    button.dispatchEvent(new MouseEvent("mouseleave"));
+    if (document.activeElement === button) button.blur();
+  });
+};
+
 // After a result arrives: bring its heading into view when it is below the fold (a phone, where the
 // result sits under the photo); on a wide screen it is already in view and nothing moves.
 window.inatShowResult = () => {
