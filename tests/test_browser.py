@@ -120,6 +120,34 @@ def test_an_error_clears_the_previous_result_at_once(page, tmp_path):
     expect(card).not_to_contain_text("Lion")  # the possibilities went with the card
 
 
+def test_a_file_that_is_no_image_clears_the_result_and_says_why(page, tmp_path):
+    # A .txt given to the photo box was refused in the browser (a toast naming MIME types, or nothing at all) and
+    # the previous photo's result stayed on screen.
+    card = page.locator("#taxonomy-card")
+    page.get_by_role("tab", name="Identify").click()
+    if page.get_by_label("Remove Image").count():
+        page.get_by_label("Remove Image").first.click()
+    expect(page.locator("#photo")).to_contain_text("Drop a photo here — or click to choose one")
+    expect(page.locator("#photo")).not_to_contain_text("Drop Image Here")
+    upload(page, sample_photo("lion.jpg"))
+    expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("seen on the walk: a lion")
+    upload(page, notes)
+    expect(card.locator("h2")).to_have_text("This file cannot be used", timeout=TIMEOUT_MS)
+    expect(card).to_contain_text("notes.txt is not a photo this app can open: choose a JPEG")
+    expect(card).not_to_contain_text("Panthera")
+    expect(page.get_by_text(re.compile("Invalid file type|allowed"))).to_have_count(0)
+    # Dropped on the empty box, a PDF gets the same sentence.
+    page.get_by_label("Remove Image").first.click()
+    expect(card.locator("h2")).to_have_count(0)
+    data = page.evaluate_handle("""() => { const d = new DataTransfer();
+        d.items.add(new File(['%PDF-1.4'], 'field notes.pdf', {type: 'application/pdf'})); return d; }""")
+    page.locator("#photo button.upload-container").dispatch_event("drop", {"dataTransfer": data})
+    expect(card).to_contain_text("field notes.pdf is not a photo this app can open", timeout=TIMEOUT_MS)
+    expect(page.get_by_text(re.compile("Invalid file type|allowed"))).to_have_count(0)
+
+
 def test_an_error_names_no_server_path(page, tmp_path):
     # Finding 5: an empty upload showed the full path of the file in Gradio's upload folder.
     empty = tmp_path / "empty.jpg"

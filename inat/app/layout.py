@@ -31,7 +31,7 @@ from .compare import (compare_intro, curve_note, curve_rows, epoch_axis, is_chan
 from .figures import reliability_png
 from .photo import UnusablePhoto, photo_input_class
 from .predictors import ModelCache
-from .views import PHOTO_TIPS, PLACEHOLDER, card_markdown, label_value, photo_problem, problem_card
+from .views import DROP_PHOTO, PHOTO_TIPS, PLACEHOLDER, card_markdown, label_value, photo_problem, problem_card
 
 log = logging.getLogger("inat")
 
@@ -268,7 +268,7 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                     with gr.Column(scale=1, min_width=300):
                         photo = photo_input_class()(type="pil", sources=["upload", "webcam", "clipboard"],
                                                     label="Photo", height=360, elem_id="photo",
-                                                    alt_text="The photo to identify")
+                                                    alt_text="The photo to identify", placeholder=DROP_PHOTO)
                         gr.Markdown(PHOTO_TIPS, elem_id="photo-tips")
                         # Examples set the photo only: the model stays the one the user picked.
                         gr.Examples(examples=[[example_path(f)] for f in EXAMPLES], inputs=[photo],

@@ -19,6 +19,31 @@
   document.addEventListener("DOMContentLoaded", name);
 })();
 
+// A file that is not an image by its type (a .txt, a PDF), chosen or dropped on the photo box: Gradio would refuse it
+// in the browser with a toast naming MIME types and leave the previous result on screen. Passed on as an image of
+// unknown type, it reaches the server's check like any photo that cannot be opened: the previous result is cleared
+// and the card says in one sentence what to choose instead.
+(() => {
+  const isImage = (file) => file.type.startsWith("image/");
+  const asImages = (files) => {
+    const data = new DataTransfer();
+    [...files].forEach((f) => data.items.add(isImage(f) ? f : new File([f], f.name, { type: "image/x-unknown" })));
+    return data;
+  };
+  document.addEventListener("change", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.type !== "file" || !input.closest("#photo")) return;
+    if (input.files && ![...input.files].every(isImage)) input.files = asImages(input.files).files;
+  }, true);
+  document.addEventListener("drop", (event) => {
+    const files = [...(event.dataTransfer?.files || [])];
+    if (!(event.target instanceof Element) || !event.target.closest("#photo") || files.every(isImage)) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    event.target.dispatchEvent(new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: asImages(files) }));
+  }, true);
+})();
+
 // A file that is no photo leaves a broken-image icon in the photo box (the card says what is wrong): hide it.
 document.addEventListener("error", (event) => {
   const img = event.target;

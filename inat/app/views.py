@@ -22,6 +22,7 @@ SMALL_SIDE = 200     # px on the short side: below it, the detail that tells spe
 LABEL_MIN = 0.005    # a possibility below this reads "<1 %" (`pct`): it is not listed
 INATURALIST_TAXON = "https://www.inaturalist.org/taxa/{}"
 PLACEHOLDER = "Your result appears here: upload a photo, or pick one of the examples."
+DROP_PHOTO = "Drop a photo here — or click to choose one"   # what the empty photo box says (Gradio: "Drop Image Here")
 PHOTO_TIPS = ("**Tips:** one plant, animal or fungus per photo, filling most of the frame and in focus; "
               "for a plant, a flower or a leaf up close.")
 
