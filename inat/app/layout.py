@@ -193,14 +193,15 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
         predictor = predictor_for(model)
         paths = observations.upload_order(files)
         try:
-            rows, thumbs = observations.observe(
-                predictor, paths, lambda done, total, what: progress((done, total), desc=what, unit="photos"))
+            rows, thumbs, hints = observations.observe(
+                predictor, paths, lambda done, total, what: progress((done, total), desc=what, unit="photos"),
+                options.get(model, ()))
             csv_path = observations.write_observations_csv(rows)
         except Exception:
             log.exception("observations of %d photos with %s failed", len(paths), model)
             raise gr.Error("Something went wrong while identifying these photos: try again, or send fewer at a time.",
                            print_exception=False) from None
-        return (observations.summary_markdown(rows), observations.table_html(rows, thumbs),
+        return (observations.summary_markdown(rows), observations.table_html(rows, thumbs, hints),
                 observations.map_html(rows), str(csv_path))
 
     def identify_shown(image, model):

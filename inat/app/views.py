@@ -22,7 +22,7 @@ SMALL_SIDE = 200     # px on the short side: below it, the detail that tells spe
 LABEL_MIN = 0.005    # a possibility below this reads "<1 %" (`pct`): it is not listed
 INATURALIST_TAXON = "https://www.inaturalist.org/taxa/{}"
 PLACEHOLDER = "Your result appears here: upload a photo, or pick one of the examples."
-DROP_PHOTO = "Drop a photo here — or click to choose one"   # what the empty photo box says (Gradio: "Drop Image Here")
+DROP_PHOTO = "Drop a photo here — or click to choose one"  # the empty photo box (Gradio's own: "Drop Image Here")
 PHOTO_TIPS = ("**Tips:** one plant, animal or fungus per photo, filling most of the frame and in focus; "
               "for a plant, a flower or a leaf up close.")
 
@@ -278,9 +278,10 @@ def naming_hint(r: Identification, shared=(), options=()) -> str | None:
 
     `options`: [(rank, name, sentence)] — a model that names the species of taxon (rank, name), with the sentence
     that says how to get it (`inat.app.about.naming_options`). Given only when the model names no species it is
-    sure of, for the first option whose taxon is on the top class's lineage or is the claimed group."""
+    sure of (a class above species that it is sure of, "Duck, drake (family Anatidae)", names none), for the first
+    option whose taxon is on the top class's lineage or is the claimed group."""
     c = claim(r, shared)
-    if c["kind"] in ("species", "outside") or not r.predictions:
+    if c["kind"] == "outside" or not r.predictions or (c["kind"] == "species" and c["rank"] not in ABOVE_SPECIES):
         return None
     lineage = set(r.top.taxon.lineage()) | {(x["rank"], x["name"]) for x in r.lineage}
     if c["kind"] == "group":
