@@ -201,9 +201,9 @@ def test_the_model_that_named_it_and_the_world_it_knows():
     r.predictions[0] = type(r.predictions[0])(r.predictions[0].taxon, 0.93, 0, "inat2017-birds")
     r.scope = {"rank": "kingdom", "name": "Animalia", "description": "4 felids"}
     card = card_markdown(r)
-    # Issue 25 item 4: the model's name in words, not in code font.
-    assert "*Panthera leo* · species · [iNaturalist](https://www.inaturalist.org/taxa/41964) · named by " \
-           "inat2017-birds\n" in card and "`" not in card
+    # The model's name in words, not in code font.
+    assert "*Panthera leo* · species · [iNaturalist](https://www.inaturalist.org/taxa/41964) · named by the " \
+           "inat2017-birds model\n" in card and "`" not in card
     assert "\n\nAmong the 4 felids this model knows." in card  # own lines, not run together
 
 

@@ -355,11 +355,11 @@ def card_markdown(r: Identification, shared=(), photo_size: tuple[int, int] | No
     if c["kind"] == "species":
         t = top.taxon
         link = "" if t.taxon_id is None else f" · [iNaturalist]({INATURALIST_TAXON.format(t.taxon_id)})"
-        by = f" · named by {md(top.model)}" if top.model else ""
+        by = f" · named by the {md(top.model)} model" if top.model else ""
         lines += [f"{taxon_md(t.rank, t.scientific_name)} · {t.rank}{link}{by}", ""]
     lines += possibilities_markdown(r)
     if c["kind"] != "species" and top.model:
-        lines += ["", f"The most likely one is named by {md(top.model)}."]
+        lines += ["", f"The most likely one is named by the {md(top.model)} model."]
     if r.scope:
         lines += ["", f"Among the {md(r.scope.get('description') or r.scope['name'])} this model knows."]
     if note:
