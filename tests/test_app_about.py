@@ -107,7 +107,7 @@ def test_about_the_naturalist_ensemble():
     # the router's groups in people's words, from the one groups table
     assert "whether it shows a plant, a bird, an insect, a fungus, another organism or no organism at all" in text
     assert "- **birds**: 964 bird species (`inat2017-birds`)" in text
-    assert "- inat2017-birds on its own: Its first guess is right about 9 times in 10 (85.4" in text
+    assert "- inat2017-birds on its own: its first guess is right about 9 times in 10 (85.4" in text
     # Issue 25 item 3: the ensemble's own figure is that of the set-up installed, or none.
     assert "- naturalist as installed here (with the birds expert): not measured yet for this set-up" in text
     assert "424 test photos, from the birds525 collection" in text
@@ -197,7 +197,7 @@ def test_the_ensembles_figure_is_the_one_of_the_installed_set_up():
     bare = FakeEnsemble(bundle(name="starter"), {}, setup_figures(both, []))
     text = summary_markdown(bare)
     assert "First guess right about 3 times in 10." in text and "8 times" not in text
-    assert "naturalist as installed here (with no expert installed): Its first guess is right about 3 times" \
+    assert "naturalist as installed here (with no expert installed): its first guess is right about 3 times" \
         in about_markdown(bare)
     birds_only = FakeEnsemble(bundle(name="starter"), {"birds": birds()}, setup_figures(both, ["inat2017-birds"]))
     assert "How often it is right with the birds expert is not measured yet." in summary_markdown(birds_only)

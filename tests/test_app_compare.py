@@ -4,8 +4,8 @@ import math
 import pytest
 
 from conftest import HISTORY
-from inat.app.compare import (TABLE_HEADERS, chance, compare_intro, curve_note, curve_rows, run_choices, run_label,
-                              runs_markdown, table_rows, thesis_markdown)
+from inat.app.compare import (TABLE_HEADERS, chance, compare_intro, curve_note, curve_rows, epoch_axis, is_chance,
+                              run_choices, run_label, runs_markdown, table_rows, thesis_markdown)
 from inat.app.views import NBSP
 
 RUNS = [{"name": "lite0_transfer_64", "arch": "efficientnet_lite0", "init": "transfer", "img_size": 64,
@@ -29,14 +29,32 @@ def test_curves_and_the_chance_line():
     lite = [r for r in rows if r["run"].startswith("EfficientNet")]
     assert [(r["epoch"], r["value"]) for r in lite] == [(1, 15.0), (2, 30.0), (3, 45.0)]
     chance_rows = [r for r in rows if r["run"].startswith("guessing")]
-    assert chance_rows == [{"epoch": 1, "value": 2.128, "run": f"guessing (2.1{NBSP}%)"},
-                           {"epoch": 3, "value": 2.128, "run": f"guessing (2.1{NBSP}%)"}]
+    assert chance_rows == [{"epoch": 1, "value": 2.128, "run": f"guessing at random (2.1{NBSP}%)"},
+                           {"epoch": 3, "value": 2.128, "run": f"guessing at random (2.1{NBSP}%)"}]
     train = curve_rows(RUNS, "top-1", "training", ["resnet50_scratch_64"])
-    assert {r["run"] for r in train} == {"ResNet-50 · from scratch · 64 px", f"guessing (2.1{NBSP}%)"}
+    assert {r["run"] for r in train} == {"ResNet-50 · from scratch · 64 px", f"guessing at random (2.1{NBSP}%)"}
     assert [r["value"] for r in train if r["run"].startswith("ResNet")] == [20.0, 40.0]
     assert all(r["run"].startswith("guessing") for r in curve_rows(RUNS, "top-5", "training"))  # no training top-5
     with pytest.raises(ValueError, match="choose one of"):
         curve_rows(RUNS, "f1")
+
+
+def test_the_x_axis_names_whole_epochs_in_order():
+    # On a number axis the browser ticked 1.0, 1.5, 2.0 …: as categories every tick is an epoch a run has.
+    long = [{**RUNS[0], "history": [{**HISTORY[0], "epoch": e} for e in range(1, 13)]}]
+    rows, order = epoch_axis(curve_rows(long, "top-1", "validation"))
+    assert order == [str(e) for e in range(1, 13)]  # "10" after "9", not after "1"
+    assert {r["epoch"] for r in rows} == set(order)
+    assert all(isinstance(r["epoch"], str) and "." not in r["epoch"] for r in rows)
+    assert epoch_axis([]) == ([], [])
+
+
+def test_the_chance_line_is_named_for_the_legend():
+    rows = curve_rows(RUNS, "top-1", "validation")
+    assert [r["run"] for r in rows if is_chance(r["run"])] == [f"guessing at random (2.1{NBSP}%)"] * 2
+    assert not any(is_chance(label) for label, _ in run_choices(RUNS))
+    loss = {r["run"] for r in curve_rows(RUNS, "loss", "validation") if is_chance(r["run"])}
+    assert loss == {"guessing at random (loss ln 47 = 3.85)"}
 
 
 def test_chance_per_metric():

@@ -18,8 +18,8 @@ from PIL import Image
 
 from conftest import FELID_PROBS, FELIDS, make_bundle
 from photos import TRIP, geotagged_day, sample_photo
-from inat.app.observations import (MAP_NUMBERS, MAX_PHOTOS, NO_FILES, THUMB_PX, batch_problem, map_html, map_svg,
-                                   model_line, observe, page_rows, summary_markdown, table_html, thumbnail_uri,
+from inat.app.observations import (MAP_NUMBERS, MAX_PHOTOS, NO_FILES, THUMB_PX, batch_problem, hint_html, map_html,
+                                   map_svg, model_line, observe, page_rows, summary_markdown, table_html, thumbnail_uri,
                                    upload_order, write_observations_csv)
 from inat.app.views import NBSP
 from inat.observations import ALL_COLUMNS, COLUMNS
@@ -43,8 +43,8 @@ def day(tmp_path_factory, predictor):
     """(upload paths, rows, thumbnails, progress calls) of the day, observed once for the module."""
     paths = geotagged_day(tmp_path_factory.mktemp("uploads"))
     calls = []
-    rows, thumbs = observe(predictor, upload_order(reversed(paths)),
-                           lambda done, total, what: calls.append((done, total, what)))
+    rows, thumbs, _ = observe(predictor, upload_order(reversed(paths)),
+                              lambda done, total, what: calls.append((done, total, what)))
     return paths, rows, thumbs, calls
 
 
@@ -131,7 +131,7 @@ def test_the_table_names_what_the_model_is_sure_of(day):
     assert html.count("<tr>") == len(rows) + 1
     assert [h for h in re.findall(r"<th scope='col'>([^<]*)</th>", html)] == \
         ["#", "Photo", "Date", "Place", "Species", "Probability"]
-    # Issue 25 item 2: the group it is sure of, then its best guess in words (it was "A big cat" and no species).
+    # The group it is sure of, then its best guess in words (it was "A big cat" and no species).
     assert html.count(pct("A big cat — most likely Lion, 40 %<br><span class='obs-sub'>sure of genus <i>Panthera</i>"
                           "</span>")) == 4
     assert html.count(pct("<td class='obs-p'>75 %</td>")) == 4
@@ -140,6 +140,33 @@ def test_the_table_names_what_the_model_is_sure_of(day):
     assert "broken.jpg is damaged or incomplete" in html
     assert html.count("src='data:image/jpeg;base64,") == 4 and "obs-nothumb" in html
     assert "/tmp" not in html and "uploads" not in html
+
+
+CAT_EXPERT = ("family", "Felidae", "install the cat expert once (needs the internet): "
+                                   "`python -m inat download inat2017-cats`, then restart the app.")
+
+
+def test_a_row_that_stops_at_a_group_says_which_model_would_name_it(predictor, tmp_path):
+    # The card said which download would name a vague answer; the table's rows said nothing.
+    paths = upload_order(geotagged_day(tmp_path / "uploads"))
+    rows, thumbs, hints = observe(predictor, paths, options=[CAT_EXPERT, ("class", "Aves", "pick the model birds.")])
+    assert [r["file"] for r in rows][0] == "broken.jpg" and hints[0] is None  # a file that cannot be used: no hint
+    assert hints[1:] == [CAT_EXPERT[2]] * 4  # genus Panthera lies in family Felidae; no bird here
+    html = table_html(rows, thumbs, hints)
+    # Briefly: the command, with the card's whole sentence as its tooltip.
+    assert html.count("<span class='obs-hint' title='install the cat expert once (needs the internet): python -m inat "
+                      "download inat2017-cats, then restart the app.'>To name it: <code>python -m inat download "
+                      "inat2017-cats</code></span>") == 4
+    plain = table_html(rows[1:2], thumbs[1:2], ["pick the model my\\_plants (plants of here)."])
+    assert "<span class='obs-hint'>To name it: pick the model my_plants (plants of here).</span>" in plain
+    assert observe(predictor, paths[1:2])[2] == [None]  # no options: nothing to suggest
+    assert "obs-hint" not in table_html(rows, thumbs)
+
+
+def test_a_hint_keeps_its_code_and_escapes_the_rest():
+    assert hint_html(r"pick the model my\_plants (plants of \<here\>).") == \
+        "pick the model my_plants (plants of &lt;here&gt;)."
+    assert hint_html("run `a <b>` now") == "run <code>a &lt;b&gt;</code> now"
 
 
 def test_the_table_escapes_what_comes_from_files():

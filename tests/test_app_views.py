@@ -201,9 +201,9 @@ def test_the_model_that_named_it_and_the_world_it_knows():
     r.predictions[0] = type(r.predictions[0])(r.predictions[0].taxon, 0.93, 0, "inat2017-birds")
     r.scope = {"rank": "kingdom", "name": "Animalia", "description": "4 felids"}
     card = card_markdown(r)
-    # Issue 25 item 4: the model's name in words, not in code font.
-    assert "*Panthera leo* · species · [iNaturalist](https://www.inaturalist.org/taxa/41964) · named by " \
-           "inat2017-birds\n" in card and "`" not in card
+    # The model's name in words, not in code font.
+    assert "*Panthera leo* · species · [iNaturalist](https://www.inaturalist.org/taxa/41964) · named by the " \
+           "inat2017-birds model\n" in card and "`" not in card
     assert "\n\nAmong the 4 felids this model knows." in card  # own lines, not run together
 
 
@@ -260,7 +260,7 @@ BIRD_OPTIONS = [("class", "Aves", "install the bird expert once (needs the inter
 
 
 def test_a_vague_answer_says_which_model_would_name_it():
-    """Issue 25 item 1: "A bird" stopped there; the page never said that the bird expert would name it."""
+    """"A bird" stopped there; the page never said that the bird expert would name it."""
     eagle = taxon(11, "Haliaeetus leucocephalus", "Bald eagle",
                   ["Animalia", "Chordata", "Aves", "Accipitriformes", "Accipitridae", "Haliaeetus", "leucocephalus"])
     hawk = taxon(12, "Buteo jamaicensis", "Red-tailed hawk",
@@ -281,6 +281,12 @@ def test_a_vague_answer_says_which_model_would_name_it():
     assert naming_hint(sure, (), [("class", "Mammalia", "x")]) is None
     plant = record([0.3, 0.3, 0.4], classes=PLANTS)
     assert naming_hint(plant, TaxonTree(PLANTS).shared(), BIRD_OPTIONS) == BIRD_OPTIONS[1][2]
+    # A class above species it is sure of ("Duck, drake": family Anatidae at 92 %) names no species either.
+    drake = taxon(14, "Anatidae", "Duck (drake)", ["Animalia", "Chordata", "Aves", "Anseriformes", "Anatidae"],
+                  rank="family")
+    duck = record([0.92, 0.08], classes=[drake, crow], k=2)
+    assert heading(duck).startswith("Duck, drake — family Anatidae")
+    assert naming_hint(duck, (), BIRD_OPTIONS) == BIRD_OPTIONS[0][2]
 
 
 def test_markdown_in_names_is_escaped():

@@ -120,6 +120,34 @@ def test_an_error_clears_the_previous_result_at_once(page, tmp_path):
     expect(card).not_to_contain_text("Lion")  # the possibilities went with the card
 
 
+def test_a_file_that_is_no_image_clears_the_result_and_says_why(page, tmp_path):
+    # A .txt given to the photo box was refused in the browser (a toast naming MIME types, or nothing at all) and
+    # the previous photo's result stayed on screen.
+    card = page.locator("#taxonomy-card")
+    page.get_by_role("tab", name="Identify").click()
+    if page.get_by_label("Remove Image").count():
+        page.get_by_label("Remove Image").first.click()
+    expect(page.locator("#photo")).to_contain_text("Drop a photo here — or click to choose one")
+    expect(page.locator("#photo")).not_to_contain_text("Drop Image Here")
+    upload(page, sample_photo("lion.jpg"))
+    expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("seen on the walk: a lion")
+    upload(page, notes)
+    expect(card.locator("h2")).to_have_text("This file cannot be used", timeout=TIMEOUT_MS)
+    expect(card).to_contain_text("notes.txt is not a photo this app can open: choose a JPEG")
+    expect(card).not_to_contain_text("Panthera")
+    expect(page.get_by_text(re.compile("Invalid file type|allowed"))).to_have_count(0)
+    # Dropped on the empty box, a PDF gets the same sentence.
+    page.get_by_label("Remove Image").first.click()
+    expect(card.locator("h2")).to_have_count(0)
+    data = page.evaluate_handle("""() => { const d = new DataTransfer();
+        d.items.add(new File(['%PDF-1.4'], 'field notes.pdf', {type: 'application/pdf'})); return d; }""")
+    page.locator("#photo button.upload-container").dispatch_event("drop", {"dataTransfer": data})
+    expect(card).to_contain_text("field notes.pdf is not a photo this app can open", timeout=TIMEOUT_MS)
+    expect(page.get_by_text(re.compile("Invalid file type|allowed"))).to_have_count(0)
+
+
 def test_an_error_names_no_server_path(page, tmp_path):
     # Finding 5: an empty upload showed the full path of the file in Gradio's upload folder.
     empty = tmp_path / "empty.jpg"
@@ -145,6 +173,22 @@ def test_an_example_sets_the_photo_and_keeps_the_chosen_model(page, tmp_path):
     pick_model(page, "felids")
     expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
     page.screenshot(path=str(shots(tmp_path) / "app_example.png"), full_page=True)
+
+
+def test_a_photo_of_ones_own_clears_the_examples_highlight(page):
+    # A clicked thumbnail stayed highlighted after another photo was uploaded or pasted over it (the pointer never
+    # left the thumbnail: a tap on a phone, or a paste).
+    card = page.locator("#taxonomy-card")
+    page.get_by_role("tab", name="Identify").click()
+    cheetah = page.get_by_role("button", name="Example: a cheetah")
+    cheetah.click()
+    expect(page.locator("#photo img[src*='cheetah']")).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(card.locator("h2")).to_have_count(1, timeout=TIMEOUT_MS)
+    page.locator("#photo input[type=file]").set_input_files(sample_photo("lion.jpg"))  # the pointer stays put
+    expect(page.locator("#photo img[src*='cheetah']")).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(page.locator("#examples .selected")).to_have_count(0)
+    assert not cheetah.evaluate("b => b === document.activeElement")
+    expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
 
 
 def test_examples_and_images_have_names(page):
@@ -225,8 +269,17 @@ def test_compare_states_its_data_set_and_chance(page, tmp_path):
     expect(intro).to_contain_text("(1 in 4)")  # felids learnt 4 classes: chance 25 %
     expect(intro).to_contain_text("from scratch")  # the regimes are explained
     expect(page.locator("#compare-runs")).to_contain_text("EfficientNet-Lite0 · fine-tuned · 32 px")
-    expect(page.locator("#compare-plot svg text", has_text="guessing")).to_have_count(0)  # no legend inside
     expect(page.locator("#compare-plot svg").first).to_be_visible(timeout=TIMEOUT_MS)
+    # The chance line is named in the plot's legend, which names nothing else (the checkboxes carry the runs'
+    # colours); every tick on the x axis is a whole epoch; the axis title and the legend are not cut off.
+    legend = page.locator("#compare-plot svg .role-legend-label text")
+    expect(legend).to_have_text(["guessing at random (25.0\u00a0%)"], timeout=TIMEOUT_MS)
+    ticks = page.locator("#compare-plot svg .role-axis-label text").all_text_contents()
+    assert "1" in ticks and "3" in ticks and not any("." in t for t in ticks), ticks
+    block = page.locator("#compare-plot").bounding_box()
+    for text in (page.locator("#compare-plot svg .role-axis-title text", has_text="Epoch"), legend.first):
+        box = text.bounding_box()
+        assert box and block["y"] <= box["y"] and box["y"] + box["height"] <= block["y"] + block["height"], box
     expect(page.locator("#thesis-table")).to_contain_text("Another data set: the thesis (iNat 2021, 10,000 species)")
     expect(page.locator("#runs-table")).to_contain_text("resnet_run")
     page.get_by_role("checkbox", name="EfficientNet-Lite0 · fine-tuned · 32 px").uncheck()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import urllib.error
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from inat import download
 from inat.cli import main
 from inat.experts import EXPERTS, SourceFile
 
-MIRROR = Path(__file__).resolve().parents[2] / "shared" / "models" / "coral-inat2017"
+REPO = Path(__file__).resolve().parents[1]
+MIRROR = REPO.parent / "shared" / "models" / "coral-inat2017"
 REAL_CONVERT = download._convert
 
 
@@ -192,6 +194,26 @@ def test_list_shows_every_expert_and_what_is_installed(fake_expert, capsys, fast
     assert _run(capsys, "fake-expert", "--from", str(mirror))[0] == 0
     rc, out, err = _run(capsys, "--list")
     assert " yes " in next(ln for ln in out.splitlines() if ln.startswith("fake-expert"))
+
+
+def test_the_list_and_the_readme_quote_the_same_measurement(capsys):
+    # `download --list` said 85.4 % for the bird expert (one benchmark) and the README 85.6 % (another); the README
+    # never named inat2017-plants, which --list offers.
+    rc, out, err = _run(capsys, "--list")
+    readme = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    measured = json.loads((REPO / "benchmarks" / "results" / "open_world.json").read_text())["results"]
+    for e in EXPERTS.values():
+        row = next((ln for ln in readme if ln.startswith(f"| `{e.name}`")), None)
+        assert row is not None, f"{e.name} is missing from the README's model table"
+        listed = next(ln for ln in out.splitlines() if ln.startswith(e.name))
+        if not e.accuracy:
+            assert "unmeasured" in row and "not measured by us" in listed
+            continue
+        figure = f"top-1 {100 * e.accuracy['top1']:.1f} % on {e.accuracy['data']}"
+        assert figure in row and figure in listed, (row, listed)
+        run = next(r for r in measured if r["model"] == e.name and r["collection"] == e.accuracy["data"])
+        assert (e.accuracy["n_known"], e.accuracy["top1"], e.accuracy["top5"]) == \
+            (run["n_known"], round(run["top1"], 4), round(run["top5"], 4)), e.name
 
 
 def test_unknown_name_and_no_name_are_one_line(capsys):

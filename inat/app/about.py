@@ -150,6 +150,11 @@ def accuracy_sentence(m) -> str | None:
     return text + "."
 
 
+def _lower(sentence: str | None) -> str | None:
+    """A sentence continuing a list item after its colon: 'starter on its own: its first guess …'."""
+    return sentence[:1].lower() + sentence[1:] if sentence else sentence
+
+
 def region_sentence(m) -> str | None:
     """Where the model's photos come from and the place its species belong to, in words (from its data set
     and its declared scope's description, "47 plant species of coastal California"); None when unrecorded."""
@@ -269,8 +274,8 @@ def _about(m, error: str | None) -> str:
         whole = accuracy_sentence(m)
         parts += ["**How often it is right:**",
                   f"- naturalist as installed here ({setup_words(m)}): "
-                  f"{whole or 'not measured yet for this set-up; below, each part on its own photos.'}"]
-        parts += [f"- {md(b.name)} on its own: {accuracy_sentence(b) or 'not measured yet.'}"
+                  f"{_lower(whole) or 'not measured yet for this set-up; below, each part on its own photos.'}"]
+        parts += [f"- {md(b.name)} on its own: {_lower(accuracy_sentence(b)) or 'not measured yet.'}"
                   for b in [m.starter, *m.experts.values()]]
         parts += ["", "**What it cannot do:**", *[f"- {x}" for x in limits(m)]]
         return "\n".join(parts)

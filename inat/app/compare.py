@@ -68,9 +68,15 @@ def chance(metric: str, classes: int) -> float:
 
 
 def chance_label(metric: str, classes: int) -> str:
+    """The chance line's name, as the plot's legend shows it: 'guessing at random (2.1 %)'."""
     if metric == "loss":
-        return f"guessing (loss ln {classes} = {chance(metric, classes):.2f})"
-    return f"guessing ({fmt_pct(chance(metric, classes) / 100)})"
+        return f"guessing at random (loss ln {classes} = {chance(metric, classes):.2f})"
+    return f"guessing at random ({fmt_pct(chance(metric, classes) / 100)})"
+
+
+def is_chance(run: str) -> bool:
+    """Whether a plotted line (a row's "run") is a chance line rather than a run."""
+    return run.startswith("guessing at random")
 
 
 def curve_rows(runs: list[dict], metric: str = "top-1", photos: str = "validation", names=None) -> list[dict]:
@@ -96,6 +102,14 @@ def curve_rows(runs: list[dict], metric: str = "top-1", photos: str = "validatio
     for n in sorted({c for c in datasets(runs).values() if c}):
         rows += [{"epoch": e, "value": round(chance(metric, n), 3), "run": chance_label(metric, n)} for e in (1, last)]
     return rows
+
+
+def epoch_axis(rows: list[dict]) -> tuple[list[dict], list[str]]:
+    """(rows, order) for a plot whose x axis names whole epochs only: each row's epoch as a category ('1', '2', …)
+    and the categories in the order of the epochs. On a number axis the browser puts ticks where it likes
+    (1.0, 1.5, 2.0 …), and no run has an epoch 1.5."""
+    epochs = sorted({int(r["epoch"]) for r in rows})
+    return [{**r, "epoch": str(int(r["epoch"]))} for r in rows], [str(e) for e in epochs]
 
 
 def curve_note(runs: list[dict], metric: str, photos: str, names) -> str:

@@ -26,11 +26,12 @@ from . import observations
 from ..experts import EXPERTS
 from .about import (about_markdown, model_choices, more_experts_markdown, naming_options, reliability,
                     summary_markdown, technical_markdown)
-from .compare import compare_intro, curve_note, curve_rows, run_choices, runs_markdown, thesis_markdown
+from .compare import (compare_intro, curve_note, curve_rows, epoch_axis, is_chance, run_choices, runs_markdown,
+                      thesis_markdown)
 from .figures import reliability_png
 from .photo import UnusablePhoto, photo_input_class
 from .predictors import ModelCache
-from .views import PHOTO_TIPS, PLACEHOLDER, card_markdown, label_value, photo_problem, problem_card
+from .views import DROP_PHOTO, PHOTO_TIPS, PLACEHOLDER, card_markdown, label_value, photo_problem, problem_card
 
 log = logging.getLogger("inat")
 
@@ -48,6 +49,8 @@ EXAMPLES = {"lion.jpg": "Example: a lion", "cheetah.jpg": "Example: a cheetah",
             "daisy.jpg": "Example: oxeye daisies, a plant", "tower.jpg": "Example: a tower, not an organism"}
 # Client-side only: bring the result into view once it is there (page.js).
 SHOW_RESULT_JS = "() => { if (window.inatShowResult) window.inatShowResult(); }"
+# Client-side only: a photo the user gave replaces the example, whose thumbnail stops being highlighted (page.js).
+CLEAR_EXAMPLE_JS = "() => { if (window.inatClearExample) window.inatClearExample(); }"
 # A colour per run, by its position in the run list (so a run keeps its colour when others are hidden):
 # matplotlib's tab10 with its grey replaced, as grey is the chance line's.
 RUN_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -190,14 +193,15 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
         predictor = predictor_for(model)
         paths = observations.upload_order(files)
         try:
-            rows, thumbs = observations.observe(
-                predictor, paths, lambda done, total, what: progress((done, total), desc=what, unit="photos"))
+            rows, thumbs, hints = observations.observe(
+                predictor, paths, lambda done, total, what: progress((done, total), desc=what, unit="photos"),
+                options.get(model, ()))
             csv_path = observations.write_observations_csv(rows)
         except Exception:
             log.exception("observations of %d photos with %s failed", len(paths), model)
             raise gr.Error("Something went wrong while identifying these photos: try again, or send fewer at a time.",
                            print_exception=False) from None
-        return (observations.summary_markdown(rows), observations.table_html(rows, thumbs),
+        return (observations.summary_markdown(rows), observations.table_html(rows, thumbs, hints),
                 observations.map_html(rows), str(csv_path))
 
     def identify_shown(image, model):
@@ -230,12 +234,14 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
     def plot_value(all_runs, rows, metric):
         import pandas as pd  # keeps pandas out of start-up: only the Compare tab draws
         colours = {label: RUN_COLOURS[i % len(RUN_COLOURS)] for i, (label, _) in enumerate(run_choices(all_runs))}
-        colours.update({r["run"]: CHANCE_COLOUR for r in rows if r["run"].startswith("guessing")})
+        chance_lines = sorted({r["run"] for r in rows if is_chance(r["run"])})
+        colours.update({name: CHANCE_COLOUR for name in chance_lines})
+        rows, epochs = epoch_axis(rows)
         frame = pd.DataFrame(rows, columns=["epoch", "value", "run"])
-        last = max([r["epoch"] for r in rows] or [1])
-        # No legend inside the plot (one row of long names, cut off): the runs' checkboxes carry the colours.
-        return gr.LinePlot(value=frame, y_title=METRICS[metric][2], color_map=colours, colors_in_legend=[],
-                           x_lim=[1, max(2, last)])
+        # The legend names only the chance line (the runs' checkboxes carry their colours: a legend of every run
+        # was one row of long names, cut off); epochs are categories, so every tick is a whole epoch.
+        return gr.LinePlot(value=frame, y_title=METRICS[metric][2], color_map=colours, colors_in_legend=chance_lines,
+                           sort=epochs or None, x_lim=None)
 
     def redraw(metric, photos, names):
         all_runs = read_runs()
@@ -263,7 +269,7 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                     with gr.Column(scale=1, min_width=300):
                         photo = photo_input_class()(type="pil", sources=["upload", "webcam", "clipboard"],
                                                     label="Photo", height=360, elem_id="photo",
-                                                    alt_text="The photo to identify")
+                                                    alt_text="The photo to identify", placeholder=DROP_PHOTO)
                         gr.Markdown(PHOTO_TIPS, elem_id="photo-tips")
                         # Examples set the photo only: the model stays the one the user picked.
                         gr.Examples(examples=[[example_path(f)] for f in EXAMPLES], inputs=[photo],
@@ -295,6 +301,8 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                 photo.change(clear, None, outputs, queue=False, api_visibility="private").then(
                     identify_shown, [photo, model], outputs, api_visibility="private").then(
                     None, js=SHOW_RESULT_JS, api_visibility="private")
+                # Upload, paste and webcam are the user's input (an example only changes the photo).
+                photo.input(None, js=CLEAR_EXAMPLE_JS, queue=False, api_visibility="private")
                 # "always_last": a second choice made while the first is still running is not dropped.
                 model.input(clear, None, outputs, queue=False, api_visibility="private",
                             trigger_mode="always_last").then(
@@ -335,10 +343,12 @@ def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) 
                                       label="Measured on", scale=1)
                 selected = gr.CheckboxGroup([], label="Runs (each in the colour of its line; grey: guessing at random)",
                                             elem_id="compare-runs")
-                # Drawn in the browser, so it fits the screen; filled (and runs read) when the tab opens.
+                # Drawn in the browser, so it fits the screen; filled (and runs read) when the tab opens. No label
+                # over it: Gradio sizes the drawing to the block's height without it, and with it the axis title
+                # and the legend under the plot were cut off.
                 plot = gr.LinePlot(x="epoch", y="value", color="run", x_title="Epoch", y_title="Top-1 accuracy (%)",
-                                   color_title="Run", height=380, elem_id="compare-plot", colors_in_legend=[],
-                                   buttons=["export", "fullscreen"], label="Per epoch")
+                                   color_title="", height=400, elem_id="compare-plot", colors_in_legend=[],
+                                   buttons=["export", "fullscreen"], label="Per epoch", show_label=False)
                 note = gr.Markdown(elem_id="compare-note")
                 reload = gr.Button("Reload runs", size="sm")
                 # A Markdown table like the thesis's: no word is broken; on a phone it scrolls sideways.

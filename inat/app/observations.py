@@ -20,6 +20,7 @@ import base64
 import html
 import io
 import math
+import re
 import shutil
 import tempfile
 import time
@@ -30,7 +31,7 @@ from PIL import ImageOps
 from ..images import ImageError, open_image
 from ..observations import observation_rows, write_csv
 from ..places import FAR_KM, nearest_place
-from .views import NBSP, everyday, pct, photo_problem, worth_listing
+from .views import NBSP, everyday, naming_hint, pct, photo_problem, worth_listing
 
 MAX_PHOTOS = 200     # photos a batch; measured against the command line at this size (benchmarks/README.md)
 BATCH_SIZE = 16      # photos per forward pass, as `predict`'s default
@@ -84,12 +85,14 @@ def upload_order(paths) -> list[str]:
     return sorted((str(p) for p in paths), key=lambda p: (Path(p).name.lower(), Path(p).name, p))
 
 
-def observe(predictor, paths, progress=None) -> tuple[list[dict], list[str | None]]:
-    """Identify photo files with `predictor`; returns (rows, thumbnails), one of each per path in order.
+def observe(predictor, paths, progress=None, options=()) -> tuple[list[dict], list[str | None], list[str | None]]:
+    """Identify photo files with `predictor`; returns (rows, thumbnails, hints), one of each per path in order.
 
     Rows are `page_rows` of the predictor's records; thumbnails are `thumbnail_uri`s (None for a file
-    that cannot be used). `progress(done, total, what)`, when given, is told after each batch of photos
-    identified and of thumbnails made. A file that cannot be used gets its row with the reason; the others go on.
+    that cannot be used); hints are the card's "To name it" sentence for a row that stops short of a species
+    (`views.naming_hint` with `options`, `inat.app.about.naming_options`), else None. `progress(done, total, what)`,
+    when given, is told after each batch of photos identified and of thumbnails made. A file that cannot be used
+    gets its row with the reason; the others go on.
     """
     paths = [str(p) for p in paths]
     n = len(paths)
@@ -98,12 +101,14 @@ def observe(predictor, paths, progress=None) -> tuple[list[dict], list[str | Non
     records = predictor.predict(paths, k=TOP_K, batch_size=BATCH_SIZE,
                                 progress=lambda done: tell(done, n, "Identifying photos"))
     rows = page_rows([r.to_json() for r in records])
+    shared = predictor.tree.shared() if options else ()
+    hints = [None if r.error or not options else naming_hint(r, shared, options) for r in records]
     thumbs = []
     for i, p in enumerate(paths):
         thumbs.append(None if rows[i]["error"] else thumbnail_uri(p))
         if (i + 1) % BATCH_SIZE == 0 or i + 1 == n:  # each call is a message to the browser: not one a photo
             tell(i + 1, n, "Making thumbnails")
-    return rows, thumbs
+    return rows, thumbs, hints
 
 
 def page_rows(records) -> list[dict]:
@@ -172,22 +177,26 @@ def summary_markdown(rows) -> str:
 
 
 # -- the table -----------------------------------------------------------------------------------
-def table_html(rows, thumbs=None) -> str:
+def table_html(rows, thumbs=None, hints=None) -> str:
     """The results as an HTML table: number, thumbnail and file name, date, place, species, probability.
 
-    Everything that comes from a file (its name, its EXIF's place) or a bundle (names) is escaped."""
+    `hints`: per row, the sentence saying which model would name what this one stops short of (`observe`), shown
+    under its species. Everything that comes from a file (its name, its EXIF's place) or a bundle (names) is escaped."""
     thumbs = list(thumbs) if thumbs is not None else [None] * len(rows)
+    hints = list(hints) if hints is not None else [None] * len(rows)
     head = ("<thead><tr><th scope='col'>#</th><th scope='col'>Photo</th><th scope='col'>Date</th>"
             "<th scope='col'>Place</th><th scope='col'>Species</th><th scope='col'>Probability</th></tr></thead>")
-    body = "".join(_table_row(i, r, t) for i, (r, t) in enumerate(zip(rows, thumbs), 1))
+    body = "".join(_table_row(i, r, t, h) for i, (r, t, h) in enumerate(zip(rows, thumbs, hints), 1))
     return f"<div class='obs-table-wrap'><table class='obs-table'>{head}<tbody>{body}</tbody></table></div>"
 
 
-def _table_row(i: int, r: dict, thumb: str | None) -> str:
+def _table_row(i: int, r: dict, thumb: str | None, hint: str | None = None) -> str:
     name = _e(r["file"])
     img = (f"<img src='{thumb}' alt='{name}' width='56' height='56' loading='lazy'>" if thumb else
            "<span class='obs-nothumb' aria-hidden='true'></span>")
     species, probability = _species_cells(r)
+    if hint:
+        species += f"<br>{_hint_span(hint)}"
     date, place = _date_cell(r), _place_cell(r)
     # "obs-none" marks an empty cell, which a phone leaves out (page.css lays rows out as cards there).
     return (f"<tr><td class='obs-n'>{i}</td><td class='obs-photo'>{img}<span class='obs-file'>{name}</span></td>"
@@ -238,6 +247,34 @@ def _species_cells(r: dict) -> tuple[str, str]:
         return (f"{lead}<br><span class='obs-sub'>best guess {guess}</span>",
                 f"<span class='obs-sub'>{pct(guess_p)}</span>")
     return "Not sure", "—"
+
+
+def _hint_span(sentence: str) -> str:
+    """A row's "To name it" line, brief: the command alone when the sentence gives one (the whole sentence is its
+    tooltip, as the card says it), else the sentence ("pick the model plants47 …")."""
+    commands = sentence.split("`")[1::2] if sentence.count("`") >= 2 else []
+    if not commands:
+        return f"<span class='obs-hint'>To name it: {hint_html(sentence)}</span>"
+    return (f"<span class='obs-hint' title='{_e(_plain(sentence))}'>To name it: "
+            f"<code>{_e(commands[0])}</code></span>")
+
+
+def _plain(sentence: str) -> str:
+    """A card's Markdown sentence as plain text (no backticks, no backslash escapes)."""
+    return re.sub(r"\\([\\`*_\[\]<>|#])", r"\1", sentence).replace("`", "")
+
+
+def hint_html(sentence: str) -> str:
+    """A card's Markdown sentence ("install … : `python -m inat download inat2017-birds`, then …") as HTML for a
+    table cell: code spans in <code>, Markdown's backslash escapes dropped, everything else escaped."""
+    parts = sentence.split("`")
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:  # inside a code span (an unmatched backtick leaves the rest as text)
+            out.append(f"<code>{_e(part)}</code>" if i < len(parts) - 1 else _e("`" + part))
+        else:
+            out.append(_e(re.sub(r"\\([\\`*_\[\]<>|#])", r"\1", part)))
+    return "".join(out)
 
 
 def _cap(text: str) -> str:

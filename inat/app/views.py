@@ -22,6 +22,7 @@ SMALL_SIDE = 200     # px on the short side: below it, the detail that tells spe
 LABEL_MIN = 0.005    # a possibility below this reads "<1 %" (`pct`): it is not listed
 INATURALIST_TAXON = "https://www.inaturalist.org/taxa/{}"
 PLACEHOLDER = "Your result appears here: upload a photo, or pick one of the examples."
+DROP_PHOTO = "Drop a photo here — or click to choose one"  # the empty photo box (Gradio's own: "Drop Image Here")
 PHOTO_TIPS = ("**Tips:** one plant, animal or fungus per photo, filling most of the frame and in focus; "
               "for a plant, a flower or a leaf up close.")
 
@@ -277,9 +278,10 @@ def naming_hint(r: Identification, shared=(), options=()) -> str | None:
 
     `options`: [(rank, name, sentence)] — a model that names the species of taxon (rank, name), with the sentence
     that says how to get it (`inat.app.about.naming_options`). Given only when the model names no species it is
-    sure of, for the first option whose taxon is on the top class's lineage or is the claimed group."""
+    sure of (a class above species that it is sure of, "Duck, drake (family Anatidae)", names none), for the first
+    option whose taxon is on the top class's lineage or is the claimed group."""
     c = claim(r, shared)
-    if c["kind"] in ("species", "outside") or not r.predictions:
+    if c["kind"] == "outside" or not r.predictions or (c["kind"] == "species" and c["rank"] not in ABOVE_SPECIES):
         return None
     lineage = set(r.top.taxon.lineage()) | {(x["rank"], x["name"]) for x in r.lineage}
     if c["kind"] == "group":
@@ -353,11 +355,11 @@ def card_markdown(r: Identification, shared=(), photo_size: tuple[int, int] | No
     if c["kind"] == "species":
         t = top.taxon
         link = "" if t.taxon_id is None else f" · [iNaturalist]({INATURALIST_TAXON.format(t.taxon_id)})"
-        by = f" · named by {md(top.model)}" if top.model else ""
+        by = f" · named by the {md(top.model)} model" if top.model else ""
         lines += [f"{taxon_md(t.rank, t.scientific_name)} · {t.rank}{link}{by}", ""]
     lines += possibilities_markdown(r)
     if c["kind"] != "species" and top.model:
-        lines += ["", f"The most likely one is named by {md(top.model)}."]
+        lines += ["", f"The most likely one is named by the {md(top.model)} model."]
     if r.scope:
         lines += ["", f"Among the {md(r.scope.get('description') or r.scope['name'])} this model knows."]
     if note:
