@@ -113,9 +113,10 @@ def starter_class_gate(top_share: np.ndarray, coverage: np.ndarray, weights, top
 
 
 def first_taxon(share: np.ndarray, within: np.ndarray, taxon: np.ndarray, coverage: np.ndarray):
-    """(share, coverage, probability) of each photo's first taxon of a group: `share` (N, C) the starter's share of
-    the group on each of the group's C classes, `within` (N, C) their probabilities among all its outputs, `taxon`
-    (C,) which taxon each class is (classes sharing a scientific name are one), `coverage` (C,) each class's."""
+    """(share, coverage, probability, a class) of each photo's first taxon of a group: `share` (N, C) the starter's
+    share of the group on each of the group's C classes, `within` (N, C) their probabilities among all its outputs,
+    `taxon` (C,) which taxon each class is (classes sharing a scientific name are one), `coverage` (C,) each
+    class's; the class is the position (in C) of the taxon's first class, what a gate's fit judges right or not."""
     taxa, col = np.unique(taxon, return_inverse=True)
     onehot = np.zeros((len(taxon), len(taxa)))
     onehot[np.arange(len(taxon)), col] = 1.0
@@ -124,7 +125,8 @@ def first_taxon(share: np.ndarray, within: np.ndarray, taxon: np.ndarray, covera
     rows = np.arange(len(share))
     cov_t = np.zeros(len(taxa))
     np.maximum.at(cov_t, col, coverage)                        # the classes of one taxon share its coverage
-    return share_t[rows, top], cov_t[top], prob_t[rows, top]
+    first_class = np.argmax(onehot[:, top], axis=0)            # the first class of each photo's first taxon
+    return share_t[rows, top], cov_t[top], prob_t[rows, top], first_class
 
 
 class Mixture:

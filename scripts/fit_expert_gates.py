@@ -234,9 +234,8 @@ def fit_starter(photos) -> dict:
         cls = np.flatnonzero(group_of_class == group_of(t.lineage))
         within = p[cls][None, :]
         share = within / max(within.sum(), 1e-12)
-        s_, c_, p_ = first_taxon(share, within, taxon[cls], cover[cls])    # as naturalist computes them
-        best = max(np.unique(taxon[cls]), key=lambda k: share[0, taxon[cls] == k].sum())
-        j = cls[np.flatnonzero(taxon[cls] == best)[0]]
+        s_, c_, p_, first = first_taxon(share, within, taxon[cls], cover[cls])    # as naturalist computes them
+        j = cls[first[0]]
         share_top.append(s_[0])
         cov_top.append(c_[0])
         prob_top.append(p_[0])

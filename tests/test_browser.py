@@ -97,17 +97,23 @@ def test_the_result_leads_with_what_the_model_is_sure_of(page, tmp_path):
     page.screenshot(path=str(shots(tmp_path) / "app_identify.png"), full_page=True)
 
 
-def test_an_error_clears_the_previous_result_at_once(page, tmp_path):
-    # Finding 1: after a failed upload the previous photo's card and label stayed on screen.
-    upload(page, sample_photo("lion.jpg"))
+def a_bad_file_replaces_the_lion(page, bad):
+    """Upload the lion, then `bad`: the card says the file cannot be used, and nothing of the lion stays. The card."""
     card = page.locator("#taxonomy-card")
+    upload(page, sample_photo("lion.jpg"))
     expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
-    bad = tmp_path / "notes.jpg"
-    bad.write_text("not a photo")
     upload(page, bad)
     expect(card.locator("h2")).to_have_text("This file cannot be used", timeout=TIMEOUT_MS)
-    expect(card).to_contain_text("notes.jpg is not a photo this app can open: choose a JPEG")
+    expect(card).to_contain_text(f"{bad.name} is not a photo this app can open: choose a JPEG")
     expect(card).not_to_contain_text("Panthera")
+    return card
+
+
+def test_an_error_clears_the_previous_result_at_once(page, tmp_path):
+    # Finding 1: after a failed upload the previous photo's card and label stayed on screen.
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    card = a_bad_file_replaces_the_lion(page, bad)
     expect(page.locator("#top5")).to_be_hidden()
     expect(page.get_by_text("Error", exact=True)).to_have_count(0)  # no red badges over the outputs
     expect(page.locator("#photo img").first).to_be_hidden()  # no broken-image icon
@@ -129,14 +135,9 @@ def test_a_file_that_is_no_image_clears_the_result_and_says_why(page, tmp_path):
         page.get_by_label("Remove Image").first.click()
     expect(page.locator("#photo")).to_contain_text("Drop a photo here — or click to choose one")
     expect(page.locator("#photo")).not_to_contain_text("Drop Image Here")
-    upload(page, sample_photo("lion.jpg"))
-    expect(card.locator("h2")).to_have_text(HEADING, timeout=TIMEOUT_MS)
     notes = tmp_path / "notes.txt"
     notes.write_text("seen on the walk: a lion")
-    upload(page, notes)
-    expect(card.locator("h2")).to_have_text("This file cannot be used", timeout=TIMEOUT_MS)
-    expect(card).to_contain_text("notes.txt is not a photo this app can open: choose a JPEG")
-    expect(card).not_to_contain_text("Panthera")
+    a_bad_file_replaces_the_lion(page, notes)
     expect(page.get_by_text(re.compile("Invalid file type|allowed"))).to_have_count(0)
     # Dropped on the empty box, a PDF gets the same sentence.
     page.get_by_label("Remove Image").first.click()
