@@ -8,7 +8,7 @@ photos) is predicted by `Predictor(model, exact=True)` (fp32 eager PyTorch, full
 reference) and by each other way the predictor can run: its default, fp32 ONNX, and PyTorch with the
 default decoding. Reported per way: the share of photos whose top-1 species is identical to the
 reference's and whose top-5 set is identical. An fp32 default must reach 99 % / 97 %
-(inat.runtime.AGREEMENT_TOP1 / _TOP5); the exit status is 1 when one misses. A bf16 default (a CPU with
+(inat.runtime.onnx_backend.AGREEMENT_TOP1 / _TOP5); the exit status is 1 when one misses. A bf16 default (a CPU with
 native bf16) is judged by accuracy instead, benchmarks/bf16_accuracy.py. `--export` makes missing exports first.
 """
 from __future__ import annotations
@@ -33,8 +33,8 @@ def photos_in(data: Path) -> list[Path]:
 
 def default_models() -> list[str]:
     """The starter (when its taxonomy is installed) and every bundle in the weights folder."""
-    from inat.hub import list_bundles
-    from inat.starter import TAXONOMY_TSV
+    from inat.models.registry import list_bundles
+    from inat.models.starter import TAXONOMY_TSV
     return (["starter"] if TAXONOMY_TSV.is_file() else []) + [str(b.path) for b in list_bundles()]
 
 
@@ -64,8 +64,8 @@ def show(name: str, arch: str, way: str, row: dict, n: int) -> None:
 
 def measure(model: str, photos: list[Path]) -> dict:
     """Agreement of each way of running `model` with its exact reference, plus timings (rows printed as they come)."""
-    from inat.predict import Predictor
-    from inat.runtime import AGREEMENT_TOP1, AGREEMENT_TOP5, FILES, export_dir
+    from inat.identify.predict import Predictor
+    from inat.runtime.onnx_backend import AGREEMENT_TOP1, AGREEMENT_TOP5, FILES, export_dir
     t = time.perf_counter()
     exact = Predictor(model, exact=True)
     ref = top5(exact, photos)
@@ -105,8 +105,8 @@ def main(argv=None) -> int:
         photos = photos[::max(1, len(photos) // args.limit)][:args.limit]
     models = args.model or default_models()
     if args.export:
-        from inat.export import ensure_export
-        from inat.hub import resolve
+        from inat.runtime.export import ensure_export
+        from inat.models.registry import resolve
         for m in models:
             b = resolve(m)
             print(f"exported {ensure_export(b)}", flush=True)

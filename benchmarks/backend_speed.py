@@ -54,9 +54,9 @@ def photo_sets(data: Path, n: int) -> tuple[list[Path], list[Path]]:
 
 def make_ways(bundle, folder: Path, cal: list[Path], n_cal: int, threads: int, int8: bool, log) -> dict:
     """name → (run(x) → logits, file): the exports made in `folder` when missing or stale, then opened."""
-    from inat import openvino_backend as ov
-    from inat.export import PhotoInputs, export_onnx
-    from inat.runtime import FILES, ExportedModelError, OnnxModel
+    from inat.runtime import openvino_backend as ov
+    from inat.runtime.export import PhotoInputs, export_onnx
+    from inat.runtime.onnx_backend import FILES, ExportedModelError, OnnxModel
     folder.mkdir(parents=True, exist_ok=True)
     onnx = folder / FILES["fp32"]
     try:
@@ -138,7 +138,7 @@ def speed(ways: dict, x: np.ndarray, rounds: int, batches=(1, 8), chunk: int = 8
 
 def verdict(models: dict) -> dict:
     """The fastest fp32 way on every model and batch size among those meeting the agreement targets."""
-    from inat.runtime import AGREEMENT_TOP1, AGREEMENT_TOP5
+    from inat.runtime.onnx_backend import AGREEMENT_TOP1, AGREEMENT_TOP5
     winners = set()
     for m, row in models.items():
         for b in ("ms_b1", "ms_b8"):
@@ -197,8 +197,8 @@ def main(argv=None) -> int:
         return 2
     import torch
     torch.set_num_threads(args.threads)
-    from inat.export import PhotoInputs
-    from inat.hub import resolve
+    from inat.runtime.export import PhotoInputs
+    from inat.models.registry import resolve
     t0 = time.perf_counter()
 
     def log(msg):

@@ -9,8 +9,8 @@ speed does not depend on the values), made on the fly in a temporary folder.
   baseline  the thesis: `torch.load` of the whole pickled model (we made the pickle, so we trust it),
             PIL open + convert, Resize((224, 224)), ToTensor, Normalize(ImageNet), forward with
             autograd ON, softmax, top-5; one photo at a time, folders too.
-  ours      `inat.predict.Predictor` on the same weights imported as a bundle (`inat.importer`),
-            exported once with `inat.export.ensure_export` (the one-time export cost is reported); its
+  ours      `inat.identify.predict.Predictor` on the same weights imported as a bundle (`inat.models.importer`),
+            exported once with `inat.runtime.export.ensure_export` (the one-time export cost is reported); its
             default backend and precision (OpenVINO bf16 on a CPU with native bf16, else ONNX Runtime
             fp32), folders in batches of 16. `--compare B` adds a side forced to backend B.
 Measured on the same real photos (../shared/data; generated photos when absent):
@@ -69,7 +69,7 @@ def predict_many(paths):
 
 OURS = r'''
 import os, sys
-from inat.predict import Predictor
+from inat.identify.predict import Predictor
 predictor = Predictor(sys.argv[1], threads=int(os.environ.get("BENCH_THREADS") or 0) or None,
                       **({"backend": sys.argv[2]} if len(sys.argv) > 2 and sys.argv[2] else {}))
 def predict_one(path):
@@ -118,9 +118,9 @@ def make_models(work: Path, photos: list[Path]) -> dict:
     """The thesis pickle, the same weights as a bundle, and the exports its default runs. Returns paths and timings."""
     import torch
     import torchvision
-    from inat.export import ensure_export, export_onnx
-    from inat.importer import import_checkpoint
-    from inat.taxonomy import THESIS_TSV_HEADER
+    from inat.runtime.export import ensure_export, export_onnx
+    from inat.models.importer import import_checkpoint
+    from inat.core.taxonomy import THESIS_TSV_HEADER
     out = {"pickle": work / "thesis_v2s.pt", "bundle": work / "thesis_v2s"}
     if not out["pickle"].is_file():
         torch.manual_seed(0)
@@ -136,7 +136,7 @@ def make_models(work: Path, photos: list[Path]) -> dict:
     bundle = None
     if not (out["bundle"] / "bundle.json").is_file():
         bundle = import_checkpoint(out["pickle"], tsv, out["bundle"], trust_pickle=True)
-    from inat.bundle import load_bundle
+    from inat.models.bundle import load_bundle
     bundle = load_bundle(out["bundle"])
     t = time.perf_counter()
     export_onnx(bundle)
@@ -405,7 +405,7 @@ def run(args, work: Path) -> int:
 
     backends = {"ours": args.backend, **{b: b for b in args.compare}}
     res = measure(paths, photos, big, args, backends)
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     ours = Predictor(str(paths["bundle"]), **({"backend": args.backend} if args.backend else {}))
     res["ours_backend"], res["ours_precision"] = ours.backend, ours.precision
     info["load_avg_end"] = os.getloadavg()

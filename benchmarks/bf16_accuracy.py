@@ -7,14 +7,14 @@ The default precision ("auto") runs bf16 where the CPU has native bf16 (AVX-512 
 do so if, on such a CPU, no shipped model loses more than 0.5 point of top-1 against fp32, nor moves its ECE by more
 than 0.01, on the photos it is measured on, and the router loses no more than 0.5 point of group accuracy (a
 gain passes: it is the same noise in the other direction, and no harm):
-  starter            imagenet-samples: top-1 over the organism photos (inat.evaluate's open-world top-1
+  starter            imagenet-samples: top-1 over the organism photos (inat.training.evaluate's open-world top-1
                      and ECE over the photos of species it knows, plus the ImageNet-class top-1)
   plants47           inat21-plants47 val (470 photos it never trained on)
   inat2017-birds     birds525 photos of species it knows
   inat2017-insects   butterflies100 photos of species it knows
   naturalist         every collection: its router's group accuracy, its wrong "pretty sure" claims
 Each model is run twice over the same photos, `Predictor(model, precision="fp32")` and `precision="bf16"`,
-with the same decoding; the files the two run are made first (`inat.export.make_fast`). On a CPU without
+with the same decoding; the files the two run are made first (`inat.runtime.export.make_fast`). On a CPU without
 native bf16, OpenVINO runs the bf16 request in fp32: the script says so and measures nothing (exit 2).
 Writes results/bf16_accuracy.json (with the CPU's flags) and the table between the bf16_accuracy markers of
 benchmarks/README.md (not with --limit).
@@ -45,9 +45,9 @@ FIGURES = ("top1", "ece", "organism_top1", "group_acc", "wrong_claims", "n_known
 
 def run(model: str, precision: str, data: dict, names: list[str]) -> tuple[dict, float, str]:
     """{collection: figures} for one model at one precision, the photos/s, and what really ran."""
-    from inat.evaluate import known_species, open_world
-    from inat.export import make_fast
-    from inat.predict import Predictor
+    from inat.training.evaluate import known_species, open_world
+    from inat.runtime.export import make_fast
+    from inat.identify.predict import Predictor
     predictor = Predictor(model, precision=precision, prepare=make_fast)
     known = known_species(predictor.classes)
     out, photos, t0 = {}, 0, time.perf_counter()
@@ -104,8 +104,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=SHARED)
     ap.add_argument("--limit", type=int, default=None, help="at most N photos a collection (spread evenly)")
     args = ap.parse_args(argv)
-    from inat import openvino_backend
-    from inat.hub import list_bundles
+    from inat.runtime import openvino_backend
+    from inat.models.registry import list_bundles
     machine = cpu()
     if not openvino_backend.cpu_has_bf16():
         print(f"{machine['model']} ({', '.join(machine['flags'])}): no native bf16, so OpenVINO runs bf16 as fp32 "

@@ -5,7 +5,7 @@
 The bird expert is made as `download` makes it (identity BN layers holding the folded biases). In
 train mode a BN layer normalises by the batch's statistics: we count on how many bird photos the
 train-mode answer is still the eval-mode (pretrained) one, before and after
-`inat.warmstart.recalibrate_batchnorm` on other bird photos, and that the eval-mode answers stay
+`inat.training.warmstart.recalibrate_batchnorm` on other bird photos, and that the eval-mode answers stay
 the same. Photos: birds525, every 16th for the probe batch, the ones after them for statistics.
 """
 from __future__ import annotations
@@ -32,9 +32,9 @@ def answers(model, x, train: bool):
 def main() -> int:
     import torch
     from expert_parity import DATA, SOURCE, labelled_photos, make_bundle
-    from inat.images import open_image
-    from inat.preprocess import eval_transform
-    from inat.warmstart import recalibrate_batchnorm
+    from inat.core.images import open_image
+    from inat.core.preprocess import eval_transform
+    from inat.training.warmstart import recalibrate_batchnorm
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", type=Path, default=SOURCE)
     args = ap.parse_args()

@@ -2,7 +2,7 @@
 
     python benchmarks/expert_parity.py [--source ../shared/models/coral-inat2017] [--limit N] [--write]
 
-For each expert the bundle is made exactly as users get it (`inat.download.install --from SOURCE`,
+For each expert the bundle is made exactly as users get it (`inat.naturalist.download.install --from SOURCE`,
 into a temporary folder), then on every real photo of its data set:
   * parity: the TFLite file (LiteRT interpreter, uint8) and the bundle (PyTorch, fp16 weights widened to
     fp32) see the same pixels, the bundle's own preprocessing (resize/crop to 224, then each model's input
@@ -52,7 +52,7 @@ class TFLiteModel:
 
     def __init__(self, path: Path):
         from ai_edge_litert.interpreter import Interpreter
-        from inat.tflite_reader import read_tflite
+        from inat.models.tflite_reader import read_tflite
         graph = read_tflite(path)
         fc = next(op for op in graph.ops if op.kind == "FULLY_CONNECTED")
         # preserve_all_tensors keeps the logits readable after the softmax has run.
@@ -74,7 +74,7 @@ class BundleModel:
 
     def __init__(self, bundle, preprocess=None):
         import torch
-        from inat.preprocess import eval_transform
+        from inat.core.preprocess import eval_transform
         self.torch = torch
         self.model = bundle.load_model()
         steps = eval_transform(preprocess or bundle.preprocess).transforms
@@ -88,7 +88,7 @@ class BundleModel:
 
     def run(self, rows: list[dict], batch: int = 32):
         """Yield (row, pixels, logits) for labelled photo rows, the network run in batches."""
-        from inat.images import open_image
+        from inat.core.images import open_image
         for start in range(0, len(rows), batch):
             chunk = rows[start:start + batch]
             pixels = [self.pixels(open_image(r["path"])) for r in chunk]
@@ -149,7 +149,7 @@ def layer_check(tflite_path: Path, bundle_model, pixels: np.ndarray) -> dict:
     """
     import torch
     from ai_edge_litert.interpreter import Interpreter
-    from inat.tflite_reader import read_tflite
+    from inat.models.tflite_reader import read_tflite
     graph = read_tflite(tflite_path)
     it = Interpreter(model_path=str(tflite_path), num_threads=1, experimental_preserve_all_tensors=True)
     it.allocate_tensors()
@@ -265,7 +265,7 @@ def resize_study(bundle, rows: list[dict], find) -> dict:
     """Known-species top-1/top-5 of the bundle under each resize policy in RESIZE_POLICIES.
 
     `find` maps a photo row to its class (one of known_maps' methods)."""
-    from inat.images import open_image
+    from inat.core.images import open_image
     rows = [(r, find(r)) for r in rows]
     rows = [(r, c) for r, c in rows if c is not None]
     photos = [open_image(r["path"]) for r, _ in rows]
@@ -332,8 +332,8 @@ def species_scores(bundle, rows: list[dict]) -> list[float]:
 
 def make_bundle(name: str, source: Path, folder: Path):
     """The expert's bundle, made by the download command's own code path from `source`."""
-    from inat.bundle import load_bundle
-    from inat.download import install
+    from inat.models.bundle import load_bundle
+    from inat.naturalist.download import install
     install(name, source_dir=source, out=folder / name, show=False)
     return load_bundle(folder / name)
 
@@ -347,8 +347,8 @@ def main() -> int:
     args = ap.parse_args()
     import torch
     torch.set_num_threads(args.threads)
-    from inat.experts import EXPERTS
-    from inat.images import open_image
+    from inat.naturalist.experts import EXPERTS
+    from inat.core.images import open_image
     results = {"date": time.strftime("%Y-%m-%d"), "command": "python " + " ".join(sys.argv), "experts": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (own, others) in SETS.items():

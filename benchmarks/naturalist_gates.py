@@ -37,7 +37,7 @@ SETTINGS = (("as shipped (fitted)", {}, 0.0),
 def main() -> int:
     import open_world as ow
     from naturalist_parts import keep_parts, open_naturalist
-    from inat.evaluate import known_species, open_world
+    from inat.training.evaluate import known_species, open_world
     t0 = time.perf_counter()
     predictor = open_naturalist(ow.SHARED)
     if predictor is None:

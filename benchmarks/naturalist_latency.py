@@ -44,9 +44,9 @@ def main(argv=None) -> int:
     if not SHARED.is_dir():
         print(f"{SHARED}: the real photos of ../shared/data are needed", file=sys.stderr)
         return 2
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     files = photos(args.photos)
-    from inat.export import make_fast
+    from inat.runtime.export import make_fast
     sides = {"starter": Predictor("starter", threads=args.threads, prepare=make_fast),
              "naturalist": Predictor("naturalist", threads=args.threads, prepare=make_fast)}
     for p in sides.values():  # warm-up: sessions, thread pools, first-call allocations

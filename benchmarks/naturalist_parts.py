@@ -26,7 +26,7 @@ def open_naturalist(shared):
     import sys
     from pathlib import Path
 
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     if not (Path(shared) / "birds525").is_dir():
         print(f"{shared}: the real photos of ../shared/data are needed", file=sys.stderr)
         return None
@@ -54,8 +54,8 @@ def keep_parts(predictor, paths: list[str], batch_size: int = 32) -> Parts:
 
 def records(predictor, parts: Parts, paths: list[str]) -> list:
     """The records of the photos in `parts.ok`, merged by the predictor's mixture as it is set now."""
-    from inat.record import identify
-    from inat.router_groups import GROUPS
+    from inat.core.record import identify
+    from inat.naturalist.router_groups import GROUPS
     runner = predictor.runner
     merged = runner.mixture.combine(parts.starter, parts.groups, parts.experts)
     out = []

@@ -34,7 +34,7 @@ BANDS = ((0.7, 0.8), (0.8, 0.9), (0.9, 0.95), (0.95, 1.0001))
 
 def species_claims(records, truths, known) -> list[tuple[float, bool]]:
     """(stated probability, right) of every claim at species rank, judged as open_world judges it."""
-    from inat.evaluate import claim_wrong
+    from inat.training.evaluate import claim_wrong
     out = []
     for r, t in zip(records, truths):
         a = r.ancestor
@@ -48,7 +48,7 @@ def main() -> int:
     import numpy as np
     import open_world as ow
     from naturalist_parts import keep_parts, open_naturalist, records
-    from inat.evaluate import known_species, open_world
+    from inat.training.evaluate import known_species, open_world
     predictor = open_naturalist(ow.SHARED)
     if predictor is None:
         return 2

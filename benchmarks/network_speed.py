@@ -40,10 +40,10 @@ def per_photo_ms(run, batch: int, repeats: int = 5, min_photos: int = 16) -> flo
 def main() -> int:
     import bench_inference as B
     import torch
-    from inat.bundle import load_bundle
-    from inat.images import open_image
-    from inat.preprocess import ArrayTransform
-    from inat.runtime import FILES, OnnxModel, export_dir
+    from inat.models.bundle import load_bundle
+    from inat.core.images import open_image
+    from inat.core.preprocess import ArrayTransform
+    from inat.runtime.onnx_backend import FILES, OnnxModel, export_dir
     photos = B.real_photos(64) or B.generated_photos(Path(tempfile.mkdtemp()) / "photos", 64)
     work = Path(tempfile.mkdtemp(prefix="inat-network-"))
     B.make_models(work, photos, True, None)  # pickle, bundle, fp32 and int8 exports

@@ -194,7 +194,7 @@ def main() -> int:
         sys.exit(f"needs {SHARED}")
     from gradio_client import Client
 
-    from inat.hub import default_model
+    from inat.models.registry import default_model
     model = args.model or default_model()
     work = Path(tempfile.mkdtemp(prefix="inat-obs-bench-"))
     app = None

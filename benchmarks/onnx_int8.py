@@ -9,10 +9,10 @@ import os
 import warnings
 from pathlib import Path
 
-from inat.bundle import Bundle
-from inat.export import (SHARED_PHOTOS, _fp32_in, _inputs, _stamp, agreement, calibration_photos, export_dir,
-                         split_photos)
-from inat.runtime import INPUT, OnnxModel
+from inat.models.bundle import Bundle
+from inat.runtime.export import (SHARED_PHOTOS, _fp32_in, _inputs, _stamp, agreement, calibration_photos, export_dir,
+                                 split_photos)
+from inat.runtime.onnx_backend import INPUT, OnnxModel
 
 INT8_FILE = "model.int8.onnx"
 N_CALIBRATION = 128    # photos the int8 ranges are calibrated on

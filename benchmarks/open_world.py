@@ -4,7 +4,7 @@
     python benchmarks/open_world.py --models naturalist --limit 100
 
 Runs each model over the collections of ../shared/data (inat21-plants47 val, flowers102, birds525,
-butterflies100, imagenet-samples) and reports, per model and collection (`inat.evaluate.open_world`):
+butterflies100, imagenet-samples) and reports, per model and collection (`inat.training.evaluate.open_world`):
 kingdom_ok, claims, wrong_claims, group_acc (the router), known-species n/top-1/top-5/ECE. On
 imagenet-samples also the organism top-1 (a class counts as right when it is the photo's ImageNet class
 or the same species) and the in-scope recall (organism photos in scope) and rejection (other photos out
@@ -59,10 +59,10 @@ def naturalist_both_ways(predictor, truths, paths):
 
 def held_out_records(predictor, parts, truths, paths, starter_steps: dict | None = None, expert_step: float = 0.0):
     """naturalist's records of `parts.ok`, each photo merged with the gates fitted without its species' fold
-    (`cross_fitted` in assets/expert_gates.json, `inat.evaluate.species_fold`); None when there are none.
+    (`cross_fitted` in assets/expert_gates.json, `inat.training.evaluate.species_fold`); None when there are none.
     `starter_steps` (group → step; "all": every group) and `expert_step` move the gates' intercepts (a step of 1
     multiplies a gate's odds by e; float("inf"): trust fully), for the trade-off benchmarks."""
-    from inat.evaluate import species_fold
+    from inat.training.evaluate import species_fold
     from naturalist_parts import records
     spec = json.loads((REPO / "assets" / "expert_gates.json").read_text(encoding="utf-8"))
     mixture = predictor.runner.mixture
@@ -105,7 +105,7 @@ def name_folder(name: str) -> str:
 
 
 def collections(data: Path, limit: int | None):
-    from inat.labelled import read_imagenet_samples, read_inat_split, read_labels_csv, read_names
+    from inat.training.labelled import read_imagenet_samples, read_inat_split, read_labels_csv, read_names
     out = {"plants47": (read_inat_split(data / "inat21-plants47", "val"), None)}
     for name in ("flowers102", "birds525", "butterflies100"):
         names = read_names(REPO / NAMES[name]) if name in NAMES else None
@@ -126,7 +126,7 @@ def imagenet_figures(records, truths, classes, known: dict | None = None) -> dic
     """Organism top-1, in-scope recall and rejection. The top-1 is right when it is the photo's ImageNet class,
     the same species, or inside the class's taxon when the class is above species (ImageNet's "leafhopper" is
     family Cicadellidae: an expert's leafhopper species is right)."""
-    from inat.evaluate import species_names
+    from inat.training.evaluate import species_names
     organisms = [(r, t, c) for r, t, c in zip(records, truths, classes) if c is not None and not r.error]
     others = [r for r, c in zip(records, classes) if c is None and not r.error]
     right = 0
@@ -136,7 +136,7 @@ def imagenet_figures(records, truths, classes, known: dict | None = None) -> dic
         right += (top.scientific_name == c.scientific_name and top.common_name == c.common_name) or \
             (c.rank == "species" and c.scientific_name in species_names(top)) or \
             (c.rank in ("genus", "family", "order", "class") and lineage.get(c.rank) == c.scientific_name)
-    from inat.evaluate import USEFUL_RANKS, claim_wrong
+    from inat.training.evaluate import USEFUL_RANKS, claim_wrong
     known = known or {}
     useful = sum(1 for r, t, _ in organisms if r.ancestor and r.ancestor["rank"] in USEFUL_RANKS and
                  claim_wrong(r.ancestor, t, known) is False)
@@ -155,9 +155,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=RESULTS, help=f"where the figures go (default {RESULTS}); "
                     "naturalist's figures also go to assets/naturalist_metrics.json under the experts installed")
     args = ap.parse_args(argv)
-    from inat.evaluate import known_species, open_world
-    from inat.hub import list_bundles
-    from inat.predict import Predictor
+    from inat.training.evaluate import known_species, open_world
+    from inat.models.registry import list_bundles
+    from inat.identify.predict import Predictor
     if not (args.data / "birds525").is_dir():
         print(f"{args.data}: the real photos of ../shared/data are needed", file=sys.stderr)
         return 2
@@ -216,9 +216,9 @@ def write_naturalist_metrics(rows: list[dict], held: list[dict] | None = None) -
     """assets/naturalist_metrics.json: what the picker, About and `models` show for naturalist, recorded for the
     set-up measured (the experts installed now; other set-ups' entries are kept), with the held-out figures (gates
     fitted without the photo's species) under "open_world_held_out". hub.naturalist reads the entry of the user's
-    own set-up through inat.setup_metrics."""
-    from inat.hub import naturalist
-    from inat.setup_metrics import with_setup
+    own set-up through inat.naturalist.setup_metrics."""
+    from inat.models.registry import naturalist
+    from inat.naturalist.setup_metrics import with_setup
     experts = [b.name for b in naturalist().experts.values()]
     keys = ("n", "kingdom_ok", "claims", "wrong_claims", "useful", "group_acc", "n_known", "top1", "top5")
     birds = next((r for r in rows if r["collection"] == "birds525"), None)

@@ -45,8 +45,8 @@ RESULTS = REPO / "benchmarks" / "results" / "openvino_study.json"
 THREADS = 2
 N_TRAIN_MINI_AGREEMENT = 400
 
-# NNCF recipes tried (inat.openvino_backend.quantize reads these keys; the ones kept, with their figures,
-# are inat.openvino_backend.RECIPES). "7bit" is NNCF's overflow fix
+# NNCF recipes tried (inat.runtime.openvino_backend.quantize reads these keys; the ones kept, with their figures,
+# are inat.runtime.openvino_backend.RECIPES). "7bit" is NNCF's overflow fix
 # on every layer: 7-bit weights, so that u8 x s8 products summed in pairs cannot saturate int16 on
 # CPUs without VNNI (AVX2), where NNCF's default applies it to the first layer only.
 BASE = {"preset": "performance", "fast_bias_correction": True, "ignore_types": [], "ignore_first_last": False,
@@ -89,14 +89,14 @@ class Inputs:
     """Photos as model inputs, decoded on access exactly as the predictor's default path does."""
 
     def __init__(self, bundle, photos: list[Path]):
-        from inat.preprocess import ArrayTransform, draft_size
+        from inat.core.preprocess import ArrayTransform, draft_size
         self.photos, self.fast, self.draft = photos, ArrayTransform(bundle.preprocess), draft_size(bundle.preprocess)
 
     def __len__(self):
         return len(self.photos)
 
     def __getitem__(self, i):
-        from inat.images import open_image
+        from inat.core.images import open_image
         return self.fast(open_image(self.photos[i], draft_size=self.draft))[None]
 
     def __iter__(self):
@@ -131,12 +131,12 @@ class Way:
 
 
 def ort_way(name: str, file: Path) -> Way:
-    from inat.runtime import OnnxModel
+    from inat.runtime.onnx_backend import OnnxModel
     return Way(name, OnnxModel(file, THREADS).run, file)
 
 
 def ov_way(name: str, file: Path, precision: str, **kw) -> Way:
-    from inat.openvino_backend import open_model
+    from inat.runtime.openvino_backend import open_model
     net = open_model(file, precision, THREADS, **kw)
     return Way(name, net.run, file, note=f"runs {net.precision}")
 
@@ -144,11 +144,11 @@ def ov_way(name: str, file: Path, precision: str, **kw) -> Way:
 def make_ways(bundle, folder: Path, cal: list[Path], recipes: list[str], log) -> dict[str, Way]:
     """Every way of running `bundle`, exporting and converting into `folder` what is missing."""
     import openvino as ov
-    from inat.export import export_onnx
+    from inat.runtime.export import export_onnx
     from onnx_int8 import INT8_FILE, export_int8
-    from inat.openvino_backend import FILES as OV_FILES
-    from inat.runtime import FILES
-    from inat.openvino_backend import convert
+    from inat.runtime.openvino_backend import FILES as OV_FILES
+    from inat.runtime.onnx_backend import FILES
+    from inat.runtime.openvino_backend import convert
     folder.mkdir(parents=True, exist_ok=True)
     onnx = folder / FILES["fp32"]
     if not onnx.is_file():
@@ -220,8 +220,8 @@ def top5(logits: np.ndarray, index: np.ndarray) -> np.ndarray:
 def agreement(bundle, ways: dict[str, Way], photos: list[Path], log, chunk: int = 32) -> dict:
     """Per way: top-1 / top-5-set agreement vs fp32 eager torch on the same inputs and vs exact=True."""
     import torch
-    from inat.images import open_image
-    from inat.predict import Predictor
+    from inat.core.images import open_image
+    from inat.identify.predict import Predictor
     model = bundle.load_model()
     exact = Predictor(bundle, exact=True, threads=THREADS)
     index = np.asarray(bundle.output_index)
@@ -312,8 +312,8 @@ def concurrent(ways: dict[str, Way], x: np.ndarray, rounds: int, calls: int = 8)
 def load_times(onnx: Path, xml: Path, repeats: int = 3) -> dict:
     """Seconds to import each runtime (fresh interpreter) and to open the model (in this process)."""
     import subprocess
-    from inat.openvino_backend import open_model
-    from inat.runtime import OnnxModel
+    from inat.runtime.openvino_backend import open_model
+    from inat.runtime.onnx_backend import OnnxModel
     out = {}
     for mod in ("onnxruntime", "openvino"):
         ts = []
@@ -375,8 +375,8 @@ def study_model(label: str, bundle, folder: Path, agree: list[Path], cal: list[P
     for w, s in speed({k: v for k, v in ways.items() if k != "ov fp32, fp16 weights"}, x, rounds).items():
         row["ways"][w].update(s)
     load.append(os.getloadavg()[0])
-    from inat.openvino_backend import FILES as OV_FILES
-    from inat.runtime import FILES
+    from inat.runtime.openvino_backend import FILES as OV_FILES
+    from inat.runtime.onnx_backend import FILES
     xml = folder / OV_FILES["fp32"]
     serving = {"ort fp32 (one session)": ways["ort fp32"], "ov fp32 latency (request pool)": ways["ov fp32"],
                "ov fp32 throughput (request pool)": ov_way("tput", xml, "fp32", mode="throughput")}
@@ -424,7 +424,7 @@ def main(argv=None) -> int:
     def log(msg):
         print(f"[{time.perf_counter() - t0:6.0f} s, load {os.getloadavg()[0]:.1f}] {msg}", flush=True)
 
-    from inat.hub import resolve
+    from inat.models.registry import resolve
     if args.add_bf16_emulation:
         result = json.loads(args.json.read_text(encoding="utf-8"))
         for m in args.models.split(","):
@@ -449,7 +449,7 @@ def main(argv=None) -> int:
     for m in args.models.split(","):
         if m == "v2s":
             import bench_inference as B
-            from inat.bundle import load_bundle
+            from inat.models.bundle import load_bundle
             paths = B.make_models(args.work / "v2s", cal[:32])
             bundle = load_bundle(paths["bundle"])
             row = study_model("v2s", bundle, paths["bundle"], agree, cal, args.v2s_recipes.split(","), args.rounds,

@@ -39,7 +39,7 @@ def land_distances(rng, n: int = 20_000) -> dict | None:
         from global_land_mask import globe
     except ImportError:
         return None
-    from inat import places
+    from inat.observations import places
     out = {}
     lat, lon = random_points(4 * n, rng)
     land = globe.is_land(lat, lon)
@@ -60,7 +60,7 @@ def land_distances(rng, n: int = 20_000) -> dict | None:
 
 
 def main() -> int:
-    from inat import places
+    from inat.observations import places
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
     t = time.perf_counter()

@@ -84,7 +84,7 @@ def hostile(tmp: Path, quick: bool, seed: int) -> dict:
     from hypothesis import seed as hypothesis_seed
 
     import test_hostile_images as H
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
 
     predictor, app = H.make_rig(tmp)
     folder = tmp / "cases"
@@ -174,10 +174,10 @@ def untrusted(tmp: Path, quick: bool, seed: int) -> dict:
     import test_untrusted as U
     from conftest import app_identify, make_bundle
     from inat.app import build_app
-    from inat.bundle import BundleError, load_bundle
-    from inat.cli import main as cli_main
-    from inat.hub import resolve
-    from inat.predict import Predictor
+    from inat.models.bundle import BundleError, load_bundle
+    from inat.cli.main import main as cli_main
+    from inat.models.registry import resolve
+    from inat.identify.predict import Predictor
     from photos import sample_photo
 
     t0 = time.perf_counter()
@@ -280,7 +280,7 @@ def untrusted(tmp: Path, quick: bool, seed: int) -> dict:
             refused += 1
     unpickled_unasked = marker.exists()
     # The one place a pickle may run: import --trust-pickle.
-    from inat.models import create_model
+    from inat.models.architectures import create_model
     ckpt = tmp / "thesis.pth"
     torch.save({"state_dict": create_model("efficientnet_lite0", 3).state_dict(), "evil": U.Evil(marker)}, ckpt)
     tsv = tmp / "cats.tsv"

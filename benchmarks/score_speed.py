@@ -60,11 +60,11 @@ cluster.shutdown()
 """
 # `python -m inat score` that also prints score()'s summary as JSON on stdout (steady_photos_per_s: the rate
 # once the actors run, Ray's start and the model loads left out).
-SCORE = ("import json, sys, inat.score as s; f = s.score; "
+SCORE = ("import json, sys, inat.identify.score as s; f = s.score; "
          "s.score = lambda *a, **k: (lambda r: (print(json.dumps(r)), r)[1])(f(*a, **k)); "
-         "from inat.cli import main; sys.exit(main(sys.argv[1:]))")
+         "from inat.cli.main import main; sys.exit(main(sys.argv[1:]))")
 # `score` with a part file every second (so a kill at half way leaves several).
-SCORE_OFTEN = "import sys, inat.score; inat.score.PART_SECONDS = 1.0; from inat.cli import main; sys.exit(main(sys.argv[1:]))"
+SCORE_OFTEN = "import sys, inat.identify.score; inat.identify.score.PART_SECONDS = 1.0; from inat.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 def pick_photos(n: int) -> list[str]:

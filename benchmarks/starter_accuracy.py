@@ -22,9 +22,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from inat.images import open_image  # noqa: E402
-from inat.predict import Predictor  # noqa: E402
-from inat.starter import IN_SCOPE_THRESHOLD, TAXONOMY_TSV  # noqa: E402
+from inat.core.images import open_image  # noqa: E402
+from inat.identify.predict import Predictor  # noqa: E402
+from inat.models.starter import IN_SCOPE_THRESHOLD, TAXONOMY_TSV  # noqa: E402
 
 
 def evaluate(data: Path, batch: int = 25, exact: bool = True) -> dict:

@@ -4,7 +4,7 @@
 
 naturalist once trusted the starter's classes inside a group by a flat prior, alpha (the share of the
 group's iNat 2021 species the starter has a class for: 1.6 % of the birds). The gate
-(`inat.naturalist.starter_class_gate`, fitted by scripts/fit_expert_gates.py on birds525 and
+(`inat.naturalist.ensemble.starter_class_gate`, fitted by scripts/fit_expert_gates.py on birds525 and
 butterflies100) reads the starter's share on its first class and the class's coverage instead. This runs
 naturalist once over birds525, butterflies100 and imagenet-samples, keeps what its parts said, and merges
 it both ways. Per collection: wrong_claims and known-species top-1 (as benchmarks/open_world.py), and
@@ -31,7 +31,7 @@ COLLECTIONS = ("birds525", "butterflies100", "imagenet-samples")
 
 def top_right(record, truth) -> bool:
     """Whether the first answer's taxon holds the photo's truth, at the rank it names."""
-    from inat.evaluate import species_names
+    from inat.training.evaluate import species_names
     top = record.top.taxon
     if top.rank == "species":
         return truth.species is not None and truth.species in species_names(top)
@@ -42,7 +42,7 @@ def main() -> int:
     import numpy as np
     import open_world as ow
     from naturalist_parts import keep_parts, open_naturalist, records as merged_records
-    from inat.evaluate import known_species, open_world
+    from inat.training.evaluate import known_species, open_world
     predictor = open_naturalist(ow.SHARED)
     if predictor is None:
         return 2

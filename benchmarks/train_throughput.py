@@ -5,7 +5,7 @@
     python benchmarks/train_throughput.py --only plants47,resnet50_scratch_64 --layouts both --out /tmp/layouts.json
 
 For each set-up (architecture, init, input size, batch size as in the README's commands) it builds
-the model exactly as `python -m inat train` does (`inat.train.init_model`, `set_train_mode`,
+the model exactly as `python -m inat train` does (`inat.training.train.init_model`, `set_train_mode`,
 `build_optimizer`, channels_last, AMP on CUDA) and times optimizer steps on random batches after
 warm-up: images per second of forward + backward + update, without data loading (the epoch figures
 in each run's history include it). Writes benchmarks/results/train_throughput.json.
@@ -41,12 +41,12 @@ REFERENCE = [
 def measure(arch: str, init: str, size: int, batch: int, device: str, seconds: float, classes: int = 47,
             channels_last: bool = True) -> dict:
     import torch
-    from inat.train import build_optimizer, init_model, set_train_mode
+    from inat.training.train import build_optimizer, init_model, set_train_mode
     dev = torch.device(device)
     # Transfer needs ImageNet weights only for their values; the timing is the same without them.
     model = init_model(arch, classes, "scratch")
     if init == "transfer":
-        from inat.models import get_spec, get_submodule
+        from inat.models.architectures import get_spec, get_submodule
         for p in model.parameters():
             p.requires_grad_(False)
         for p in get_submodule(model, get_spec(arch).head).parameters():

@@ -1,7 +1,7 @@
 """Prove the packaged EfficientNet-Lite0 ImageNet weights load correctly into timm.
 
 Default run: on real ImageNet photos, compare timm hosts (`tf_efficientnet_lite0`, TF "same"
-padding, and `efficientnet_lite0`, symmetric padding) loaded via `inat.lite0` against an
+padding, and `efficientnet_lite0`, symmetric padding) loaded via `inat.models.lite0` against an
 independent functional reference forward pass that reads the ORIGINAL EfficientNet-PyTorch key
 names (`_blocks.N._depthwise_conv.weight`, ...) and applies TF "same" padding the way
 EfficientNet-PyTorch's static-same-padding convs do. Prints max abs logit difference, top-1
@@ -32,9 +32,8 @@ from torchvision import transforms as T
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from inat.lite0 import (LITE0_PREPROCESS, lite0_weights_path,  # noqa: E402
-                        load_lite0_imagenet_state_dict)
-from inat.preprocess import Preprocess, eval_transform  # noqa: E402
+from inat.models.lite0 import LITE0_PREPROCESS, lite0_weights_path, load_lite0_imagenet_state_dict
+from inat.core.preprocess import Preprocess, eval_transform  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "imagenet-samples"
 BATCH = 32
@@ -134,7 +133,7 @@ def resize_variants(samples, variants: dict[str, T.Compose]) -> dict[str, torch.
 def resize_tf(mode: str, interp: str) -> T.Compose:
     """Return the project's eval resize (+crop) steps for a resize mode and interpolation.
 
-    Taken from `inat.preprocess.eval_transform` minus ToTensor/Normalize, so the study measures
+    Taken from `inat.core.preprocess.eval_transform` minus ToTensor/Normalize, so the study measures
     exactly what the app runs; images stay uint8 (4 variants x 500 photos fit in ~300 MB).
     """
     pre = Preprocess.from_dict({**LITE0_PREPROCESS, "resize": mode, "interpolation": interp})
@@ -202,7 +201,7 @@ def preprocess_study(samples, labels, default_logits) -> None:
     is enough and saves 2-core CPU time). default_logits: the model's logits under
     LITE0_PREPROCESS, already computed by parity().
     """
-    from inat.lite0 import create_lite0_imagenet
+    from inat.models.lite0 import create_lite0_imagenet
 
     model = create_lite0_imagenet().to(memory_format=torch.channels_last)
     p = LITE0_PREPROCESS

@@ -24,7 +24,7 @@ expert or any bundle whose scope names a group, plants47 among them): on the lab
 PHOTOS that it never trained on, a photo counting as "known" when its species is one of the expert's. The
 starter's gate is fitted on its first class of every group, over every organism collection (birds525,
 butterflies100, flowers102, plants47 val, others, the ImageNet organism photos). Folds are by species
-(`inat.evaluate.species_fold`); each gate is also fitted once per fold without that fold's species
+(`inat.training.evaluate.species_fold`); each gate is also fitted once per fold without that fold's species
 (`cross_fitted`), so benchmarks/open_world.py can measure naturalist on species its gates never saw.
 Writes assets/expert_gates.json (committed; read at run time).
 """
@@ -42,16 +42,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from inat.calibration import photo_logits  # noqa: E402
-from inat.probability import calibrated, logit, sigmoid  # noqa: E402
-from inat.evaluate import claim_wrong, known_species, species_fold, species_names  # noqa: E402
-from inat.hub import naturalist  # noqa: E402
-from inat.labelled import read_imagenet_samples, read_inat_split, read_labels_csv, read_names  # noqa: E402
-from inat.router_groups import group_of  # noqa: E402
-from inat.naturalist import (DEFAULT_COVERAGE, UNNAMED, first_taxon, known_species_gate,  # noqa: E402
-                             starter_class_gate)
-from inat.rollup import TaxonTree  # noqa: E402
-from inat.taxonomy import Taxon  # noqa: E402
+from inat.training.calibration import photo_logits  # noqa: E402
+from inat.core.probability import calibrated, logit, sigmoid  # noqa: E402
+from inat.training.evaluate import claim_wrong, known_species, species_fold, species_names  # noqa: E402
+from inat.models.registry import naturalist  # noqa: E402
+from inat.training.labelled import read_imagenet_samples, read_inat_split, read_labels_csv, read_names  # noqa: E402
+from inat.naturalist.router_groups import group_of  # noqa: E402
+from inat.naturalist.ensemble import DEFAULT_COVERAGE, UNNAMED, first_taxon, known_species_gate, starter_class_gate
+from inat.core.rollup import TaxonTree  # noqa: E402
+from inat.core.taxonomy import Taxon  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 GATES_FILE = "assets/expert_gates.json"
@@ -218,7 +217,7 @@ def fit_starter(photos) -> dict:
     """naturalist's gate on the starter's classes inside a group: P(the photo falls under the starter's first
     class of the group), from that class's share of the starter's group probability and its coverage; fitted over
     the organism photos of every group (each photo in its true group)."""
-    from inat.starter import starter_bundle
+    from inat.models.starter import starter_bundle
     bundle = starter_bundle()
     coverage = json.loads((REPO / "assets" / "naturalist_priors.json").read_text(encoding="utf-8"))["coverage"]
     rows = [(c, t) for c, t, _ in photos if group_of(t.lineage) in UNNAMED]
@@ -297,7 +296,7 @@ def main() -> int:
         return 2
     out = {"about": "naturalist's gate on each expert: sigmoid(a + b * logit(top probability)) = P(a species "
                     "the expert knows), and on the starter's classes of a group (starter); cross_fitted: the same "
-                    "fitted without the species of one fold (inat.evaluate.species_fold); scripts/fit_expert_gates.py",
+                    "fitted without the species of one fold (inat.training.evaluate.species_fold); scripts/fit_expert_gates.py",
            "date": _dt.date.today().isoformat(),
            "command": "python " + " ".join(shlex.quote(a) for a in sys.argv), "folds": FOLDS, "gates": {}}
     photos = labelled_photos(args.data)

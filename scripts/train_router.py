@@ -2,8 +2,8 @@
 
     python scripts/train_router.py [--data ../shared/data] [--cache /tmp/router-features] [--compare]
 
-1. Features: one starter forward pass per photo of every collection (inat/router_data.py): the
-   pooled 1280-d pre-logits and the 1000-way softmax (inat/router_features.py), cached per
+1. Features: one starter forward pass per photo of every collection (inat/naturalist/router_data.py): the
+   pooled 1280-d pre-logits and the 1000-way softmax (inat/naturalist/router_features.py), cached per
    collection in --cache (outside the repo), so a rerun only fits (extracting the 5,110 photos
    took about 45 min on 2 shared, busy cores once, 3½ min on an AMX Xeon; reusing them takes seconds).
 2. Held-out figures: 5-fold cross-fitting with whole species held out (StratifiedGroupKFold by
@@ -39,11 +39,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from inat.router import (EXTRA_NAMES, FEATURE_DIM, FORMAT, JSON_FILE, VERSION, WEIGHTS_FILE,  # noqa: E402
-                         Router, router_inputs)
-from inat.router_data import COLLECTIONS, load_collection  # noqa: E402
-from inat.router_groups import GROUPS, NOT_ORGANISM, starter_group_masses  # noqa: E402
-from inat.calibration import expected_calibration_error, fit_temperature  # noqa: E402
+from inat.naturalist.router import (EXTRA_NAMES, FEATURE_DIM, FORMAT, JSON_FILE, VERSION, WEIGHTS_FILE, Router,
+                                    router_inputs)
+from inat.naturalist.router_data import COLLECTIONS, load_collection  # noqa: E402
+from inat.naturalist.router_groups import GROUPS, NOT_ORGANISM, starter_group_masses  # noqa: E402
+from inat.training.calibration import expected_calibration_error, fit_temperature  # noqa: E402
 from benchmarks.results_file import write_results  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -72,7 +72,7 @@ def cached_features(data: Path, cache: Path, name: str, model_box: list, batch_s
         with np.load(file, allow_pickle=False) as z:
             if str(z["key"]) == key:
                 return photos, z["features"], z["probs"]
-    from inat.router_features import extract, load_starter_model
+    from inat.naturalist.router_features import extract, load_starter_model
     if not model_box:
         model_box.append(load_starter_model())
     feats, probs = extract([p.file for p in photos], model_box[0], batch_size=batch_size, progress=name)
@@ -375,7 +375,7 @@ def main() -> int:
         "format": FORMAT, "version": VERSION, "groups": list(GROUPS),
         "inputs": {"features": f"{FEATURE_DIM} floats: starter forward_head(forward_features(x), pre_logits=True)",
                    "starter": list(EXTRA_NAMES),
-                   "contract": "inat/router_features.py (one starter forward pass on LITE0_PREPROCESS input, "
+                   "contract": "inat/naturalist/router_features.py (one starter forward pass on LITE0_PREPROCESS input, "
                                "photos opened with open_image(draft_size=512))",
                    "spec": FEATURE_SPEC},
         "model": {"kind": "class-balanced multinomial logistic regression (sklearn lbfgs, L2)", "C": C,

@@ -32,7 +32,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # tests never phone 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from inat.taxonomy import Taxon, parse_folder_name  # noqa: E402
+from inat.core.taxonomy import Taxon, parse_folder_name  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 # ../shared beside the repository (real photos and models, never in the repository); INAT_TEST_SHARED points
@@ -100,9 +100,9 @@ def make_bundle(folder, *, arch: str = "efficientnet_lite0", classes=None, size:
     """
     import torch
 
-    from inat.bundle import Bundle, save_bundle
-    from inat.models import get_spec
-    from inat.preprocess import Preprocess
+    from inat.models.bundle import Bundle, save_bundle
+    from inat.models.architectures import get_spec
+    from inat.core.preprocess import Preprocess
     classes = list(TAXA if classes is None else classes)
     outputs = len(probs) if probs is not None else len(classes)
     state = dict(_random_state(arch, outputs, seed))
@@ -121,7 +121,7 @@ def _random_state(arch: str, outputs: int, seed: int) -> dict:
     """The state dict of a freshly made `arch` (seeded): made once per session, saved by many bundles."""
     import torch
 
-    from inat.models import create_model
+    from inat.models.architectures import create_model
     torch.manual_seed(seed)
     return create_model(arch, outputs).state_dict()
 
@@ -136,8 +136,8 @@ def copy_bundle(src, dst, *, exports: bool = True) -> Path:
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory) -> Path:
     """A tiny bundle folder with an up-to-date fp32 model.onnx beside it (copy it before changing it)."""
-    from inat.bundle import load_bundle
-    from inat.export import export_onnx
+    from inat.models.bundle import load_bundle
+    from inat.runtime.export import export_onnx
     folder = tmp_path_factory.mktemp("exported") / "tiny"
     make_bundle(folder)
     export_onnx(load_bundle(folder))

@@ -6,9 +6,9 @@ import pytest
 from conftest import FELIDS, HISTORY
 from inat.app.about import (about_markdown, accuracy_sentence, coverage, limits, model_choices, more_experts_markdown,
                             naming_options, region_sentence, reliability, summary_markdown, technical_markdown)
-from inat.bundle import Bundle
-from inat.preprocess import Preprocess
-from inat.taxonomy import Taxon
+from inat.models.bundle import Bundle
+from inat.core.preprocess import Preprocess
+from inat.core.taxonomy import Taxon
 
 RAW_KEYS = re.compile(r"val_top1|top1|in_scope_threshold|measured_by|ece_|\.\./shared|`")
 BINS = [{"lo": 0.6, "hi": 0.67, "n": 10, "confidence": 0.63, "accuracy": 0.6},
@@ -35,7 +35,7 @@ def plants(n=47, **kw) -> Bundle:
 
 
 class FakeEnsemble:
-    """What `naturalist` gives the page: a starter and experts (inat.naturalist.Ensemble's fields)."""
+    """What `naturalist` gives the page: a starter and experts (inat.naturalist.ensemble.Ensemble's fields)."""
 
     def __init__(self, starter, experts, metrics=None):
         self.starter, self.experts, self.name, self.metrics = starter, experts, "naturalist", metrics or {}
@@ -177,7 +177,7 @@ def test_the_reliability_diagram_comes_from_the_stored_calibration():
 @pytest.mark.parametrize("name", ["plants47", "starter"])
 def test_real_models_read_in_peoples_words(name):
     """The shipped models (plants47 in weights/, the built-in starter) through the same views."""
-    from inat.hub import resolve
+    from inat.models.registry import resolve
     try:
         m = resolve(name, names_only=True)
     except Exception as e:  # the starter's weights package or plants47's folder may be missing in a checkout
@@ -190,7 +190,7 @@ def test_real_models_read_in_peoples_words(name):
 
 # -- figures of the user's own set-up; which model would name it; how to add experts ---------------
 def test_the_ensembles_figure_is_the_one_of_the_installed_set_up():
-    from inat.setup_metrics import setup_figures
+    from inat.naturalist.setup_metrics import setup_figures
     both = {"measured_by": "x", "setups": {
         "inat2017-birds+inat2017-insects": {"top1": 0.827, "data": "birds525, 450 photos"},
         "no experts": {"top1": 0.31, "data": "birds525, 450 photos"}}}

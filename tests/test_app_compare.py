@@ -99,7 +99,7 @@ def test_the_runs_table():
 def test_run_records_carry_their_number_of_classes(tmp_path):
     import json
 
-    from inat.runs import list_runs
+    from inat.training.runs import list_runs
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "bundle.json").write_text(json.dumps({"name": "r", "history": HISTORY, "classes": [{}] * 47}))
     (tmp_path / "s").mkdir()

@@ -62,7 +62,7 @@ def test_examples_set_the_photo_only(app):
 def test_model_picker_lists_names_with_the_default(app):
     picker = next(c for c in app.demo.config["components"] if c["props"].get("elem_id") == "model-picker")
     choices = [tuple(c) for c in picker["props"]["choices"]]
-    from inat.hub import BUILTINS
+    from inat.models.registry import BUILTINS
     assert [v for _, v in choices] == [*BUILTINS, "felids", "scoped"]
     assert ("4 species (felids)", "felids") in choices
     assert picker["props"]["value"] == "felids" == app.default
@@ -70,7 +70,7 @@ def test_model_picker_lists_names_with_the_default(app):
 
 
 def test_every_compare_metric_can_be_drawn(app):
-    from inat.plots import METRICS
+    from inat.training.plots import METRICS
     radio = next(c for c in app.demo.config["components"] if c["type"] == "radio")
     assert [c[1] for c in radio["props"]["choices"]] == list(METRICS)
 
@@ -184,7 +184,7 @@ def test_the_result_is_brought_into_view_in_the_browser(app):
 
 def test_the_starter_names_the_plant_example():
     from inat.app.views import taxon_name
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     try:
         predictor = Predictor("starter")
     except Exception as e:  # the starter's weights package is not installed

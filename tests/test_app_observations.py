@@ -22,7 +22,7 @@ from inat.app.observations import (MAP_NUMBERS, MAX_PHOTOS, NO_FILES, THUMB_PX, 
                                    map_svg, model_line, observe, page_rows, summary_markdown, table_html, thumbnail_uri,
                                    upload_order, write_observations_csv)
 from inat.app.views import NBSP
-from inat.observations import ALL_COLUMNS, COLUMNS
+from inat.observations.table import ALL_COLUMNS, COLUMNS
 
 
 def pct(text: str) -> str:
@@ -32,7 +32,7 @@ def pct(text: str) -> str:
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory):
     pytest.importorskip("torch")
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     folder = tmp_path_factory.mktemp("obs") / "felids"
     make_bundle(folder, probs=FELID_PROBS, classes=FELIDS)
     return Predictor(str(folder))

@@ -1,4 +1,4 @@
-"""inat.app.photo: the photo input opens uploads with inat.images.open_image and refuses them in one sentence
+"""inat.app.photo: the photo input opens uploads with inat.core.images.open_image and refuses them in one sentence
 (an UnusablePhoto: the API raises it, the page shows it in the card)."""
 import base64
 

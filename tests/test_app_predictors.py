@@ -6,7 +6,7 @@ import pytest
 
 from conftest import make_bundle
 from inat.app.predictors import ModelCache
-from inat.bundle import BundleError
+from inat.models.bundle import BundleError
 
 
 @pytest.fixture(scope="module")

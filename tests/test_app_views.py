@@ -1,6 +1,6 @@
 """inat.app.views: what the Identify tab shows, from records, without Gradio or a model.
 
-The records come from `inat.record.identify` over small class lists, so every number on the card is known
+The records come from `inat.core.record.identify` over small class lists, so every number on the card is known
 in advance. The felids of conftest: Lion 40 %, Leopard 35 %, Domestic cat 20 %, English oak 5 %; genus
 Panthera 75 %. (That importing the views loads neither gradio nor torch: test_cli.py's start-up test.)
 """
@@ -13,9 +13,9 @@ from conftest import FELID_PROBS, FELIDS
 from inat.app.views import (NBSP, NOT_AN_ORGANISM, PHOTO_PROBLEMS, card_markdown, claim, fmt_pct, heading, label_value,
                             md, naming_hint, pct, photo_note, photo_problem, possibilities_markdown, problem_card,
                             taxon_name, why_line)
-from inat.record import identify
-from inat.rollup import TaxonTree
-from inat.taxonomy import Taxon
+from inat.core.record import identify
+from inat.core.rollup import TaxonTree
+from inat.core.taxonomy import Taxon
 
 
 def nb(text: str) -> str:
@@ -297,7 +297,7 @@ def test_markdown_in_names_is_escaped():
 
 
 def test_a_record_without_predictions():
-    from inat.record import Identification
+    from inat.core.record import Identification
     assert card_markdown(Identification("x", "m", error="bad")) == "No prediction."
 
 
@@ -331,7 +331,7 @@ def test_every_refusal_of_open_image_has_a_plain_sentence(tmp_path):
     """Real ImageErrors (with the server's path in them) become one sentence: no path, no library, what to do."""
     from PIL import Image
 
-    from inat.images import ImageError, open_image
+    from inat.core.images import ImageError, open_image
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "notes.jpg").write_text("not a photo")
     Image.new("RGB", (400, 300), "green").save(tmp_path / "whole.jpg")

@@ -1,4 +1,4 @@
-"""inat.bundle: the on-disk format, the one model loader, atomic saves, and files that are not bundles."""
+"""inat.models.bundle: the on-disk format, the one model loader, atomic saves, and files that are not bundles."""
 import json
 import os
 import pickle
@@ -6,9 +6,9 @@ import pickle
 import pytest
 
 from conftest import REPO, TAXA, make_bundle
-from inat.bundle import (JSON_NAME, PENDING_NAME, WEIGHTS_NAME, Bundle, BundleError, load_bundle, looks_like_pickle,
-                         read_weights_id, save_bundle, settle, write_json_atomic)
-from inat.preprocess import Preprocess
+from inat.models.bundle import (JSON_NAME, PENDING_NAME, WEIGHTS_NAME, Bundle, BundleError, load_bundle,
+                                looks_like_pickle, read_weights_id, save_bundle, settle, write_json_atomic)
+from inat.core.preprocess import Preprocess
 
 
 def test_round_trip_is_self_describing(tmp_path):
@@ -83,7 +83,7 @@ def test_the_loader_gives_the_model_an_ordinary_build_gives(tmp_path):
     # load_model builds on the meta device and assigns the weights: it must equal create + load_state_dict.
     import torch
 
-    from inat.models import create_model
+    from inat.models.architectures import create_model
     b = make_bundle(tmp_path / "b", arch="efficientnet_b0")
     fast = load_bundle(tmp_path / "b").load_model()
     slow = create_model("efficientnet_b0", len(TAXA))
@@ -177,7 +177,7 @@ class Killed(BaseException):
 
 def _save_killed_at(monkeypatch, folder, bundle, model, replace_no):
     """save_bundle, killed just before its `replace_no`-th os.replace."""
-    import inat.bundle
+    import inat.models.bundle
     calls = []
     real = os.replace
 
@@ -187,10 +187,10 @@ def _save_killed_at(monkeypatch, folder, bundle, model, replace_no):
             raise Killed
         real(a, b)
 
-    monkeypatch.setattr(inat.bundle.os, "replace", replace)
+    monkeypatch.setattr(inat.models.bundle.os, "replace", replace)
     with pytest.raises(Killed):
         save_bundle(bundle, folder, model)
-    monkeypatch.setattr(inat.bundle.os, "replace", real)
+    monkeypatch.setattr(inat.models.bundle.os, "replace", real)
 
 
 @pytest.mark.parametrize("replace_no, wins", [(1, "old"), (2, "old"), (3, "new")])
@@ -198,7 +198,7 @@ def test_a_save_killed_anywhere_leaves_weights_that_match_bundle_json(tmp_path, 
     # os.replace #1: weights → model.safetensors.pending, #2: bundle.json (the commit), #3: pending → model.
     import torch
 
-    from inat.models import create_model
+    from inat.models.architectures import create_model
     folder = tmp_path / "b"
     old = make_bundle(folder, metrics={"val_top1": 0.1})
     new_model = create_model(old.arch, len(TAXA))

@@ -1,4 +1,4 @@
-"""inat.calibration: temperature scaling fitted on labelled photos, and the figures that judge it."""
+"""inat.training.calibration: temperature scaling fitted on labelled photos, and the figures that judge it."""
 import json
 
 import numpy as np
@@ -6,13 +6,14 @@ import pytest
 from PIL import Image
 
 from conftest import make_bundle
-from inat.bundle import load_bundle
-from inat.calibration import (T_RANGE, calibrate, calibration_record, ece_floor, expected_calibration_error, fit_beta,
-                              fit_temperature, labelled_targets, nll, reliability, save_calibration)
-from inat.cli import main
-from inat.data import split_taxa
-from inat.engine import Engine
-from inat.probability import softmax
+from inat.models.bundle import load_bundle
+from inat.training.calibration import (T_RANGE, calibrate, calibration_record, ece_floor, expected_calibration_error,
+                                       fit_beta, fit_temperature, labelled_targets, nll, reliability,
+                                       save_calibration)
+from inat.cli.main import main
+from inat.training.data import split_taxa
+from inat.runtime.engine import Engine
+from inat.core.probability import softmax
 
 
 def test_expected_calibration_error_by_hand():
@@ -159,7 +160,7 @@ def test_command_dry_run_and_store(bundle, tiny_inat, tmp_path, capsys):
 
 
 def test_a_stored_beta_map_is_what_the_engine_applies(tmp_path):
-    from inat.probability import top_label_beta
+    from inat.core.probability import top_label_beta
     b = make_bundle(tmp_path / "m", probs=[0.5, 0.3, 0.15, 0.05])
     x = Engine(b).inputs([Image.new("RGB", (40, 40))])
     beta = {"a": 1.0, "b": 0.5, "c": 0.4}

@@ -1,4 +1,4 @@
-"""inat.checkpoint: the resume checkpoint, one safetensors file with its state as JSON; nothing pickled."""
+"""inat.training.checkpoint: the resume checkpoint, one safetensors file with its state as JSON; nothing pickled."""
 import json
 import random
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from inat import checkpoint
+from inat.training import checkpoint
 
 
 def parts(seed: int = 0):

@@ -10,9 +10,9 @@ import pytest
 
 from conftest import FELID_PROBS, FELIDS, REPO, TAXA, copy_bundle
 from photos import sample_photo
-from inat import openvino_backend
-from inat.cli import format_identification, main
-from inat.record import Identification
+from inat.runtime import openvino_backend
+from inat.cli.main import format_identification, main
+from inat.core.record import Identification
 
 CONTRACT_KEYS = ["image", "model", "precision", "in_scope", "predictions", "ancestor", "error"]
 PRED_KEYS = ["class_id", "probability", "scientific_name", "common_name", "rank", "taxonomy"]
@@ -50,7 +50,7 @@ def test_help_for_every_command(capsys):
 def test_start_up_loads_no_heavy_library():
     # The whole package, the CLI, the app's views and the Lite0 weights' module: torch, gradio, onnxruntime and
     # matplotlib load only when a model, the page or a figure is wanted.
-    code = "import sys, inat, inat.cli, inat.app, inat.app.views, inat.app.about, inat.app.compare, inat.lite0; " \
+    code = "import sys, inat, inat.cli.main, inat.app, inat.app.views, inat.app.about, inat.app.compare, inat.models.lite0; " \
            "print(sorted(m for m in (" \
            "'torch', 'gradio', 'onnxruntime', 'polars', 'matplotlib', 'openvino', 'nncf') if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -83,15 +83,15 @@ def test_predict_table_exit_zero(weights, capsys, monkeypatch):
 
 
 def test_predict_exact_runs_pytorch_and_keeps_the_contract(weights, monkeypatch, capsys):
-    import inat.cli
+    import inat.cli.main
     made = []
 
-    class Spy(inat.cli.Predictor):
+    class Spy(inat.cli.main.Predictor):
         def __init__(self, *a, **kw):
             super().__init__(*a, **kw)
             made.append(self)
 
-    monkeypatch.setattr(inat.cli, "Predictor", Spy)
+    monkeypatch.setattr(inat.cli.main, "Predictor", Spy)
     lines = {}
     for flag in ([], ["--exact"]):
         assert main(["predict", sample_photo("lion.jpg"), "--model", str(weights / "tiny"), "--json", "--top", "3",
@@ -205,9 +205,9 @@ def test_the_readable_block():
     assert bad == "error: d/notes.jpg is not a photo this app can open: choose a JPEG, PNG, WebP or HEIC file.\n"
     import numpy as np
 
-    from inat.record import identify
-    from inat.rollup import TaxonTree
-    from inat.taxonomy import Taxon
+    from inat.core.record import identify
+    from inat.core.rollup import TaxonTree
+    from inat.core.taxonomy import Taxon
     equus = Taxon(9, "Equus", "Equus", "genus", {"kingdom": "Animalia", "genus": "Equus"})
     r = identify(TaxonTree(FELIDS + [equus]), np.array(FELID_PROBS + [0.0]), "a.jpg", "felids", k=5)
     lines = format_identification(r).splitlines()
@@ -221,7 +221,7 @@ def test_the_readable_block():
 
 
 def test_exit_status_of_interrupts_and_failures(monkeypatch, capsys):
-    import inat.cli
+    import inat.cli.main
 
     def interrupted(args):
         raise KeyboardInterrupt
@@ -229,7 +229,7 @@ def test_exit_status_of_interrupts_and_failures(monkeypatch, capsys):
     def broken(args):
         raise RuntimeError("disk full\nTraceback: ...")
     for func, code, err in ((interrupted, 130, "interrupted\n"), (broken, 2, "error: disk full\n")):
-        monkeypatch.setattr(inat.cli, "cmd_models", func)
+        monkeypatch.setattr(inat.cli.main, "cmd_models", func)
         assert main(["models"]) == code
         assert capsys.readouterr().err == err
 

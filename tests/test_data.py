@@ -1,4 +1,4 @@
-"""inat.data: both iNat 2021 layouts, sparse ids, split names, and the dataset of model inputs."""
+"""inat.training.data: both iNat 2021 layouts, sparse ids, split names, and the dataset of model inputs."""
 import json
 
 import pytest
@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from conftest import SPECIES
-from inat.data import DatasetError, ImageDataset, load_split, split_source, split_taxa
-from inat.preprocess import Preprocess, eval_transform
+from inat.training.data import DatasetError, ImageDataset, load_split, split_source, split_taxa
+from inat.core.preprocess import Preprocess, eval_transform
 
 
 def test_split_names_map_to_either_layout(tiny_inat, tiny_inat_torchvision):

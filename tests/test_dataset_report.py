@@ -1,12 +1,12 @@
-"""inat.dataset_report: the thesis's table of a dataset by kingdom and phylum, and its command."""
+"""inat.training.dataset_report: the thesis's table of a dataset by kingdom and phylum, and its command."""
 import json
 
 import pytest
 
 from conftest import shared
-from inat.cli import main
-from inat.data import DatasetError
-from inat.dataset_report import dataset_table, format_table
+from inat.cli.main import main
+from inat.training.data import DatasetError
+from inat.training.dataset_report import dataset_table, format_table
 
 
 def test_table_from_either_layout(tiny_inat, tiny_inat_torchvision):

@@ -1,7 +1,7 @@
-"""inat.distributed: one process, or one of a torchrun group (the DDP training run itself: test_train.py)."""
+"""inat.training.distributed: one process, or one of a torchrun group (the DDP training run itself: test_train.py)."""
 import torch
 
-from inat.distributed import all_reduce, describe_device, distributed, setup_device
+from inat.training.distributed import all_reduce, describe_device, distributed, setup_device
 
 
 def test_outside_torchrun_nothing_is_joined(monkeypatch):

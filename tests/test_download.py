@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from inat import download
-from inat.cli import main
-from inat.experts import EXPERTS, SourceFile
+from inat.naturalist import download
+from inat.cli.main import main
+from inat.naturalist.experts import EXPERTS, SourceFile
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = REPO.parent / "shared" / "models" / "coral-inat2017"

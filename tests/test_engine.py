@@ -1,4 +1,4 @@
-"""inat.engine: which backend runs a bundle (int8, fp32 ONNX, PyTorch), decoding and preprocessing.
+"""inat.runtime.engine: which backend runs a bundle (int8, fp32 ONNX, PyTorch), decoding and preprocessing.
 
 Small models (Lite0 with a 4-class head, 32-pixel inputs, the `exported` fixture); nothing needs ../shared.
 """
@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 from conftest import TAXA, copy_bundle, make_bundle
-from inat.bundle import BundleError, load_bundle
-from inat.engine import Engine
-from inat.probability import softmax
-from inat.preprocess import ArrayTransform, draft_size, eval_transform
-from inat.runtime import FILES
+from inat.models.bundle import BundleError, load_bundle
+from inat.runtime.engine import Engine
+from inat.core.probability import softmax
+from inat.core.preprocess import ArrayTransform, draft_size, eval_transform
+from inat.runtime.onnx_backend import FILES
 
 IMAGES = [Image.new("RGB", (50, 40), "red"), Image.new("RGB", (10, 90), "blue")]
 

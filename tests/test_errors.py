@@ -1,5 +1,5 @@
-"""inat.errors: the one "first line of an exception" helper every one-line error goes through."""
-from inat.errors import first_line
+"""inat.core.errors: the one "first line of an exception" helper every one-line error goes through."""
+from inat.core.errors import first_line
 
 
 def test_first_non_empty_line_stripped():

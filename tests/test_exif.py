@@ -10,7 +10,7 @@ from PIL.TiffImagePlugin import IFDRational
 from conftest import shared
 from photos import (add_exif_to_jpeg, exif_block, picture, png_with_exif_after_pixels, rationals, raw_gps_exif,
                     save_with_exif)
-from inat.exif import PhotoMetadata, photo_metadata
+from inat.observations.exif import PhotoMetadata, photo_metadata
 
 EMPTY = PhotoMetadata()
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inat.expert_bundle import TSV_COLUMNS, ExpertError, classes_from_tsv, expert_classes, parse_labels
-from inat.experts import EXPERTS
-from inat.starter import shipped_calibration
-from inat.tflite_reader import TFLiteError, read_tflite
+from inat.naturalist.expert_bundle import TSV_COLUMNS, ExpertError, classes_from_tsv, expert_classes, parse_labels
+from inat.naturalist.experts import EXPERTS
+from inat.models.starter import shipped_calibration
+from inat.models.tflite_reader import TFLiteError, read_tflite
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = REPO.parent / "shared" / "models" / "coral-inat2017"
@@ -96,8 +96,8 @@ def _benchmark():
 def bundles(tmp_path_factory):
     """Both experts installed by the download command's own code, from the mirror."""
     _need_mirror()
-    from inat.bundle import load_bundle
-    from inat.download import install
+    from inat.models.bundle import load_bundle
+    from inat.naturalist.download import install
     folder = tmp_path_factory.mktemp("experts")
     out = {}
     for name, _, _ in SAMPLES:
@@ -133,7 +133,7 @@ def test_converted_bundle_describes_itself(bundles):
 
 @pytest.mark.shared
 def test_converted_bundle_predicts_a_bird(bundles):
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     rows = _benchmark().labelled_photos(DATA / "birds525")
     photo = next(r for r in rows if r["scientific_name"] == "Cardinalis cardinalis")
     r = Predictor(bundles["inat2017-birds"], backend="torch").predict([str(photo["path"])], k=3)[0]
@@ -173,7 +173,7 @@ def test_every_convolution_reproduces_the_tflite_layer(bundles):
     bench = _benchmark()
     bm = bench.BundleModel(bundles["inat2017-birds"])
     photo = bench.labelled_photos(DATA / "birds525")[0]["path"]
-    from inat.images import open_image
+    from inat.core.images import open_image
     r = bench.layer_check(MIRROR / EXPERTS["inat2017-birds"].model.name, bm, bm.pixels(open_image(photo)))
     assert r["layers"] == 52 and r["max_steps"] <= 1 and r["fraction_off"] < 0.02, r
 

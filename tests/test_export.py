@@ -1,4 +1,4 @@
-"""inat.export and `python -m inat export`: a valid ONNX model that ONNX Runtime runs with PyTorch's numbers.
+"""inat.runtime.export and `python -m inat export`: a valid ONNX model that ONNX Runtime runs with PyTorch's numbers.
 
 Small models (Lite0 with a 4-class head, 32-pixel inputs) and generated calibration photos;
 nothing here needs ../shared.
@@ -11,12 +11,12 @@ from PIL import Image
 
 from conftest import TAXA, copy_bundle, make_bundle
 from photos import picture
-from inat.bundle import Bundle, load_bundle
-from inat.cli import main
-from inat.export import ExportError, calibration_photos, export_onnx, split_photos
-from inat.predict import Predictor
-from inat.preprocess import Preprocess
-from inat.runtime import FILES, OnnxModel, export_dir, open_exported
+from inat.models.bundle import Bundle, load_bundle
+from inat.cli.main import main
+from inat.runtime.export import ExportError, calibration_photos, export_onnx, split_photos
+from inat.identify.predict import Predictor
+from inat.core.preprocess import Preprocess
+from inat.runtime.onnx_backend import FILES, OnnxModel, export_dir, open_exported
 
 
 @pytest.fixture(scope="module")

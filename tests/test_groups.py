@@ -1,4 +1,4 @@
-"""inat.groups: the one table of groups, and that every other module reads it rather than keeping its own."""
+"""inat.naturalist.groups: the one table of groups, and that every other module reads it rather than keeping its own."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,7 @@ import re
 import pytest
 
 from conftest import REPO
-from inat.groups import DEFINED, GROUPS, NOT_ORGANISM, TABLE, UNNAMED, WORDS, Group, group_of
+from inat.naturalist.groups import DEFINED, GROUPS, NOT_ORGANISM, TABLE, UNNAMED, WORDS, Group, group_of
 
 
 @pytest.mark.parametrize("lineage, group", [
@@ -45,7 +45,7 @@ def test_a_row_with_ranks_out_of_order_is_refused():
 
 
 def test_every_reader_uses_the_one_table():
-    from inat import naturalist, router, router_groups, scope
+    from inat.naturalist import ensemble as naturalist, router, router_groups, scope
     from inat.app import views
     assert router_groups.group_of is group_of and router_groups.GROUPS is GROUPS
     assert naturalist.UNNAMED is UNNAMED and scope.DEFINED is DEFINED

@@ -38,7 +38,7 @@ from PIL import Image
 
 from conftest import app_identify, make_bundle
 from photos import sample_photo
-from inat.images import MAX_ASPECT, MAX_PIXELS, MAX_SIDE, open_image
+from inat.core.images import MAX_ASPECT, MAX_PIXELS, MAX_SIDE, open_image
 
 REPO = Path(__file__).resolve().parents[1]
 SECONDS_LIMIT = 5.0          # no input may take longer than this, on either path
@@ -590,7 +590,7 @@ def make_rig(folder: Path):
     Sets INAT_WEIGHTS; the caller restores the environment.
     """
     from inat.app import build_app
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     weights = Path(folder) / "weights"
     make_bundle(weights / "tiny", default=True)
     os.environ["INAT_WEIGHTS"] = str(weights)
@@ -617,7 +617,7 @@ def bomb_memory(bundle: Path, cases: list[Case]) -> dict:
         code = (
             "import json, resource, sys, pickle; from pathlib import Path\n"
             f"sys.path.insert(0, {str(REPO)!r})\n"
-            "from inat.predict import Predictor; from inat.images import open_image, ImageError\n"
+            "from inat.identify.predict import Predictor; from inat.core.images import open_image, ImageError\n"
             f"p = Predictor({str(bundle)!r})\n"
             f"p.predict([{sample_photo('lion.jpg')!r}])\n"
             "rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
@@ -738,7 +738,7 @@ def test_hypothesis_hostile_inputs(rig, case):
 @pytest.mark.slow
 def test_real_starter_model(rig):
     # The same checks on the real model (224 px, 1000 outputs, in-scope threshold) for a cross-section.
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     _, (photo, identify, _), folder = rig
     try:
         starter = Predictor("starter")

@@ -1,11 +1,11 @@
-"""inat.hub: where models are and how they are found by name (the weights folder, built-ins, the default)."""
+"""inat.models.registry: where models are and how they are found by name (the weights folder, built-ins, the default)."""
 import pytest
 
 from conftest import REPO, make_bundle
-from inat.bundle import BundleError
-from inat.hub import BUILTINS, default_model, list_bundles, model_names, model_rows, resolve, weights_dir
-from inat.naturalist import NAME as NATURALIST
-from inat.starter import NAME as STARTER
+from inat.models.bundle import BundleError
+from inat.models.registry import BUILTINS, default_model, list_bundles, model_names, model_rows, resolve, weights_dir
+from inat.naturalist.ensemble import NAME as NATURALIST
+from inat.models.starter import NAME as STARTER
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +80,9 @@ def test_model_rows(weights):
 
 
 def test_a_broken_builtin_is_left_out_of_the_rows(weights, monkeypatch):
-    import inat.hub
+    import inat.models.registry
 
     def missing():
         raise FileNotFoundError("starter_taxonomy.tsv")
-    monkeypatch.setitem(inat.hub.BUILTINS, STARTER, missing)
+    monkeypatch.setitem(inat.models.registry.BUILTINS, STARTER, missing)
     assert [r["name"] for r in model_rows()] == [n for n in BUILTINS if n != STARTER] + ["alpha", "beta"]

@@ -1,11 +1,11 @@
-"""inat.images: every photo becomes an upright RGB image, or one line saying why not (the hostile sweep: test_hostile_images.py)."""
+"""inat.core.images: every photo becomes an upright RGB image, or one line saying why not (the hostile sweep: test_hostile_images.py)."""
 import io
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from inat.images import MAX_PIXELS, ImageError, open_image
+from inat.core.images import MAX_PIXELS, ImageError, open_image
 
 
 def _png(im) -> bytes:

@@ -1,4 +1,4 @@
-"""inat.importer and `python -m inat import`: the thesis's checkpoints become bundles that predict as the thesis did."""
+"""inat.models.importer and `python -m inat import`: the thesis's checkpoints become bundles that predict as the thesis did."""
 import json
 import subprocess
 import sys
@@ -8,11 +8,11 @@ import torch
 
 from conftest import REPO
 from photos import sample_photo
-from inat import openvino_backend
-from inat.bundle import load_bundle
-from inat.cli import main
-from inat.importer import THESIS_PREPROCESS, ImportRefused, import_checkpoint, infer_arch, read_checkpoint
-from inat.predict import Predictor
+from inat.runtime import openvino_backend
+from inat.models.bundle import load_bundle
+from inat.cli.main import main
+from inat.models.importer import THESIS_PREPROCESS, ImportRefused, import_checkpoint, infer_arch, read_checkpoint
+from inat.identify.predict import Predictor
 
 TSV = ("common_name\tkingdom\tphylum\tclass\torder\tfamily\tgenus\tspecific_epithet\n"
        "Lion\tAnimalia\tChordata\tMammalia\tCarnivora\tFelidae\tPanthera\tleo\n"

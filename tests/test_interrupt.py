@@ -34,7 +34,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_WAIT_P
 TIME_KEYS = ("seconds", "images_per_s")
 pytestmark = pytest.mark.integration  # training processes killed and resumed
 
-# Runs inat.cli.main like `python -m inat`, optionally SIGKILLing itself at the n-th os.replace
+# Runs inat.cli.main.main like `python -m inat`, optionally SIGKILLing itself at the n-th os.replace
 # (INAT_KILL_AT_REPLACE) or saving the weights of every epoch (INAT_SNAPSHOT_DIR, the reference).
 WRAPPER = r"""
 import os, signal, sys
@@ -49,7 +49,7 @@ if kill_at:
     os.replace = replace
 snap = os.environ.get("INAT_SNAPSHOT_DIR")
 if snap:
-    import inat.checkpoint as ckpt
+    import inat.training.checkpoint as ckpt
     real_save = ckpt.save
     def save(path, model, *args, **info):
         from safetensors.torch import save_file
@@ -57,7 +57,7 @@ if snap:
                   os.path.join(snap, f"epoch{info['epoch']}.safetensors"))
         return real_save(path, model, *args, **info)
     ckpt.save = save
-from inat.cli import main
+from inat.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -87,7 +87,7 @@ def reference_run(data, folder: Path, epochs: int = EPOCHS, extra: tuple = ()) -
     Returns {"out", "history", "snapshots", "seconds", "epoch_seconds", "epochs", "extra"}; epoch_seconds
     is the median time between two epochs' snapshots (what a random mid-training kill is scaled by).
     """
-    from inat.bundle import load_bundle
+    from inat.models.bundle import load_bundle
     folder.mkdir(parents=True, exist_ok=True)
     snaps = folder / "snapshots"
     snaps.mkdir(exist_ok=True)
@@ -162,9 +162,9 @@ def inspect(out: Path, ref: dict) -> tuple[dict, list[str]]:
     import torch
     from safetensors.torch import load_file
 
-    from inat import checkpoint
-    from inat.bundle import BundleError, load_bundle
-    from inat.train import RESUME_NAME
+    from inat.training import checkpoint
+    from inat.models.bundle import BundleError, load_bundle
+    from inat.training.train import RESUME_NAME
     state = {"json_epochs": None, "resume_epoch": None, "best_epoch": None,
              "temp_files": sorted(p.name for p in out.glob("*.tmp")) if out.is_dir() else []}
     problems: list[str] = []
@@ -225,9 +225,9 @@ def kill_until_done(data, out: Path, ref: dict, kills: list, max_runs: int = 12)
     Each kill is ("delay", seconds after launch), ("mid", fraction of the remaining training, counted
     from the first epoch's start) or ("replace", n: just before the n-th os.replace).
     Returns {"kills": [...], "problems", "final_history_equal", "final_weights_equal"}."""
-    from inat.bundle import load_bundle
-    from inat import checkpoint
-    from inat.train import RESUME_NAME
+    from inat.models.bundle import load_bundle
+    from inat.training import checkpoint
+    from inat.training.train import RESUME_NAME
     record = {"kills": [], "problems": []}
     plan = list(kills)
     for run in range(max_runs):

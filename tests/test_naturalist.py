@@ -1,14 +1,14 @@
-"""inat.naturalist: the merged class list and the arithmetic that combines starter, router and experts."""
+"""inat.naturalist.ensemble: the merged class list and the arithmetic that combines starter, router and experts."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from inat.bundle import Bundle
-from inat.naturalist import Ensemble, Mixture
-from inat.preprocess import Preprocess
-from inat.router_groups import GROUPS
-from inat.taxonomy import Taxon
+from inat.models.bundle import Bundle
+from inat.naturalist.ensemble import Ensemble, Mixture
+from inat.core.preprocess import Preprocess
+from inat.naturalist.router_groups import GROUPS
+from inat.core.taxonomy import Taxon
 
 G = {g: i for i, g in enumerate(GROUPS)}
 
@@ -83,7 +83,7 @@ def test_an_expert_that_did_not_run_leaves_its_group_to_the_starter():
 
 
 def test_an_animal_the_starter_cannot_name_keeps_the_starters_class_rank():
-    from inat.rollup import TaxonTree
+    from inat.core.rollup import TaxonTree
     m = Mixture(STARTER, {}, {"other_organism": 0.05})
     merged = m.combine(np.array([[0.0, 0.0, 0.9, 0.05, 0.05]]), groups(other_organism=1.0), {})[0]
     p, unnamed = named(m, merged)
@@ -93,7 +93,7 @@ def test_an_animal_the_starter_cannot_name_keeps_the_starters_class_rank():
 
 
 def test_a_plant_the_starter_cannot_name_is_a_plant_and_no_species():
-    from inat.rollup import TaxonTree
+    from inat.core.rollup import TaxonTree
     # Only 1 % of the plants people photograph are species the starter knows (alpha): even when it is sure
     # of its oak, the photo is "a plant", not a claim about a species.
     m = Mixture(STARTER, {}, {"plants": 0.01})
@@ -106,8 +106,8 @@ def test_a_plant_the_starter_cannot_name_is_a_plant_and_no_species():
 
 def test_a_mushroom_the_starter_cannot_name_reads_a_fungus_never_a_plant():
     from inat.app.views import heading
-    from inat.record import identify
-    from inat.rollup import TaxonTree
+    from inat.core.record import identify
+    from inat.core.rollup import TaxonTree
     # The starter is half sure of its oak, but the router says fungi: the photo is "a fungus — kingdom Fungi".
     m = Mixture(STARTER, {}, {"plants": 0.01})
     merged = m.combine(np.array([[0.0, 0.5, 0.0, 0.25, 0.25]]), groups(fungi=0.9, plants=0.05, not_organism=0.05),
@@ -120,7 +120,7 @@ def test_a_mushroom_the_starter_cannot_name_reads_a_fungus_never_a_plant():
 
 
 def test_an_unsure_expert_gives_its_group_the_rest_and_a_sure_one_names_the_species():
-    from inat.rollup import TaxonTree
+    from inat.core.rollup import TaxonTree
     # gate = sigmoid(0 + 1 * logit(top)): the gate equals the expert's top probability here
     m = Mixture(STARTER, {"birds": BIRDS}, {"birds": 0.0}, gates={"birds": (0.0, 1.0)})
     starter = np.array([[0.5, 0.0, 0.0, 0.25, 0.25]])
@@ -138,7 +138,7 @@ def test_an_unsure_expert_gives_its_group_the_rest_and_a_sure_one_names_the_spec
 
 
 def test_the_starter_class_gate_by_hand():
-    from inat.naturalist import starter_class_gate
+    from inat.naturalist.ensemble import starter_class_gate
     # w0 + w1 * logit(0.8) + w2 * ln(0.5) with logit(0.8) = ln 4
     z = -1.0 + 0.5 * np.log(4.0) + 0.25 * np.log(0.5)
     assert starter_class_gate(np.array([0.8]), np.array([0.5]), (-1.0, 0.5, 0.25))[0] == pytest.approx(1 / (1 + np.exp(-z)))
@@ -154,7 +154,7 @@ COVERAGE = {"0": 0.001, "7": 0.1}
 
 
 def test_the_starter_gate_trusts_a_class_by_its_share_and_its_coverage():
-    from inat.naturalist import starter_class_gate
+    from inat.naturalist.ensemble import starter_class_gate
     m = Mixture(BIRD_STARTER, {}, {"birds": 0.0, "plants": 0.0}, starter_gate=GATE, coverage=COVERAGE)
     for probs, j, cov in (([0.9, 0.1, 0.0, 0.0], 0, 0.001), ([0.1, 0.9, 0.0, 0.0], 1, 0.1)):
         merged = m.combine(np.array([probs]), groups(birds=1.0), {})[0]
@@ -173,7 +173,7 @@ def test_the_starter_gate_trusts_a_class_by_its_share_and_its_coverage():
 
 
 def test_the_starter_gate_sums_the_classes_of_one_taxon_and_reads_how_sure_the_starter_is():
-    from inat.naturalist import starter_class_gate
+    from inat.naturalist.ensemble import starter_class_gate
     dog = {"kingdom": "Animalia", "phylum": "Chordata", "class": "Mammalia", "order": "Carnivora",
            "family": "Canidae", "genus": "Canis", "specific_epithet": "familiaris"}
     breeds = [Taxon(i, "Canis familiaris", name, "species", dog) for i, name in enumerate(("Beagle", "Basset"))]
@@ -193,7 +193,7 @@ def test_the_starter_gate_sums_the_classes_of_one_taxon_and_reads_how_sure_the_s
 
 
 def test_the_shipped_naturalist_reads_its_starter_gate_and_coverage():
-    from inat.hub import naturalist
+    from inat.models.registry import naturalist
     e = naturalist()
     m = e.mixture()
     assert m.starter_gated == {"birds", "fungi", "insects", "other_organism", "plants"} and len(m.starter_gate) == 4
@@ -207,8 +207,8 @@ def test_an_expert_installed_before_its_calibration_shipped_gets_the_shipped_one
     # The gates were fitted on calibrated probabilities: naturalist must not feed them an uncalibrated expert.
     import dataclasses
 
-    from inat import hub
-    from inat.starter import shipped_calibration
+    from inat.models import registry as hub
+    from inat.models.starter import shipped_calibration
     old = dataclasses.replace(BIRDS, name="inat2017-birds", calibration={})
     monkeypatch.setattr(hub, "list_bundles", lambda folder=None: [old])
     e = hub.naturalist()
@@ -222,7 +222,7 @@ def test_any_bundle_whose_scope_names_a_group_is_that_groups_expert(monkeypatch,
     import dataclasses
     import logging
 
-    from inat import hub
+    from inat.models import registry as hub
     plants = [taxon(0, "Trillium ovatum", "Pacific trillium", "Plantae", "Liliopsida"),
               taxon(1, "Iris douglasiana", "Douglas iris", "Plantae", "Liliopsida")]
     regional = Bundle("my-plants", "efficientnet_lite0", plants, Preprocess(), num_outputs=2,
@@ -243,8 +243,8 @@ def test_any_bundle_whose_scope_names_a_group_is_that_groups_expert(monkeypatch,
 
 
 def test_the_default_gate_trusts_a_sure_answer_least_of_the_fitted_ones():
-    from inat.naturalist import known_species_gate
-    from inat.naturalist_manifest import DEFAULT_GATE, default_gate
+    from inat.naturalist.ensemble import known_species_gate
+    from inat.naturalist.manifest import DEFAULT_GATE, default_gate
     fitted = {"a": (-0.9, 0.9), "b": (-1.0, 0.7), "c": (0.5, 1.0)}
     gate = default_gate(fitted)
     assert gate == (-1.0, 0.7)
@@ -254,8 +254,8 @@ def test_the_default_gate_trusts_a_sure_answer_least_of_the_fitted_ones():
 
 
 def test_an_expert_names_the_genus_it_knows_when_the_species_is_unsure():
-    from inat.record import identify
-    from inat.rollup import TaxonTree
+    from inat.core.record import identify
+    from inat.core.rollup import TaxonTree
     eagles = Bundle("eagles", "mobilenet_v2_tf", [taxon(0, "Haliaeetus leucocephalus", "Bald Eagle", "Animalia", "Aves"),
                                                   taxon(1, "Haliaeetus albicilla", "Sea Eagle", "Animalia", "Aves"),
                                                   taxon(2, "Corvus corax", "Raven", "Animalia", "Aves")],

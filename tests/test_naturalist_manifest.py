@@ -1,4 +1,4 @@
-"""inat.naturalist_manifest: naturalist's parameters from one manifest, checked; a bad part is a visible downgrade."""
+"""inat.naturalist.manifest: naturalist's parameters from one manifest, checked; a bad part is a visible downgrade."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from inat.naturalist_manifest import (ASSETS, DEFAULT_GATE, NO_TRUST, ManifestError, check_gates, check_priors,
+from inat.naturalist.manifest import (ASSETS, DEFAULT_GATE, NO_TRUST, ManifestError, check_gates, check_priors,
                                       load_parameters)
-from inat.router_groups import GROUPS
+from inat.naturalist.router_groups import GROUPS
 
 PARTS = ("naturalist.json", "expert_gates.json", "naturalist_priors.json", "naturalist_metrics.json")
 
@@ -58,7 +58,7 @@ def test_malformed_gates_and_priors_are_refused_in_one_line():
 
 
 def test_a_naturalist_without_gates_runs_its_experts_on_the_default_gate(assets, monkeypatch):
-    from inat import hub
+    from inat.models import registry as hub
     (assets / "expert_gates.json").write_text(json.dumps({"gates": {}}), encoding="utf-8")
     monkeypatch.setattr(hub, "load_parameters", lambda: load_parameters(assets))
     e = hub.naturalist()

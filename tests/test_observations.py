@@ -5,9 +5,9 @@ import os
 import pytest
 
 from photos import exif_block, save_with_exif
-from inat.exif import PhotoMetadata, photo_metadata
-from inat.observations import (ALL_COLUMNS, COLUMNS, iconic_taxon, image_files, observation_row, observation_rows,
-                               write_csv)
+from inat.observations.exif import PhotoMetadata, photo_metadata
+from inat.observations.table import (ALL_COLUMNS, COLUMNS, iconic_taxon, image_files, observation_row,
+                                     observation_rows, write_csv)
 
 CONTRACT = ["file", "observed_on", "time_observed_at", "latitude", "longitude", "place_guess", "scientific_name",
             "common_name", "taxon_rank", "taxon_id", "probability", "ancestor", "in_scope", "iconic_taxon_name",
@@ -66,7 +66,7 @@ def test_unsure_of_the_species_names_the_genus_with_its_summed_probability():
 
 def test_a_group_row_carries_the_groups_name_and_inat_id():
     """`common_name` and `taxon_id` were empty on group rows although Mammalia has an iNat id and a name."""
-    from inat.taxonomy import higher_taxon
+    from inat.core.taxonomy import higher_taxon
     r = record("m.jpg", [pred(RAVEN, "Common Raven", 0.2)], {"rank": "class", "name": "Aves", "probability": 0.99})
     row = observation_row("m.jpg", r)
     assert (row["scientific_name"], row["common_name"], row["taxon_id"]) == ("Aves", "Birds", 3)
@@ -224,7 +224,7 @@ def test_rows_from_the_real_predictor(tmp_path):
     # The record contract as the Predictor writes it today (tiny random Lite0 over conftest.TAXA).
     pytest.importorskip("torch")
     from conftest import make_bundle
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     bundle = make_bundle(tmp_path / "tiny")
     photo = save_with_exif(tmp_path / "p.jpg", exif_block(lat=-0.1807, lon=-78.4678))
     (tmp_path / "bad.jpg").write_bytes(b"nope")

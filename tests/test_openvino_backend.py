@@ -1,4 +1,4 @@
-"""inat.openvino_backend and the precision switch: OpenVINO IRs made from the ONNX export, run by the engine.
+"""inat.runtime.openvino_backend and the precision switch: OpenVINO IRs made from the ONNX export, run by the engine.
 
 Tiny Lite0 bundles (conftest.make_bundle: a 4-class head, 32-pixel inputs); nothing here needs ../shared.
 OpenVINO is optional (requirements-openvino.txt): without it these tests skip, except those checking that
@@ -14,13 +14,13 @@ import pytest
 from PIL import Image
 
 from conftest import copy_bundle, make_bundle
-from inat import openvino_backend, runtime
-from inat.bundle import BundleError, load_bundle
-from inat.engine import Engine
-from inat.export import ensure_export, export_onnx, make_fast
-from inat.openvino_backend import FILES, convert, current_ir, open_ir, open_model
-from inat.predict import Predictor
-from inat.runtime import ExportedModelError, OnnxModel
+from inat.runtime import openvino_backend, onnx_backend as runtime
+from inat.models.bundle import BundleError, load_bundle
+from inat.runtime.engine import Engine
+from inat.runtime.export import ensure_export, export_onnx, make_fast
+from inat.runtime.openvino_backend import FILES, convert, current_ir, open_ir, open_model
+from inat.identify.predict import Predictor
+from inat.runtime.onnx_backend import ExportedModelError, OnnxModel
 
 needs_openvino = pytest.mark.skipif(not openvino_backend.available(), reason="OpenVINO is not installed")
 NO_BF16 = ("this CPU has no bf16 (AVX-512 BF16 or AMX), so OpenVINO runs precision bf16 in fp32 "

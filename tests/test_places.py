@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from inat import places
-from inat.places import FAR_KM, NEAR_KM, GazetteerError, nearest_place, place_guess
+from inat.observations import places
+from inat.observations.places import FAR_KM, NEAR_KM, GazetteerError, nearest_place, place_guess
 
 # (point, what the name must contain): north/south, east/west of the meridians.
 KNOWN = [

@@ -1,10 +1,10 @@
-"""inat.plots: Compare-tab figures and tables, from run records shaped like inat.runs.list_runs()."""
+"""inat.training.plots: Compare-tab figures and tables, from run records shaped like inat.training.runs.list_runs()."""
 from __future__ import annotations
 
 import pytest
 
-from inat.plots import (TABLE_HEADERS, THESIS_HEADERS, format_duration, markdown_table, plot_runs, runs_table,
-                        save_png, thesis_table)
+from inat.training.plots import (TABLE_HEADERS, THESIS_HEADERS, format_duration, markdown_table, plot_runs,
+                                 runs_table, save_png, thesis_table)
 
 
 def history(scale: float, epochs: int = 3, **drop):

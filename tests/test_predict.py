@@ -1,4 +1,4 @@
-"""inat.predict: photos in, one Identification per photo out, in input order, errors as one line.
+"""inat.identify.predict: photos in, one Identification per photo out, in input order, errors as one line.
 
 Small models (Lite0 with a 4-class head, 32-pixel inputs); nothing here needs ../shared.
 """
@@ -11,9 +11,9 @@ from PIL import Image
 
 from conftest import FELID_PROBS, FELIDS, TAXA, copy_bundle, make_bundle
 from photos import picture, sample_photo
-from inat.bundle import load_bundle
-from inat.predict import Predictor
-from inat.record import Identification
+from inat.models.bundle import load_bundle
+from inat.identify.predict import Predictor
+from inat.core.record import Identification
 
 CONTRACT_KEYS = ["image", "model", "precision", "in_scope", "predictions", "ancestor", "error"]
 PRED_KEYS = ["class_id", "probability", "scientific_name", "common_name", "rank", "taxonomy"]

@@ -1,4 +1,4 @@
-"""inat.preprocess: the Preprocess record, its torchvision transforms, the numpy twin and the draft-size rule."""
+"""inat.core.preprocess: the Preprocess record, its torchvision transforms, the numpy twin and the draft-size rule."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from photos import picture
-from inat.preprocess import ArrayTransform, Preprocess, draft_size, eval_transform, train_transform
+from inat.core.preprocess import ArrayTransform, Preprocess, draft_size, eval_transform, train_transform
 
 
 def photo(w: int, h: int, seed: int = 0) -> Image.Image:

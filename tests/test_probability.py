@@ -1,8 +1,8 @@
-"""inat.probability: the softmax and the calibration maps every prediction goes through."""
+"""inat.core.probability: the softmax and the calibration maps every prediction goes through."""
 import numpy as np
 import pytest
 
-from inat.probability import calibrated, check_calibration, softmax, top_label_beta
+from inat.core.probability import calibrated, check_calibration, softmax, top_label_beta
 
 
 def test_softmax_rows_sum_to_one_without_overflow():

@@ -1,12 +1,12 @@
-"""inat.record: the Identification every caller adapts, and `to_json()`, one line of `predict --json`."""
+"""inat.core.record: the Identification every caller adapts, and `to_json()`, one line of `predict --json`."""
 import json
 
 import numpy as np
 import pytest
 
 from conftest import FELID_PROBS, FELIDS, TAXA
-from inat.record import Identification, Prediction, identify, top_k
-from inat.rollup import TaxonTree
+from inat.core.record import Identification, Prediction, identify, top_k
+from inat.core.rollup import TaxonTree
 
 # The contract of `python -m inat predict --json`: these keys, in this order.
 CONTRACT_KEYS = ["image", "model", "precision", "in_scope", "predictions", "ancestor", "error"]

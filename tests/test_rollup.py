@@ -1,12 +1,12 @@
-"""inat.rollup: class probabilities summed up the tree of life, the lineage, the "pretty sure" ancestor."""
+"""inat.core.rollup: class probabilities summed up the tree of life, the lineage, the "pretty sure" ancestor."""
 import random
 
 import numpy as np
 import pytest
 
 from conftest import TAXA
-from inat.rollup import ANCESTOR_THRESHOLD, TaxonTree
-from inat.taxonomy import RANKS, Taxon
+from inat.core.rollup import ANCESTOR_THRESHOLD, TaxonTree
+from inat.core.taxonomy import RANKS, Taxon
 
 CORVUS = ("Animalia", "Chordata", "Aves", "Passeriformes", "Corvidae", "Corvus")
 

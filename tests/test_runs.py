@@ -1,11 +1,11 @@
-"""inat.runs: every recorded training run, from bundles and weights-less run records, and `python -m inat runs`."""
+"""inat.training.runs: every recorded training run, from bundles and weights-less run records, and `python -m inat runs`."""
 import json
 
 import pytest
 
 from conftest import HISTORY, REPO, make_bundle
-from inat.cli import main
-from inat.runs import HISTORY_KEYS, list_runs, run_record, runs_dir, valid_history
+from inat.cli.main import main
+from inat.training.runs import HISTORY_KEYS, list_runs, run_record, runs_dir, valid_history
 
 
 def record(folder, name, history=HISTORY, **meta):

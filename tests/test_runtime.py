@@ -1,13 +1,14 @@
-"""inat.runtime: opening an exported model, and refusing one that is stale, unreadable or of the wrong shape."""
+"""inat.runtime.onnx_backend: opening an exported model, and refusing one that is stale, unreadable or of the wrong shape."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import TAXA, copy_bundle, make_bundle
-from inat.bundle import Bundle, load_bundle
-from inat.preprocess import Preprocess
-from inat.runtime import FILES, ExportedModelError, OnnxModel, cache_dir, export_command, export_dir, open_exported
+from inat.models.bundle import Bundle, load_bundle
+from inat.core.preprocess import Preprocess
+from inat.runtime.onnx_backend import (FILES, ExportedModelError, OnnxModel, cache_dir, export_command, export_dir,
+                                       open_exported)
 
 
 def test_cache_dir(monkeypatch, tmp_path):

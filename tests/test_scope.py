@@ -1,12 +1,12 @@
-"""inat.scope: which router groups a bundle's declared world covers, and the guard on real photos."""
+"""inat.naturalist.scope: which router groups a bundle's declared world covers, and the guard on real photos."""
 from __future__ import annotations
 
 import pytest
 
 from conftest import REPO, shared
-from inat.bundle import load_bundle
-from inat.router_groups import GROUPS
-from inat.scope import expert_group, scope_groups, scope_lineage
+from inat.models.bundle import load_bundle
+from inat.naturalist.router_groups import GROUPS
+from inat.naturalist.scope import expert_group, scope_groups, scope_lineage
 
 
 def names(indices):
@@ -37,7 +37,7 @@ def test_scope_lineage_and_expert_group_come_from_the_classes():
 @pytest.mark.integration
 @pytest.mark.shared
 def test_a_closed_set_bundle_says_a_bird_is_outside_its_world():
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     robin = shared("data/birds525/photos/AMERICAN_ROBIN/1.jpg")
     r = Predictor("plants47").predict([robin])[0]
     assert r.in_scope is False and r.ancestor is None and r.scope["name"] == "Plantae"

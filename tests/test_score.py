@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from conftest import REPO, shared
-from inat.score import Pool, photo_key, photo_paths, pool_size
+from inat.identify.score import Pool, photo_key, photo_paths, pool_size
 
 N_PHOTOS = 8
 
@@ -52,7 +52,7 @@ def test_a_parquet_list_names_photos_too(tmp_path):
 
 
 def test_without_ray_score_says_how_to_install_it(monkeypatch, capsys):
-    from inat.cli import main
+    from inat.cli.main import main
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
     monkeypatch.setitem(sys.modules, "ray.data", None)
     assert main(["score", "photos/", "--out", "results/"]) == 2
@@ -63,7 +63,7 @@ def test_without_ray_score_says_how_to_install_it(monkeypatch, capsys):
 # -- a local Ray --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def ray_session():
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only, as inat.score starts it
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only, as inat.identify.score starts it
     ray = pytest.importorskip("ray")
     pytest.importorskip("ray.data")
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
@@ -100,9 +100,9 @@ def _value(v):
 
 @pytest.mark.shared
 def test_score_gives_predicts_csv_rows_and_a_row_for_each_damaged_file(ray_session, photos, tmp_path):
-    from inat.observations import ALL_COLUMNS, observation_rows
-    from inat.predict import Predictor
-    from inat.score import score
+    from inat.observations.table import ALL_COLUMNS, observation_rows
+    from inat.identify.predict import Predictor
+    from inat.identify.score import score
     out = tmp_path / "results"
     s = score([photos / "list.txt"], out, model="starter", top=3, batch=4, progress=False)
     assert (s["total"], s["already"], s["scored"], s["failed"]) == (N_PHOTOS + 2, 0, N_PHOTOS + 2, 2)
@@ -129,8 +129,8 @@ def test_score_gives_predicts_csv_rows_and_a_row_for_each_damaged_file(ray_sessi
 # The driver in its own process, SIGKILLed just before its KILL_AT-th os.replace (a part file's rename).
 DRIVER = r"""
 import os, signal, sys
-import inat.score
-inat.score.PART_ROWS = 2          # a part for every batch of two photos
+import inat.identify.score
+inat.identify.score.PART_ROWS = 2          # a part for every batch of two photos
 KILL_AT = int(os.environ["KILL_AT"])
 calls = [0]
 real_replace = os.replace
@@ -140,7 +140,7 @@ def replace(src, dst):
         os.kill(os.getpid(), signal.SIGKILL)
     return real_replace(src, dst)
 os.replace = replace
-from inat.cli import main
+from inat.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -148,7 +148,7 @@ sys.exit(main(sys.argv[1:]))
 @pytest.mark.integration  # the driver runs in its own process
 @pytest.mark.shared
 def test_a_killed_run_resumes_without_rescoring_or_losing_a_photo(ray_session, photos, tmp_path):
-    from inat.score import score
+    from inat.identify.score import score
     out = tmp_path / "results"
     env = {**os.environ, "KILL_AT": "4", "PYTHONPATH": str(REPO)}  # the manifest, two parts, then the kill
     address = ray_session.get_runtime_context().gcs_address
@@ -172,7 +172,7 @@ def test_a_killed_run_resumes_without_rescoring_or_losing_a_photo(ray_session, p
 
 @pytest.mark.shared
 def test_a_changed_photo_is_scored_again_and_keeps_one_row(ray_session, photos, tmp_path):
-    from inat.score import score
+    from inat.identify.score import score
     folder = tmp_path / "photos"
     shutil.copytree(photos, folder)
     out = tmp_path / "results"
@@ -204,7 +204,7 @@ cluster.shutdown()
 @pytest.mark.integration
 @pytest.mark.shared
 def test_a_two_node_cluster_gives_the_local_runs_rows(ray_session, photos, tmp_path):
-    from inat.score import score
+    from inat.identify.score import score
     score([photos], tmp_path / "local", model="starter", progress=False)
     env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "PYTHONPATH": str(REPO)}
     holder = subprocess.Popen([sys.executable, "-c", CLUSTER], cwd=REPO, env=env, text=True,

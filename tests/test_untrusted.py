@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 
 from conftest import app_identify, make_bundle
 from photos import sample_photo
-from inat.bundle import BundleError, load_bundle
-from inat.hub import list_bundles, resolve
+from inat.models.bundle import BundleError, load_bundle
+from inat.models.registry import list_bundles, resolve
 
 FAST_EXAMPLES = int(os.environ.get("INAT_HYPOTHESIS_EXAMPLES", "15"))  # each builds a predictor
 pytestmark = pytest.mark.integration  # sweeps through the predictor, the CLI and the app
@@ -98,7 +98,7 @@ def names_a_file(msg: str, folder: Path) -> bool:
 def try_bundle(folder: Path, photo: str) -> tuple[str, str]:
     """("ok", "") when the bundle predicts finite probabilities, ("refused", message) for a proper
     BundleError, ("FAIL", why) otherwise. Never predicts with a preprocess that would need gigabytes."""
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     try:
         bundle = load_bundle(folder)
         pre = bundle.preprocess
@@ -390,7 +390,7 @@ def offered(good, evil, tmp_path):
 
 
 def test_library_entry_points_never_unpickle(offered, photo):
-    from inat.predict import Predictor
+    from inat.identify.predict import Predictor
     offers, marker = offered
     for name, path in offers.items():
         for entry in (lambda p: resolve(str(p)).load_model(), lambda p: load_bundle(p).load_model(),
@@ -403,7 +403,7 @@ def test_library_entry_points_never_unpickle(offered, photo):
 
 @pytest.mark.parametrize("command", ["predict", "evaluate", "labels", "export"])
 def test_cli_model_options_never_unpickle(offered, photo, tiny_inat, capsys, command):
-    from inat.cli import main
+    from inat.cli.main import main
     offers, marker = offered
     for name, path in offers.items():
         argv = {"predict": ["predict", photo, "--json", "--model", str(path)],
@@ -456,8 +456,8 @@ def test_app_model_picker_never_unpickles(good, evil, tmp_path, monkeypatch):
 def test_only_import_trust_pickle_unpickles(good, tmp_path, capsys):
     import torch
 
-    from inat.cli import main
-    from inat.models import create_model
+    from inat.cli.main import main
+    from inat.models.architectures import create_model
     marker = tmp_path / "UNPICKLED"
     ckpt = tmp_path / "thesis.pth"
     torch.manual_seed(0)

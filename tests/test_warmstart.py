@@ -1,4 +1,4 @@
-"""inat.warmstart: training from a bundle's weights, and batch-norm statistics for folded-BN bundles."""
+"""inat.training.warmstart: training from a bundle's weights, and batch-norm statistics for folded-BN bundles."""
 from __future__ import annotations
 
 import copy
@@ -6,10 +6,10 @@ import copy
 import pytest
 import torch
 
-from inat.bundle import BundleError
-from inat.models import create_model
-from inat.taxonomy import parse_folder_name
-from inat.warmstart import load_bundle_weights, recalibrate_batchnorm
+from inat.models.bundle import BundleError
+from inat.models.architectures import create_model
+from inat.core.taxonomy import parse_folder_name
+from inat.training.warmstart import load_bundle_weights, recalibrate_batchnorm
 from conftest import TAXA, make_bundle
 
 
@@ -78,13 +78,13 @@ def test_bundle_of_another_architecture_is_refused_in_one_line(tmp_path):
 
 
 def test_init_from_needs_a_pretrained_init():
-    from inat.train import TrainConfig
+    from inat.training.train import TrainConfig
     with pytest.raises(ValueError, match="--init imagenet or transfer"):
         TrainConfig(data="d", arch="mobilenet_v2_tf", out="o", init="scratch", init_from="weights/x")
 
 
 def test_train_from_a_folded_bn_bundle(tiny_inat, tmp_path, capsys):
-    from inat.train import TrainConfig, train
+    from inat.training.train import TrainConfig, train
     make_bundle(tmp_path / "expert", arch="mobilenet_v2_tf", size=32, run={"batchnorm": "folded"})
     cfg = TrainConfig(data=str(tiny_inat), out=str(tmp_path / "ft"), arch="mobilenet_v2_tf", init="imagenet",
                       init_from=str(tmp_path / "expert"), epochs=1, batch_size=8, img_size=32, workers=0,

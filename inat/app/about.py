@@ -7,8 +7,8 @@ details". No Gradio and no model loading here.
 """
 from __future__ import annotations
 
-from ..groups import TABLE as GROUP_TABLE
-from ..rollup import TaxonTree
+from ..naturalist.groups import TABLE as GROUP_TABLE
+from ..core.rollup import TaxonTree
 from .views import ABOVE_SPECIES, _cap, code, everyday, fmt_pct, md
 
 KINGDOM_PLURALS = {"Animalia": "animals", "Plantae": "plants", "Fungi": "fungi"}
@@ -94,7 +94,7 @@ def naming_options(current: str, model, installed: dict, experts: dict) -> list[
     get that model, for the card's "To name it" line (`inat.app.views.naming_hint`).
 
     `current`/`model`: the model in use (its own experts are not suggested again); `installed`: {name: Bundle
-    or None} of the other models in the picker; `experts`: the downloadable catalogue (`inat.experts.EXPERTS`).
+    or None} of the other models in the picker; `experts`: the downloadable catalogue (`inat.naturalist.experts.EXPERTS`).
     An installed model comes first (it needs nothing), then the experts not installed yet."""
     inside = {b.name for b in model.experts.values()} if is_ensemble(model) else {getattr(model, "name", current)}
     out = []
@@ -299,7 +299,7 @@ def _about(m, error: str | None) -> str:
 
 def reliability(m) -> tuple[list[dict], list[dict] | None, str] | None:
     """(bins after calibration, bins before, title) for the reliability diagram, from the stored calibration;
-    None when the model has none (`inat.plots.plot_reliability` draws it)."""
+    None when the model has none (`inat.training.plots.plot_reliability` draws it)."""
     c = getattr(m, "calibration", None) or {}
     after = c.get("reliability_after") or c.get("reliability")
     if not after:

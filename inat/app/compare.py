@@ -1,4 +1,4 @@
-"""What the Compare tab shows, as pure functions: run records (`inat.runs.list_runs()`) in, rows and Markdown out.
+"""What the Compare tab shows, as pure functions: run records (`inat.training.runs.list_runs()`) in, rows and Markdown out.
 
 Runs are named in words ("EfficientNet-Lite0 · fine-tuned · 224 px", not "lite0_imagenet_224"), the
 three ways of starting a run are explained, and the data set the curves were measured on and its chance
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ..plots import METRICS, THESIS_HEADERS, format_duration, markdown_table, thesis_table
+from ..training.plots import METRICS, THESIS_HEADERS, format_duration, markdown_table, thesis_table
 from .views import NBSP, fmt_pct, md
 
 ARCH_NAMES = {"efficientnet_lite0": "EfficientNet-Lite0", "efficientnet_b0": "EfficientNet-B0",
@@ -21,7 +21,7 @@ REGIMES = {
     "transfer": ("frozen", "starts from the same ImageNet weights, keeps them fixed and trains only the last layer"),
     "scratch": ("from scratch", "starts from random weights and learns everything from these photos"),
 }
-PHOTOS = {"validation": 1, "training": 0}   # → index of the history key in inat.plots.METRICS
+PHOTOS = {"validation": 1, "training": 0}   # → index of the history key in inat.training.plots.METRICS
 THESIS_DATASET = "iNat 2021, 10,000 species"
 TABLE_HEADERS = ["Run", "Best top-1", "Best epoch", "Epochs", "Training time", "Record"]  # top-1 on validation
 

@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from ..plots import plot_reliability, save_png
+from ..training.plots import plot_reliability, save_png
 
 MAX_KEPT = 64        # PNGs remembered (older ones are drawn again when asked for)
 MAX_AGE_S = 3600     # PNG files older than this are deleted from the temp folder
@@ -40,7 +40,7 @@ def _new_folder() -> Path:
 
 
 def reliability_png(bins: list[dict], before: list[dict] | None, title: str) -> str:
-    """Path of a PNG of `inat.plots.plot_reliability(bins, before, title=title)`.
+    """Path of a PNG of `inat.training.plots.plot_reliability(bins, before, title=title)`.
 
     Each file sits in its own folder, so two users never overwrite each other's file."""
     key = hashlib.sha1(json.dumps([bins, before, title], sort_keys=True, default=str).encode()).hexdigest()

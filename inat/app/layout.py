@@ -18,12 +18,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import first_line
-from ..hub import default_model, list_bundles, model_rows, resolve, weights_dir
-from ..plots import METRICS
-from ..runs import list_runs
+from ..core.errors import first_line
+from ..models.registry import default_model, list_bundles, model_rows, resolve, weights_dir
+from ..training.plots import METRICS
+from ..training.runs import list_runs
 from . import observations
-from ..experts import EXPERTS
+from ..naturalist.experts import EXPERTS
 from .about import (about_markdown, model_choices, more_experts_markdown, naming_options, reliability,
                     summary_markdown, technical_markdown)
 from .compare import (compare_intro, curve_note, curve_rows, epoch_axis, is_chance, run_choices, runs_markdown,
@@ -32,6 +32,7 @@ from .figures import reliability_png
 from .photo import UnusablePhoto, photo_input_class
 from .predictors import ModelCache
 from .views import DROP_PHOTO, PHOTO_TIPS, PLACEHOLDER, card_markdown, label_value, photo_problem, problem_card
+from ..core.paths import ASSETS
 
 log = logging.getLogger("inat")
 
@@ -42,7 +43,7 @@ QUEUE_SIZE = 64              # waiting requests beyond this are turned away at o
                              # 262 requests from 50 clients; 64 served all: benchmarks/robustness.py)
 DELETE_CACHE = (3600, 3600)  # every hour, delete uploads older than an hour from Gradio's temp dir
 HERE = Path(__file__).resolve().parent
-EXAMPLE_DIR = HERE.parents[1] / "assets" / "examples"
+EXAMPLE_DIR = ASSETS / "examples"
 # Example photo → its accessible name. lion, cheetah and tower ship with gradio (gradio.media); the daisy
 # is ours (assets/examples/README.md); tower: not an organism.
 EXAMPLES = {"lion.jpg": "Example: a lion", "cheetah.jpg": "Example: a cheetah",
@@ -131,7 +132,7 @@ def _readable(name: str):
 
 def build_app(models: ModelCache | None = None, runs: list[dict] | None = None) -> App:
     """The page as a queued gr.Blocks. `models` shares predictors (a new cache by default); `runs` replaces
-    `inat.runs.list_runs()` for the Compare tab (tests pass their own). Loads no model."""
+    `inat.training.runs.list_runs()` for the Compare tab (tests pass their own). Loads no model."""
     import gradio as gr  # keeps gradio out of start-up: only the app needs it
 
     models = models or ModelCache()

@@ -1,6 +1,6 @@
 """The Observations tab: many photos in, one row each (date, place, species), a map and the CSV file.
 
-The rows are `inat.observations` rows, the ones `python -m inat predict --csv` writes, and the CSV is
+The rows are `inat.observations.table` rows, the ones `python -m inat predict --csv` writes, and the CSV is
 written by the same `write_csv`; this module only adapts them for the page. Two things differ from the
 command line, both because the files are uploads: a row's `file` is the name the photo had on the
 uploader's machine (never the server's temporary path), and a photo that cannot be used says why in
@@ -28,9 +28,9 @@ from pathlib import Path
 
 from PIL import ImageOps
 
-from ..images import ImageError, open_image
-from ..observations import observation_rows, write_csv
-from ..places import FAR_KM, nearest_place
+from ..core.images import ImageError, open_image
+from ..observations.table import observation_rows, write_csv
+from ..observations.places import FAR_KM, nearest_place
 from .views import NBSP, everyday, naming_hint, pct, photo_problem, worth_listing
 
 MAX_PHOTOS = 200     # photos a batch; measured against the command line at this size (benchmarks/README.md)
@@ -112,7 +112,7 @@ def observe(predictor, paths, progress=None, options=()) -> tuple[list[dict], li
 
 
 def page_rows(records) -> list[dict]:
-    """`inat.observations.observation_rows` of records whose `image` is an uploaded file, with `file` its
+    """`inat.observations.table.observation_rows` of records whose `image` is an uploaded file, with `file` its
     own name (no server path) and `error` the page's one sentence for a file that cannot be used."""
     rows = observation_rows(records)
     for row in rows:
@@ -137,7 +137,7 @@ def thumbnail_uri(path, size: int = THUMB_PX) -> str | None:
 
 
 def write_observations_csv(rows, folder=None) -> Path:
-    """Write rows with `inat.observations.write_csv` (the columns of `predict --csv`) to
+    """Write rows with `inat.observations.table.write_csv` (the columns of `predict --csv`) to
     `folder`/observations.csv; without `folder`, to a fresh folder of its own under the temporary
     directory (two users never share a file; folders older than CSV_MAX_AGE_S are removed). Returns the path."""
     if folder is None:

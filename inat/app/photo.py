@@ -1,4 +1,4 @@
-"""The photo input: gr.Image whose uploads are opened by `inat.images.open_image`."""
+"""The photo input: gr.Image whose uploads are opened by `inat.core.images.open_image`."""
 from __future__ import annotations
 
 import base64
@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..images import ImageError, open_image
+from ..core.images import ImageError, open_image
 from .views import photo_problem
 
 log = logging.getLogger("inat")

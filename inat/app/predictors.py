@@ -7,9 +7,9 @@ import threading
 import time
 from collections import OrderedDict
 
-from ..export import make_fast
-from ..hub import resolve
-from ..predict import Predictor
+from ..runtime.export import make_fast
+from ..models.registry import resolve
+from ..identify.predict import Predictor
 
 log = logging.getLogger("inat")
 

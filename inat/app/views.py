@@ -10,11 +10,11 @@ Tracheophyta for a model of 47 vascular plants) is never the claim: it says noth
 """
 from __future__ import annotations
 
-from ..groups import TABLE as GROUP_TABLE
-from ..images import FORMATS, PHOTO_PROBLEMS, photo_problem  # noqa: F401 (the page's sentences)
-from ..record import Identification
-from ..rollup import ANCESTOR_THRESHOLD
-from ..taxonomy import RANKS, Taxon
+from ..naturalist.groups import TABLE as GROUP_TABLE
+from ..core.images import FORMATS, PHOTO_PROBLEMS, photo_problem  # noqa: F401 (the page's sentences)
+from ..core.record import Identification
+from ..core.rollup import ANCESTOR_THRESHOLD
+from ..core.taxonomy import RANKS, Taxon
 
 NOT_AN_ORGANISM = "This does not look like an organism I know"
 ABOVE_SPECIES = RANKS[:-1]   # kingdom … genus; a breed, cultivar or subspecies is named by its species
@@ -28,7 +28,7 @@ PHOTO_TIPS = ("**Tips:** one plant, animal or fungus per photo, filling most of 
 
 # Everyday words for the taxa people name a photo by ("a bird", not "class Aves"). A heading says the
 # word and the rank together: "A bird — class Aves, 92 %". The taxa that define naturalist's groups take the
-# groups table's words (inat.groups: "a plant", "a bird", "an insect", "a fungus").
+# groups table's words (inat.naturalist.groups: "a plant", "a bird", "an insect", "a fungus").
 EVERYDAY = {
     **{g.defined_by[1]: g.word for g in GROUP_TABLE if g.lineage},
     # kingdoms and phyla
@@ -164,7 +164,7 @@ def claim(r: Identification, shared=()) -> dict:
     "species": the top class reaches ANCESTOR_THRESHOLD (its rank may be above species: "Vulture", class Aves);
     "group": no class does, but a taxon its classes share does (iNat's "pretty sure" ancestor);
     "unsure": neither, or only a rank that every class of the model shares (`shared`: [(rank, name)],
-    `inat.rollup.TaxonTree.shared()`), which says nothing about the photo.
+    `inat.core.rollup.TaxonTree.shared()`), which says nothing about the photo.
     """
     if r.in_scope is False:
         return {"kind": "outside", "rank": None, "name": None, "probability": r.scope_probability}

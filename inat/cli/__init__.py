@@ -1,0 +1,1 @@
+"""`python -m inat` / `inat`: one module per command family; each adds its sub-commands with `add_cli`."""
