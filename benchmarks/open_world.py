@@ -215,9 +215,9 @@ def main(argv=None) -> int:
 def write_naturalist_metrics(rows: list[dict], held: list[dict] | None = None) -> None:
     """assets/naturalist_metrics.json: what the picker, About and `models` show for naturalist, recorded for the
     set-up measured (the experts installed now; other set-ups' entries are kept), with the held-out figures (gates
-    fitted without the photo's species) under "open_world_held_out". hub.naturalist reads the entry of the user's
+    fitted without the photo's species) under "open_world_held_out". inat.naturalist.assemble.naturalist reads the entry of the user's
     own set-up through inat.naturalist.setup_metrics."""
-    from inat.models.registry import naturalist
+    from inat.naturalist.assemble import naturalist
     from inat.naturalist.setup_metrics import with_setup
     experts = [b.name for b in naturalist().experts.values()]
     keys = ("n", "kingdom_ok", "claims", "wrong_claims", "useful", "group_acc", "n_known", "top1", "top5")

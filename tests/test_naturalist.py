@@ -193,7 +193,7 @@ def test_the_starter_gate_sums_the_classes_of_one_taxon_and_reads_how_sure_the_s
 
 
 def test_the_shipped_naturalist_reads_its_starter_gate_and_coverage():
-    from inat.models.registry import naturalist
+    from inat.naturalist.assemble import naturalist
     e = naturalist()
     m = e.mixture()
     assert m.starter_gated == {"birds", "fungi", "insects", "other_organism", "plants"} and len(m.starter_gate) == 4
@@ -207,7 +207,7 @@ def test_an_expert_installed_before_its_calibration_shipped_gets_the_shipped_one
     # The gates were fitted on calibrated probabilities: naturalist must not feed them an uncalibrated expert.
     import dataclasses
 
-    from inat.models import registry as hub
+    from inat.naturalist import assemble as hub
     from inat.models.starter import shipped_calibration
     old = dataclasses.replace(BIRDS, name="inat2017-birds", calibration={})
     monkeypatch.setattr(hub, "list_bundles", lambda folder=None: [old])
@@ -222,7 +222,7 @@ def test_any_bundle_whose_scope_names_a_group_is_that_groups_expert(monkeypatch,
     import dataclasses
     import logging
 
-    from inat.models import registry as hub
+    from inat.naturalist import assemble as hub
     plants = [taxon(0, "Trillium ovatum", "Pacific trillium", "Plantae", "Liliopsida"),
               taxon(1, "Iris douglasiana", "Douglas iris", "Plantae", "Liliopsida")]
     regional = Bundle("my-plants", "efficientnet_lite0", plants, Preprocess(), num_outputs=2,

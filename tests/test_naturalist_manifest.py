@@ -58,7 +58,7 @@ def test_malformed_gates_and_priors_are_refused_in_one_line():
 
 
 def test_a_naturalist_without_gates_runs_its_experts_on_the_default_gate(assets, monkeypatch):
-    from inat.models import registry as hub
+    from inat.naturalist import assemble as hub
     (assets / "expert_gates.json").write_text(json.dumps({"gates": {}}), encoding="utf-8")
     monkeypatch.setattr(hub, "load_parameters", lambda: load_parameters(assets))
     e = hub.naturalist()

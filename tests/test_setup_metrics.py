@@ -40,7 +40,8 @@ def test_a_file_that_names_its_experts_at_the_top_level():
 
 def test_the_shipped_file_is_read_for_the_experts_installed_here(monkeypatch, tmp_path):
     """The naturalist that hub builds carries its set-up's figures, which `models` and About both show."""
-    from inat.models.registry import model_rows, naturalist
+    from inat.models.registry import model_rows
+    from inat.naturalist.assemble import naturalist
     monkeypatch.setenv("INAT_WEIGHTS", str(tmp_path))  # no expert installed
     ens = naturalist()
     assert ens.metrics == setup_figures(json.loads((__import__("inat.models.starter", fromlist=["ASSETS"]).ASSETS /

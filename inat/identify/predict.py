@@ -24,7 +24,6 @@ from ..models.bundle import Bundle, BundleError
 from ..runtime.engine import Engine
 from ..models.registry import resolve
 from ..core.images import ImageError, open_image
-from ..naturalist.ensemble import Ensemble, NaturalistRunner
 from ..runtime.openvino_backend import ir_command
 from ..core.record import Identification, identify
 from ..core.rollup import TaxonTree
@@ -97,14 +96,15 @@ class Predictor:
     calibration photos): `python -m inat export --precision int8` makes it.
     """
 
-    def __init__(self, model: str | Bundle | Ensemble | None = None, *, exact: bool = False,
+    def __init__(self, model: str | os.PathLike | Bundle | None = None, *, exact: bool = False,
                  threads: int | None = None, device: str = "cpu", backend: str = "auto", prepare=None,
                  precision: str = "auto"):
-        self.bundle = model if isinstance(model, (Bundle, Ensemble)) else resolve(model)
+        self.bundle = resolve(model) if model is None or isinstance(model, (str, os.PathLike)) else model
         self.name = self.bundle.name
         options = dict(exact=exact, backend=backend, threads=threads, device=device, precision=precision)
-        self.runner = NaturalistRunner(self.bundle, **options) if isinstance(self.bundle, Ensemble) \
-            else BundleRunner(self.bundle, **options)
+        # A model that runs as more than one network says how (naturalist); a Bundle runs as one.
+        runner = getattr(self.bundle, "runner", None)
+        self.runner = runner(**options) if callable(runner) else BundleRunner(self.bundle, **options)
         self.engine = self.runner.engine   # the main network (the starter's, for naturalist)
         self.tree = self.runner.tree
         self.exporting = prepare(self.runner.engines) if prepare is not None else None

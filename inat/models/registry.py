@@ -1,64 +1,44 @@
-"""Where models are and how to find them by name (like torchvision's `models/_api.py`).
+"""Where models are and how to find them by name (like torchvision's `models/_api.py`): it knows no model.
 
-    resolve("starter")            the built-in model (weights from an installed package)
+    resolve("starter")            a built-in model: one that registered itself here
     resolve("plants47")           a bundle folder in the weights folder ($INAT_WEIGHTS, else weights/)
     resolve("path/to/bundle")     any bundle folder
     resolve(None)                 the default model
 
-The bundle format (`inat.models.bundle`) and the architectures (`inat.models.architectures`) know nothing of this: a new
-built-in registers here, in BUILTINS.
+A built-in registers a function that returns it (nothing is read until it is called), next to its own code:
+
+    register("starter", starter_bundle)                  # inat/models/starter.py
+    register("naturalist", naturalist, default=True)     # inat/naturalist/assemble.py
+
+What it returns is a Bundle or anything that answers the same questions (`inat.models.protocol`).
+The bundle format (`inat.models.bundle`) and the architectures know nothing of this.
 """
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Callable
 
-from .bundle import JSON_NAME, Bundle, BundleError, load_bundle
-from ..naturalist.ensemble import NAME as NATURALIST
-from ..naturalist.ensemble import Ensemble
-from ..naturalist.manifest import default_gate, load_parameters
-from ..naturalist.scope import expert_group
-from ..naturalist.setup_metrics import setup_figures
-from ..core.taxonomy import RANKS
-from .starter import NAME as STARTER
-from .starter import shipped_calibration, starter_bundle
 from ..core.paths import WEIGHTS
+from ..core.taxonomy import RANKS
+from .bundle import JSON_NAME, Bundle, BundleError, load_bundle
 
-log = logging.getLogger("inat")
-
-
-def naturalist() -> Ensemble:
-    """The starter, the router and every installed expert: a downloaded expert or any bundle whose scope names a
-    group (plants47: Plantae; a user's own regional model). One per group: one with a fitted gate first, then by
-    folder name. Its parameters come from one validated manifest (`inat.naturalist.manifest`). An expert without a
-    fitted gate gets the most conservative fitted one and is listed in `unmeasured`: its figures inside naturalist
-    were never measured."""
-    params = load_parameters()
-    experts: dict[str, Bundle] = {}
-    for b in sorted(list_bundles(), key=lambda b: (b.name not in params.gates, b.path.name if b.path else b.name)):
-        group = expert_group(b) if (b.expert or b.scope) else None
-        if group and group not in experts:
-            # The gates below were fitted on the shipped calibration's probabilities; an expert downloaded
-            # before its calibration shipped has none in its bundle.json and takes the shipped one here.
-            b.calibration = b.calibration or shipped_calibration(b.name)
-            experts[group] = b
-    gates = {g: params.gates.get(b.name) or default_gate(params.gates) for g, b in experts.items()}
-    unmeasured = [b.name for b in experts.values() if b.name not in params.gates]
-    for name in unmeasured:
-        log.warning("%s joins naturalist with a default known-species gate: its figures there are unmeasured "
-                    "(scripts/fit_expert_gates.py fits one on labelled photos)", name)
-    # The figures measured with exactly these experts installed (inat.naturalist.setup_metrics), never another set-up's.
-    metrics = setup_figures(params.metrics, [b.name for b in experts.values()])
-    genus_gates = {g: params.genus_gates[b.name] for g, b in experts.items() if b.name in params.genus_gates}
-    return Ensemble(starter_bundle(), experts, alpha=params.alpha, gates=gates, genus_gates=genus_gates,
-                    starter_gate=params.starter_gate, coverage=params.coverage, metrics=metrics,
-                    unmeasured=unmeasured, downgraded=params.downgraded)
+# Built-in models: name → a function returning the model (no weights read until it is called); the default first.
+BUILTINS: dict[str, Callable[[], Bundle]] = {}
+_DEFAULT: list[str] = []   # the built-in that is the default when no bundle is marked default
 
 
-# Built-in models: name → a function returning its Bundle or Ensemble (no weights read until it is loaded).
-BUILTINS: dict[str, Callable[[], Bundle | Ensemble]] = {NATURALIST: naturalist, STARTER: starter_bundle}
+def register(name: str, make: Callable[[], Bundle], *, default: bool = False) -> Callable[[], Bundle]:
+    """Make `name` a built-in model returned by `make()`; `default`: it is the default model (listed first).
+    Returns `make`, so it can be used as a decorator's body."""
+    if default:
+        others = {k: v for k, v in BUILTINS.items() if k != name}
+        BUILTINS.clear()
+        BUILTINS.update({name: make, **others})
+        _DEFAULT[:] = [name]
+    else:
+        BUILTINS[name] = make
+    return make
 
 
 def weights_dir() -> Path:
@@ -85,11 +65,12 @@ def model_names() -> list[str]:
 
 
 def default_model() -> str:
-    """The name of the default model: the bundle marked `"default": true` in the weights folder, else naturalist."""
-    return next((b.path.name for b in list_bundles() if b.default), NATURALIST)
+    """The name of the default model: the bundle marked `"default": true` in the weights folder, else the built-in
+    registered as the default (naturalist), else the first built-in."""
+    return next((b.path.name for b in list_bundles() if b.default), None) or (_DEFAULT or list(BUILTINS))[0]
 
 
-def resolve(name_or_path: str | os.PathLike | None = None, *, names_only: bool = False) -> Bundle | Ensemble:
+def resolve(name_or_path: str | os.PathLike | None = None, *, names_only: bool = False) -> Bundle:
     """The Bundle for a built-in name, a bundle name in the weights folder or (unless `names_only`) a bundle
     path; None means the default model. Raises BundleError listing what is available."""
     name = str(name_or_path) if name_or_path is not None else default_model()
@@ -119,7 +100,7 @@ def model_rows() -> list[dict]:
     return rows
 
 
-def _row(b: Bundle | Ensemble, name: str, path: str | None, builtin: bool, default: str) -> dict:
+def _row(b: Bundle, name: str, path: str | None, builtin: bool, default: str) -> dict:
     """`models --json`'s record: the contract keys, then the species count and the measured top-1 with what
     it was measured on (`val_top1` is the validation figure of a trained bundle, None for the others), and for
     naturalist the experts whose figures inside it were never measured (`unmeasured`)."""

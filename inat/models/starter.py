@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .bundle import Bundle
 from .lite0 import LITE0_PREPROCESS, load_lite0_imagenet_state_dict
+from .registry import register
 from ..core.taxonomy import TAXONOMY_KEYS, Taxon
 from ..core.paths import ASSETS
 
@@ -87,3 +88,6 @@ def starter_metrics() -> dict:
         return json.loads(f.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+register(NAME, starter_bundle)

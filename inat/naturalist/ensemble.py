@@ -57,7 +57,8 @@ DEFAULT_COVERAGE = 1e-3   # a starter class without a recorded coverage: one spe
 
 @dataclass
 class Ensemble:
-    """What `naturalist` is made of (the hub resolves the name to this; `inat.identify.predict` runs it)."""
+    """What `naturalist` is made of (`inat.naturalist.assemble` builds it from what is installed; `inat.identify.predict`
+    runs it through its `runner`)."""
 
     starter: Bundle
     experts: dict[str, Bundle] = field(default_factory=dict)   # group → expert bundle
@@ -80,6 +81,11 @@ class Ensemble:
     def mixture(self) -> "Mixture":
         return Mixture(self.starter, self.experts, self.alpha, self.gates, self.starter_gate, self.coverage,
                        self.genus_gates)
+
+    def runner(self, **options) -> "NaturalistRunner":
+        """What runs it on photos: `inat.identify.predict` asks a model for its runner (a plain Bundle has none and
+        runs as one network)."""
+        return NaturalistRunner(self, **options)
 
     @property
     def has_scope(self) -> bool:
