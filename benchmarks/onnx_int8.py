@@ -10,13 +10,14 @@ import warnings
 from pathlib import Path
 
 from inat.models.bundle import Bundle
-from inat.runtime.export import (SHARED_PHOTOS, _fp32_in, _inputs, _stamp, agreement, calibration_photos, export_dir,
+from inat.runtime.export import (_fp32_in, _inputs, _stamp, agreement, calibration_photos, export_dir,
                                  split_photos)
 from inat.runtime.onnx_backend import INPUT, OnnxModel
 
 INT8_FILE = "model.int8.onnx"
 N_CALIBRATION = 128    # photos the int8 ranges are calibrated on
 N_CHECK = 300          # other photos its agreement with fp32 PyTorch is measured on
+SHARED_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data"   # calibration photos by default
 
 
 def export_int8(bundle: Bundle, calibration: Path | None = None, *, n_calibration: int = N_CALIBRATION,

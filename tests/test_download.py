@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from inat.cli import download as download_cli
 from inat.naturalist import download
 from inat.cli.main import main
 from inat.naturalist.experts import EXPERTS, SourceFile
@@ -52,8 +53,8 @@ def fast_convert(monkeypatch):
         (staged / "bundle.json").write_text(f'{{"run": {len(calls)}}}')
         calls.append(sha)
     monkeypatch.setattr(download, "_convert", convert)
-    monkeypatch.setattr(download, "ensure_export", lambda bundle: None)   # a stand-in bundle has no network
-    monkeypatch.setattr(download, "load_bundle", lambda folder: folder)
+    monkeypatch.setattr(download_cli, "ensure_export", lambda bundle: None)   # a stand-in bundle has no network
+    monkeypatch.setattr(download_cli, "load_bundle", lambda folder: folder)
     return calls
 
 

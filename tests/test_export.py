@@ -86,11 +86,14 @@ def test_calibration_photos_and_their_split(photos, tmp_path):
             calibration_photos(empty)
 
 
-def test_export_help_names_the_calibration_default(capsys):
+def test_export_help_says_int8_needs_calibration_photos(capsys):
+    # The library knows no folder of photos: int8 calibrates on the folder the user names, and says so.
     with pytest.raises(SystemExit):
         main(["export", "--help"])
     help = " ".join(capsys.readouterr().out.split())
-    assert "shared/data" in help and "(default: the recipe's, 300)" in help
+    assert "(needed by --precision int8)" in help and "shared" not in help and "(default: the recipe's, 300)" in help
+    with pytest.raises(ExportError, match="int8 needs real photos to calibrate on: pass --calibration DIR"):
+        calibration_photos(None)
 
 
 def test_precision_is_the_one_lower_precision_switch_of_export(exported, tmp_path, capsys):

@@ -1,7 +1,8 @@
 """`python -m inat`: predict, labels, models, import, and the commands the other modules add.
 
-Each command is a small function taking the parsed arguments and returning an exit status. Modules with
-commands of their own (train, evaluate, runs, dataset-report, export) add them through `add_cli(sub)`.
+Each command is a small function taking the parsed arguments and returning an exit status. The other
+commands live in this package, one module each (train, evaluate, calibrate, runs, dataset-report, export,
+download, score), and add themselves through `add_cli(sub)`; the library modules know no argparse.
 Every failure ends in one line on stderr, never a traceback.
 """
 from __future__ import annotations
@@ -15,10 +16,7 @@ import sys
 
 from tqdm import tqdm
 
-from ..training import calibration, dataset_report, evaluate, runs
-from ..naturalist import download
-from ..runtime import export
-from ..identify import score
+from . import calibrate, dataset_report, download, evaluate, export, runs, score
 from . import train as train_cli
 from ..core.errors import first_line
 from ..runtime.export import ensure_export, make_fast, print_export
@@ -32,7 +30,7 @@ from ..identify.predict import Predictor
 from ..core.record import Identification
 from ..core.taxonomy import display_name
 
-COMMAND_MODULES = (train_cli, evaluate, calibration, runs, dataset_report, export, download, score)
+COMMAND_MODULES = (train_cli, evaluate, calibrate, runs, dataset_report, export, download, score)
 
 
 def _print_json(obj) -> None:

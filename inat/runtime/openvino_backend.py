@@ -41,7 +41,7 @@ import numpy as np
 
 from ..models.bundle import Bundle
 from ..core.errors import first_line
-from . import onnx_backend as runtime
+from . import onnx_backend
 from .onnx_backend import FEATURES, ExportedModelError, ExportError, check_export, export_dirs
 
 FILES = {"fp32": "model.xml", "int8": "model.int8.xml"}  # bf16 runs the fp32 file
@@ -85,9 +85,9 @@ def available() -> bool:
 
 
 def fp32_backend() -> str:
-    """The runtime that serves fp32 by default: `runtime.FP32_BACKEND`, or ONNX Runtime when that is OpenVINO
+    """The runtime that serves fp32 by default: `onnx_backend.FP32_BACKEND`, or ONNX Runtime when that is OpenVINO
     and OpenVINO is not installed."""
-    return runtime.FP32_BACKEND if runtime.FP32_BACKEND == "onnx" or available() else "onnx"
+    return onnx_backend.FP32_BACKEND if onnx_backend.FP32_BACKEND == "onnx" or available() else "onnx"
 
 
 def default_backend() -> str:
