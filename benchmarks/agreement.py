@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
+
 SHARED = REPO.parent / "shared" / "data"
 
 
@@ -105,8 +105,8 @@ def main(argv=None) -> int:
         photos = photos[::max(1, len(photos) // args.limit)][:args.limit]
     models = args.model or default_models()
     if args.export:
-        from inat.runtime.export import ensure_export
         from inat.models.registry import resolve
+        from inat.runtime.export import ensure_export
         for m in models:
             b = resolve(m)
             print(f"exported {ensure_export(b)}", flush=True)

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
+
 SHARED = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results" / "backend_speed.json"
 WAYS = ("ort fp32", "ov fp32", "ov int8")
@@ -197,8 +197,8 @@ def main(argv=None) -> int:
         return 2
     import torch
     torch.set_num_threads(args.threads)
-    from inat.runtime.export import PhotoInputs
     from inat.models.registry import resolve
+    from inat.runtime.export import PhotoInputs
     t0 = time.perf_counter()
 
     def log(msg):

@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
+
 SHARED = REPO.parent / "shared" / "data"
 NUM_CLASSES = 10_000
 CHUNK = 40          # photos per alternating folder chunk
@@ -118,9 +118,10 @@ def make_models(work: Path, photos: list[Path]) -> dict:
     """The thesis pickle, the same weights as a bundle, and the exports its default runs. Returns paths and timings."""
     import torch
     import torchvision
-    from inat.runtime.export import ensure_export, export_onnx
-    from inat.models.importer import import_checkpoint
+
     from inat.core.taxonomy import THESIS_TSV_HEADER
+    from inat.models.importer import import_checkpoint
+    from inat.runtime.export import ensure_export, export_onnx
     out = {"pickle": work / "thesis_v2s.pt", "bundle": work / "thesis_v2s"}
     if not out["pickle"].is_file():
         torch.manual_seed(0)

@@ -27,9 +27,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from results_file import cpu, write_results  # noqa: E402  (benchmarks/ is on the path when run)
 from open_world import SHARED, collections, imagenet_figures  # noqa: E402
+from results_file import cpu, write_results  # noqa: E402  (benchmarks/ is on the path when run)
 
 RESULTS = REPO / "benchmarks" / "results" / "bf16_accuracy.json"
 README = REPO / "benchmarks" / "README.md"
@@ -45,9 +44,9 @@ FIGURES = ("top1", "ece", "organism_top1", "group_acc", "wrong_claims", "n_known
 
 def run(model: str, precision: str, data: dict, names: list[str]) -> tuple[dict, float, str]:
     """{collection: figures} for one model at one precision, the photos/s, and what really ran."""
-    from inat.training.evaluate import known_species, open_world
-    from inat.runtime.export import make_fast
     from inat.identify.predict import Predictor
+    from inat.runtime.export import make_fast
+    from inat.training.evaluate import known_species, open_world
     predictor = Predictor(model, precision=precision, prepare=make_fast)
     known = known_species(predictor.classes)
     out, photos, t0 = {}, 0, time.perf_counter()
@@ -104,8 +103,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=SHARED)
     ap.add_argument("--limit", type=int, default=None, help="at most N photos a collection (spread evenly)")
     args = ap.parse_args(argv)
-    from inat.runtime import openvino_backend
     from inat.models.registry import list_bundles
+    from inat.runtime import openvino_backend
     machine = cpu()
     if not openvino_backend.cpu_has_bf16():
         print(f"{machine['model']} ({', '.join(machine['flags'])}): no native bf16, so OpenVINO runs bf16 as fp32 "

@@ -17,8 +17,6 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 def answers(model, x, train: bool):
@@ -32,6 +30,7 @@ def answers(model, x, train: bool):
 def main() -> int:
     import torch
     from expert_parity import DATA, SOURCE, labelled_photos, make_bundle
+
     from inat.core.images import open_image
     from inat.core.preprocess import eval_transform
     from inat.training.warmstart import recalibrate_batchnorm

@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 SHARED = REPO.parent / "shared"
 SOURCE = SHARED / "models" / "coral-inat2017"
@@ -52,6 +51,7 @@ class TFLiteModel:
 
     def __init__(self, path: Path):
         from ai_edge_litert.interpreter import Interpreter
+
         from inat.models.tflite_reader import read_tflite
         graph = read_tflite(path)
         fc = next(op for op in graph.ops if op.kind == "FULLY_CONNECTED")
@@ -74,6 +74,7 @@ class BundleModel:
 
     def __init__(self, bundle, preprocess=None):
         import torch
+
         from inat.core.preprocess import eval_transform
         self.torch = torch
         self.model = bundle.load_model()
@@ -149,6 +150,7 @@ def layer_check(tflite_path: Path, bundle_model, pixels: np.ndarray) -> dict:
     """
     import torch
     from ai_edge_litert.interpreter import Interpreter
+
     from inat.models.tflite_reader import read_tflite
     graph = read_tflite(tflite_path)
     it = Interpreter(model_path=str(tflite_path), num_threads=1, experimental_preserve_all_tensors=True)
@@ -347,8 +349,8 @@ def main() -> int:
     args = ap.parse_args()
     import torch
     torch.set_num_threads(args.threads)
-    from inat.naturalist.experts import EXPERTS
     from inat.core.images import open_image
+    from inat.naturalist.experts import EXPERTS
     results = {"date": time.strftime("%Y-%m-%d"), "command": "python " + " ".join(sys.argv), "experts": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (own, others) in SETS.items():

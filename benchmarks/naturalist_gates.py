@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
 
 RESULTS = REPO / "benchmarks" / "results" / "naturalist_gates.json"
@@ -37,6 +36,7 @@ SETTINGS = (("as shipped (fitted)", {}, 0.0),
 def main() -> int:
     import open_world as ow
     from naturalist_parts import keep_parts, open_naturalist
+
     from inat.training.evaluate import known_species, open_world
     t0 = time.perf_counter()
     predictor = open_naturalist(ow.SHARED)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
+
 SHARED = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results" / "naturalist_latency.json"
 SOURCES = ("birds525/photos", "butterflies100/photos", "inat21-plants47/val", "imagenet-samples")

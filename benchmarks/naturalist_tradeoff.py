@@ -22,8 +22,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
 
 RESULTS = REPO / "benchmarks" / "results" / "naturalist_tradeoff.json"
@@ -48,6 +46,7 @@ def main() -> int:
     import numpy as np
     import open_world as ow
     from naturalist_parts import keep_parts, open_naturalist, records
+
     from inat.training.evaluate import known_species, open_world
     predictor = open_naturalist(ow.SHARED)
     if predictor is None:

@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
+
 RESULTS = REPO / "benchmarks" / "results" / "network_speed.json"
 
 
@@ -40,9 +39,10 @@ def per_photo_ms(run, batch: int, repeats: int = 5, min_photos: int = 16) -> flo
 def main() -> int:
     import bench_inference as B
     import torch
-    from inat.models.bundle import load_bundle
+
     from inat.core.images import open_image
     from inat.core.preprocess import ArrayTransform
+    from inat.models.bundle import load_bundle
     from inat.runtime.onnx_backend import FILES, OnnxModel, export_dir
     photos = B.real_photos(64) or B.generated_photos(Path(tempfile.mkdtemp()) / "photos", 64)
     work = Path(tempfile.mkdtemp(prefix="inat-network-"))

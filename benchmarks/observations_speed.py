@@ -42,9 +42,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))  # tests/photos.py writes EXIF the way phones do; one helper for both
 from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
+
 SHARED = REPO.parent / "shared" / "data" / "inat21-plants47" / "val"
 RESULTS = REPO / "benchmarks" / "results" / "observations_speed.json"
 START = (37.0447, -122.1072)  # Felton, California: the plants47 photos are from Santa Cruz County
@@ -58,7 +57,7 @@ def free_port() -> int:
 
 def make_day(n: int, folder: Path, seed: int = 0) -> list[Path]:
     """n real photos copied into `folder` with a day's EXIF date, time zone and (mostly) GPS position."""
-    from photos import add_exif_to_jpeg, exif_block
+    from inat.testing.photos import add_exif_to_jpeg, exif_block
     photos = sorted(SHARED.glob("*/*.jpg"))
     if len(photos) < n:
         sys.exit(f"needs {n} photos in {SHARED}, found {len(photos)}")

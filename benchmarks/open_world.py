@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
+
 SHARED = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results" / "open_world.json"
 README = REPO / "benchmarks" / "README.md"
@@ -62,8 +62,9 @@ def held_out_records(predictor, parts, truths, paths, starter_steps: dict | None
     (`cross_fitted` in assets/expert_gates.json, `inat.training.evaluate.species_fold`); None when there are none.
     `starter_steps` (group → step; "all": every group) and `expert_step` move the gates' intercepts (a step of 1
     multiplies a gate's odds by e; float("inf"): trust fully), for the trade-off benchmarks."""
-    from inat.training.evaluate import species_fold
     from naturalist_parts import records
+
+    from inat.training.evaluate import species_fold
     spec = json.loads((REPO / "assets" / "expert_gates.json").read_text(encoding="utf-8"))
     mixture = predictor.runner.mixture
     crossed = {g: spec["gates"][b.name]["cross_fitted"] for g, b in mixture.experts.items()
@@ -155,9 +156,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=RESULTS, help=f"where the figures go (default {RESULTS}); "
                     "naturalist's figures also go to assets/naturalist_metrics.json under the experts installed")
     args = ap.parse_args(argv)
-    from inat.training.evaluate import known_species, open_world
-    from inat.models.registry import list_bundles
     from inat.identify.predict import Predictor
+    from inat.models.registry import list_bundles
+    from inat.training.evaluate import known_species, open_world
     if not (args.data / "birds525").is_dir():
         print(f"{args.data}: the real photos of ../shared/data are needed", file=sys.stderr)
         return 2

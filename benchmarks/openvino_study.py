@@ -37,9 +37,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
+
 SHARED = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results" / "openvino_study.json"
 THREADS = 2
@@ -144,10 +143,11 @@ def ov_way(name: str, file: Path, precision: str, **kw) -> Way:
 def make_ways(bundle, folder: Path, cal: list[Path], recipes: list[str], log) -> dict[str, Way]:
     """Every way of running `bundle`, exporting and converting into `folder` what is missing."""
     import openvino as ov
-    from inat.runtime.export import export_onnx
     from onnx_int8 import INT8_FILE, export_int8
-    from inat.runtime.openvino_backend import FILES as OV_FILES
+
+    from inat.runtime.export import export_onnx
     from inat.runtime.onnx_backend import FILES
+    from inat.runtime.openvino_backend import FILES as OV_FILES
     from inat.runtime.openvino_backend import convert
     folder.mkdir(parents=True, exist_ok=True)
     onnx = folder / FILES["fp32"]
@@ -220,6 +220,7 @@ def top5(logits: np.ndarray, index: np.ndarray) -> np.ndarray:
 def agreement(bundle, ways: dict[str, Way], photos: list[Path], log, chunk: int = 32) -> dict:
     """Per way: top-1 / top-5-set agreement vs fp32 eager torch on the same inputs and vs exact=True."""
     import torch
+
     from inat.core.images import open_image
     from inat.identify.predict import Predictor
     model = bundle.load_model()
@@ -312,8 +313,9 @@ def concurrent(ways: dict[str, Way], x: np.ndarray, rounds: int, calls: int = 8)
 def load_times(onnx: Path, xml: Path, repeats: int = 3) -> dict:
     """Seconds to import each runtime (fresh interpreter) and to open the model (in this process)."""
     import subprocess
-    from inat.runtime.openvino_backend import open_model
+
     from inat.runtime.onnx_backend import OnnxModel
+    from inat.runtime.openvino_backend import open_model
     out = {}
     for mod in ("onnxruntime", "openvino"):
         ts = []
@@ -375,8 +377,8 @@ def study_model(label: str, bundle, folder: Path, agree: list[Path], cal: list[P
     for w, s in speed({k: v for k, v in ways.items() if k != "ov fp32, fp16 weights"}, x, rounds).items():
         row["ways"][w].update(s)
     load.append(os.getloadavg()[0])
-    from inat.runtime.openvino_backend import FILES as OV_FILES
     from inat.runtime.onnx_backend import FILES
+    from inat.runtime.openvino_backend import FILES as OV_FILES
     xml = folder / OV_FILES["fp32"]
     serving = {"ort fp32 (one session)": ways["ort fp32"], "ov fp32 latency (request pool)": ways["ov fp32"],
                "ov fp32 throughput (request pool)": ov_way("tput", xml, "fp32", mode="throughput")}
@@ -449,6 +451,7 @@ def main(argv=None) -> int:
     for m in args.models.split(","):
         if m == "v2s":
             import bench_inference as B
+
             from inat.models.bundle import load_bundle
             paths = B.make_models(args.work / "v2s", cal[:32])
             bundle = load_bundle(paths["bundle"])

@@ -25,9 +25,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
+
 RESULTS = REPO / "benchmarks" / "results" / "out_of_the_box.json"
 
 

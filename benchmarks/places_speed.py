@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
+
 RESULTS = REPO / "benchmarks" / "results" / "places_speed.json"
 
 

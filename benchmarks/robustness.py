@@ -40,9 +40,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -80,10 +79,10 @@ def _classify(msg: str) -> str:
 # Hostile images.
 
 def hostile(tmp: Path, quick: bool, seed: int) -> dict:
+    import test_hostile_images as H
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
 
-    import test_hostile_images as H
     from inat.identify.predict import Predictor
 
     predictor, app = H.make_rig(tmp)
@@ -165,20 +164,21 @@ def hostile(tmp: Path, quick: bool, seed: int) -> dict:
 
 def untrusted(tmp: Path, quick: bool, seed: int) -> dict:
     import gradio as gr
+    import inat.testing.damaged as U
     import torch
+    from conftest import app_identify  # the lead rewires this after the app merge
+    from inat.testing.bundles import make_bundle
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
     from hypothesis import strategies as st
+    from inat.testing.photos import sample_photo
     from PIL import Image
 
-    import test_untrusted as U
-    from conftest import app_identify, make_bundle
     from inat.app import build_app
-    from inat.models.bundle import BundleError, load_bundle
     from inat.cli.main import main as cli_main
-    from inat.models.registry import resolve
     from inat.identify.predict import Predictor
-    from photos import sample_photo
+    from inat.models.bundle import BundleError, load_bundle
+    from inat.models.registry import resolve
 
     t0 = time.perf_counter()
     good = tmp / "good"
@@ -237,7 +237,7 @@ def untrusted(tmp: Path, quick: bool, seed: int) -> dict:
         offers[f"{name}-as-safetensors"] = f.with_name(f.stem + ".safetensors")
         shutil.copy(f, offers[f"{name}-as-safetensors"])
         offers[f"{name}-in-bundle"] = U.bundle_with_weights_file(good, tmp / f"bundle-{name}", f.read_bytes())
-    from conftest import make_inat_dataset  # the CLI's evaluate needs a dataset to be given
+    from inat.testing.datasets import make_inat_dataset  # the CLI's evaluate needs a dataset to be given
     dataset = make_inat_dataset(tmp / "ds")
     attempts, refused = 0, 0
     entries = {
@@ -304,10 +304,9 @@ def untrusted(tmp: Path, quick: bool, seed: int) -> dict:
 # Load.
 
 def load(tmp: Path, quick: bool, seed: int) -> dict:
-    from gradio.media import get_image
-
     import test_hostile_images as H
     import test_load as L
+    from gradio.media import get_image
     clients, seconds = (10, 5) if quick else (50, 30)
     photos = [str(get_image(p)) for p in L.PHOTOS]
     huge = L.huge_photo(tmp / "huge.jpg")
@@ -372,7 +371,7 @@ def load(tmp: Path, quick: bool, seed: int) -> dict:
 
 def interrupt(tmp: Path, quick: bool, seed: int) -> dict:
     import test_interrupt as T
-    from conftest import make_inat_dataset
+    from inat.testing.datasets import make_inat_dataset
     t0 = time.perf_counter()
     data = make_inat_dataset(tmp / "data")
     ref = T.reference_run(data, tmp / "reference", T.RUN_EPOCHS, T.RUN)

@@ -37,8 +37,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
+
 DATA = REPO.parent / "shared" / "data"
 COLLECTIONS = ("inat21-plants47", "birds525", "butterflies100", "flowers102", "others")
 RESULTS = REPO / "benchmarks" / "results" / "score_speed.json"

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from inat.core.images import open_image  # noqa: E402
 from inat.identify.predict import Predictor  # noqa: E402

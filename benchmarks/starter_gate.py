@@ -21,8 +21,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "benchmarks"))
 from results_file import write_results  # noqa: E402  (benchmarks/, the script's folder)
 
 RESULTS = REPO / "benchmarks" / "results" / "starter_gate.json"
@@ -41,7 +39,9 @@ def top_right(record, truth) -> bool:
 def main() -> int:
     import numpy as np
     import open_world as ow
-    from naturalist_parts import keep_parts, open_naturalist, records as merged_records
+    from naturalist_parts import keep_parts, open_naturalist
+    from naturalist_parts import records as merged_records
+
     from inat.training.evaluate import known_species, open_world
     predictor = open_naturalist(ow.SHARED)
     if predictor is None:

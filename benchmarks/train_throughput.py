@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from results_file import write_results  # noqa: E402  (benchmarks/ is on the path when run)
+
 RESULTS = REPO / "benchmarks" / "results" / "train_throughput.json"
 
 # (run name, arch, init, input size, batch size): the commands in the README.
@@ -41,6 +41,7 @@ REFERENCE = [
 def measure(arch: str, init: str, size: int, batch: int, device: str, seconds: float, classes: int = 47,
             channels_last: bool = True) -> dict:
     import torch
+
     from inat.training.train import build_optimizer, init_model, set_train_mode
     dev = torch.device(device)
     # Transfer needs ImageNet weights only for their values; the timing is the same without them.

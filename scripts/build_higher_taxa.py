@@ -49,7 +49,6 @@ def lineages():
 
 
 def main() -> int:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from inat_taxa import load_taxa
     taxa = load_taxa()
     index = {}

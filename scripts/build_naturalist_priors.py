@@ -29,12 +29,11 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "scripts"))
 
-from inat.naturalist.groups import ORGANISM_GROUPS, group_of  # noqa: E402
-from inat.models.starter import starter_classes  # noqa: E402
 from inat_taxa import find, load_taxa, package_version, path_of  # noqa: E402
+
+from inat.models.starter import starter_classes  # noqa: E402
+from inat.naturalist.groups import ORGANISM_GROUPS, group_of  # noqa: E402
 
 CLASS_INDEX = REPO.parent / "shared" / "data" / "inat21_class_index.json"
 OUT = REPO / "assets" / "naturalist_priors.json"

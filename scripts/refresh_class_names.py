@@ -15,10 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from inat.models.bundle import JSON_NAME, load_bundle, write_json_atomic  # noqa: E402
 from inat.core.taxonomy import from_inat_json  # noqa: E402
+from inat.models.bundle import JSON_NAME, load_bundle, write_json_atomic  # noqa: E402
 
 
 def refresh(folder: Path, categories: Path) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import app_identify
-from photos import PHOTOS, sample_photo
+from inat.testing.photos import PHOTOS, sample_photo
 from inat.app.layout import (CONCURRENCY_LIMIT, EXAMPLES, MAX_FILE_SIZE, QUEUE_SIZE, RUN_COLOURS, TOP_K, App, build_app,
                               example_path)
 from inat.app.views import NBSP

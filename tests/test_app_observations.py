@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from conftest import FELID_PROBS, FELIDS, make_bundle
-from photos import TRIP, geotagged_day, sample_photo
+from inat.testing.photos import TRIP, geotagged_day, sample_photo
 from inat.app.observations import (MAP_NUMBERS, MAX_PHOTOS, NO_FILES, THUMB_PX, batch_problem, hint_html, map_html,
                                    map_svg, model_line, observe, page_rows, summary_markdown, table_html, thumbnail_uri,
                                    upload_order, write_observations_csv)

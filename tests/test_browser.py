@@ -18,8 +18,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from photos import TRIP, geotagged_day, sample_photo
+from inat.testing.photos import TRIP, geotagged_day, sample_photo
 
 CHROMIUM = os.environ.get("INAT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -3,17 +3,27 @@ import json
 
 import numpy as np
 import pytest
+from conftest import make_bundle
 from PIL import Image
 
-from conftest import make_bundle
-from inat.models.bundle import load_bundle
-from inat.training.calibration import (T_RANGE, calibrate, calibration_record, ece_floor, expected_calibration_error,
-                                       fit_beta, fit_temperature, labelled_targets, nll, reliability,
-                                       save_calibration)
 from inat.cli.main import main
-from inat.training.data import split_taxa
-from inat.runtime.engine import Engine
 from inat.core.probability import softmax
+from inat.models.bundle import load_bundle
+from inat.runtime.engine import Engine
+from inat.training.calibration import (
+    T_RANGE,
+    calibrate,
+    calibration_record,
+    ece_floor,
+    expected_calibration_error,
+    fit_beta,
+    fit_temperature,
+    labelled_targets,
+    nll,
+    reliability,
+    save_calibration,
+)
+from inat.training.data import split_taxa
 
 
 def test_expected_calibration_error_by_hand():

@@ -3,11 +3,11 @@ import json
 
 import pytest
 import torch
+from conftest import SPECIES
 from PIL import Image
 
-from conftest import SPECIES
-from inat.training.data import DatasetError, ImageDataset, load_split, split_source, split_taxa
 from inat.core.preprocess import Preprocess, eval_transform
+from inat.training.data import DatasetError, ImageDataset, load_split, split_source, split_taxa
 
 
 def test_split_names_map_to_either_layout(tiny_inat, tiny_inat_torchvision):

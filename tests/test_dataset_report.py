@@ -2,8 +2,8 @@
 import json
 
 import pytest
-
 from conftest import shared
+
 from inat.cli.main import main
 from inat.training.data import DatasetError
 from inat.training.dataset_report import dataset_table, format_table

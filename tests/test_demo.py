@@ -4,8 +4,8 @@ import os
 import sys
 
 import pytest
-
 from conftest import REPO
+
 from inat.app import App
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from inat.cli import download as download_cli
-from inat.naturalist import download
 from inat.cli.main import main
+from inat.naturalist import download
 from inat.naturalist.experts import EXPERTS, SourceFile
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,13 +6,13 @@ import logging
 
 import numpy as np
 import pytest
+from conftest import TAXA, copy_bundle, make_bundle
 from PIL import Image
 
-from conftest import TAXA, copy_bundle, make_bundle
+from inat.core.preprocess import ArrayTransform, draft_size, eval_transform
+from inat.core.probability import softmax
 from inat.models.bundle import BundleError, load_bundle
 from inat.runtime.engine import Engine
-from inat.core.probability import softmax
-from inat.core.preprocess import ArrayTransform, draft_size, eval_transform
 from inat.runtime.onnx_backend import FILES
 
 IMAGES = [Image.new("RGB", (50, 40), "red"), Image.new("RGB", (10, 90), "blue")]

@@ -4,12 +4,12 @@ import math
 import shutil
 
 import pytest
-
 from conftest import make_bundle, make_inat_dataset
+
 from inat.cli.main import main
+from inat.core.taxonomy import from_inat_json
 from inat.training.data import DatasetError
 from inat.training.evaluate import evaluate, evaluate_bundle, format_evaluation, metrics, open_world
-from inat.core.taxonomy import from_inat_json
 
 SIX = [
     (143, "Animalia_Arthropoda_Insecta_Lepidoptera_Nymphalidae_Danaus_plexippus", "Monarch", (230, 120, 20)),
@@ -130,9 +130,9 @@ def test_unreadable_photos_are_counted_apart(tmp_path):
 def test_open_world_figures_by_hand(six):
     import numpy as np
 
-    from inat.training.labelled import LabelledPhoto
     from inat.core.record import Identification, identify
     from inat.core.rollup import TaxonTree
+    from inat.training.labelled import LabelledPhoto
     tree = TaxonTree(from_inat_json(six / "val.json"))  # monarch, raven, bobcat, fly agaric, haircap, rose
     raven = identify(tree, np.array([0.0, 0.9, 0.1, 0, 0, 0]), "a", "m")   # pretty sure: Corvus corax
     beast = identify(tree, np.array([0.0, 0.45, 0.45, 0.1, 0, 0]), "b", "m")  # pretty sure: phylum Chordata
@@ -170,11 +170,11 @@ def test_species_folds_keep_a_species_together_and_do_not_move():
 def test_a_claim_in_the_models_newer_taxonomy_is_not_a_wrong_claim():
     import numpy as np
 
-    from inat.training.evaluate import known_species
-    from inat.training.labelled import LabelledPhoto
     from inat.core.record import identify
     from inat.core.rollup import TaxonTree
     from inat.core.taxonomy import Taxon
+    from inat.training.evaluate import known_species
+    from inat.training.labelled import LabelledPhoto
     birds = {"kingdom": "Animalia", "phylum": "Chordata", "class": "Aves", "order": "Charadriiformes",
              "family": "Charadriidae"}
     # The expert's class keeps its 2017 name; iNaturalist has since moved the species to Anarhynchus.

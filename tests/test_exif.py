@@ -4,12 +4,19 @@ import shutil
 from datetime import datetime, timedelta
 
 import pytest
+from conftest import shared
+from inat.testing.photos import (
+    add_exif_to_jpeg,
+    exif_block,
+    picture,
+    png_with_exif_after_pixels,
+    rationals,
+    raw_gps_exif,
+    save_with_exif,
+)
 from PIL import Image, ImageFile
 from PIL.TiffImagePlugin import IFDRational
 
-from conftest import shared
-from photos import (add_exif_to_jpeg, exif_block, picture, png_with_exif_after_pixels, rationals, raw_gps_exif,
-                    save_with_exif)
 from inat.observations.exif import PhotoMetadata, photo_metadata
 
 EMPTY = PhotoMetadata()

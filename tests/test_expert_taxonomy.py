@@ -8,8 +8,8 @@ import importlib.util
 import re
 import subprocess
 import sys
-import pytest
 
+import pytest
 from conftest import REPO, shared
 
 EXPERTS = REPO / "assets" / "experts"

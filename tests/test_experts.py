@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inat.naturalist.expert_bundle import TSV_COLUMNS, ExpertError, classes_from_tsv, expert_classes, parse_labels
-from inat.naturalist.experts import EXPERTS
 from inat.models.starter import shipped_calibration
 from inat.models.tflite_reader import TFLiteError, read_tflite
+from inat.naturalist.expert_bundle import TSV_COLUMNS, ExpertError, classes_from_tsv, expert_classes, parse_labels
+from inat.naturalist.experts import EXPERTS
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = REPO.parent / "shared" / "models" / "coral-inat2017"

@@ -7,15 +7,15 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from conftest import TAXA, copy_bundle, make_bundle
+from inat.testing.photos import picture
 from PIL import Image
 
-from conftest import TAXA, copy_bundle, make_bundle
-from photos import picture
-from inat.models.bundle import Bundle, load_bundle
 from inat.cli.main import main
-from inat.runtime.export import ExportError, calibration_photos, export_onnx, split_photos
-from inat.identify.predict import Predictor
 from inat.core.preprocess import Preprocess
+from inat.identify.predict import Predictor
+from inat.models.bundle import Bundle, load_bundle
+from inat.runtime.export import ExportError, calibration_photos, export_onnx, split_photos
 from inat.runtime.onnx_backend import FILES, OnnxModel, export_dir, open_exported
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import REPO
+
 from inat.naturalist.groups import DEFINED, GROUPS, NOT_ORGANISM, TABLE, UNNAMED, WORDS, Group, group_of
 
 
@@ -45,8 +45,9 @@ def test_a_row_with_ranks_out_of_order_is_refused():
 
 
 def test_every_reader_uses_the_one_table():
-    from inat.naturalist import ensemble as naturalist, router, router_groups, scope
     from inat.app import views
+    from inat.naturalist import ensemble as naturalist
+    from inat.naturalist import router, router_groups, scope
     assert router_groups.group_of is group_of and router_groups.GROUPS is GROUPS
     assert naturalist.UNNAMED is UNNAMED and scope.DEFINED is DEFINED
     assert router.EXTRA_NAMES[1:] == tuple(f"log_mass_{g}" for g in GROUPS[:NOT_ORGANISM])

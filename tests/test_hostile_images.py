@@ -32,12 +32,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import app_identify, make_bundle
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
+from inat.testing.photos import sample_photo
 from PIL import Image
 
-from conftest import app_identify, make_bundle
-from photos import sample_photo
 from inat.core.images import MAX_ASPECT, MAX_PIXELS, MAX_SIDE, open_image
 
 REPO = Path(__file__).resolve().parents[1]

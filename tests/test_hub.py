@@ -1,11 +1,11 @@
 """inat.models.registry: where models are and how they are found by name (the weights folder, built-ins, the default)."""
 import pytest
-
 from conftest import REPO, make_bundle
+
 from inat.models.bundle import BundleError
 from inat.models.registry import BUILTINS, default_model, list_bundles, model_names, model_rows, resolve, weights_dir
-from inat.naturalist.ensemble import NAME as NATURALIST
 from inat.models.starter import NAME as STARTER
+from inat.naturalist.ensemble import NAME as NATURALIST
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,8 @@ def test_decompression_bomb_refused_before_decoding():
     side = 100_000
     im = Image.new("1", (1, 1))
     data = bytearray(_png(im))
-    import struct, zlib
+    import struct
+    import zlib
     ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
     data[16:29] = ihdr
     data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))

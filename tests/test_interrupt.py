@@ -162,8 +162,8 @@ def inspect(out: Path, ref: dict) -> tuple[dict, list[str]]:
     import torch
     from safetensors.torch import load_file
 
-    from inat.training import checkpoint
     from inat.models.bundle import BundleError, load_bundle
+    from inat.training import checkpoint
     from inat.training.train import RESUME_NAME
     state = {"json_epochs": None, "resume_epoch": None, "best_epoch": None,
              "temp_files": sorted(p.name for p in out.glob("*.tmp")) if out.is_dir() else []}

@@ -25,9 +25,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, free_port, make_bundle
-from photos import PHOTOS, sample_photo
+from inat.testing.photos import PHOTOS, sample_photo
 
 CLIENT_TIMEOUT = 300.0
 pytestmark = pytest.mark.integration

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from inat.core.preprocess import Preprocess
+from inat.core.taxonomy import Taxon
 from inat.models.bundle import Bundle
 from inat.naturalist.ensemble import Ensemble, Mixture
-from inat.core.preprocess import Preprocess
 from inat.naturalist.router_groups import GROUPS
-from inat.core.taxonomy import Taxon
 
 G = {g: i for i, g in enumerate(GROUPS)}
 
@@ -207,8 +207,8 @@ def test_an_expert_installed_before_its_calibration_shipped_gets_the_shipped_one
     # The gates were fitted on calibrated probabilities: naturalist must not feed them an uncalibrated expert.
     import dataclasses
 
-    from inat.naturalist import assemble as hub
     from inat.models.starter import shipped_calibration
+    from inat.naturalist import assemble as hub
     old = dataclasses.replace(BIRDS, name="inat2017-birds", calibration={})
     monkeypatch.setattr(hub, "list_bundles", lambda folder=None: [old])
     e = hub.naturalist()

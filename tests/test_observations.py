@@ -3,11 +3,18 @@ import csv
 import os
 
 import pytest
+from inat.testing.photos import exif_block, save_with_exif
 
-from photos import exif_block, save_with_exif
 from inat.observations.exif import PhotoMetadata, photo_metadata
-from inat.observations.table import (ALL_COLUMNS, COLUMNS, iconic_taxon, image_files, observation_row,
-                                     observation_rows, write_csv)
+from inat.observations.table import (
+    ALL_COLUMNS,
+    COLUMNS,
+    iconic_taxon,
+    image_files,
+    observation_row,
+    observation_rows,
+    write_csv,
+)
 
 CONTRACT = ["file", "observed_on", "time_observed_at", "latitude", "longitude", "place_guess", "scientific_name",
             "common_name", "taxon_rank", "taxon_id", "probability", "ancestor", "in_scope", "iconic_taxon_name",
@@ -224,6 +231,7 @@ def test_rows_from_the_real_predictor(tmp_path):
     # The record contract as the Predictor writes it today (tiny random Lite0 over conftest.TAXA).
     pytest.importorskip("torch")
     from conftest import make_bundle
+
     from inat.identify.predict import Predictor
     bundle = make_bundle(tmp_path / "tiny")
     photo = save_with_exif(tmp_path / "p.jpg", exif_block(lat=-0.1807, lon=-78.4678))

@@ -11,16 +11,17 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import copy_bundle, make_bundle
 from PIL import Image
 
-from conftest import copy_bundle, make_bundle
-from inat.runtime import openvino_backend, onnx_backend as runtime
+from inat.identify.predict import Predictor
 from inat.models.bundle import BundleError, load_bundle
+from inat.runtime import onnx_backend as runtime
+from inat.runtime import openvino_backend
 from inat.runtime.engine import Engine
 from inat.runtime.export import ensure_export, export_onnx, make_fast
-from inat.runtime.openvino_backend import FILES, convert, current_ir, open_ir, open_model
-from inat.identify.predict import Predictor
 from inat.runtime.onnx_backend import ExportedModelError, OnnxModel
+from inat.runtime.openvino_backend import FILES, convert, current_ir, open_ir, open_model
 
 needs_openvino = pytest.mark.skipif(not openvino_backend.available(), reason="OpenVINO is not installed")
 NO_BF16 = ("this CPU has no bf16 (AVX-512 BF16 or AMX), so OpenVINO runs precision bf16 in fp32 "

@@ -3,9 +3,9 @@ import math
 
 import numpy as np
 import pytest
+from inat.testing.photos import picture
 from PIL import Image
 
-from photos import picture
 from inat.core.preprocess import ArrayTransform, Preprocess, draft_size, eval_transform, train_transform
 
 

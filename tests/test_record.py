@@ -3,8 +3,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import FELID_PROBS, FELIDS, TAXA
+
 from inat.core.record import Identification, Prediction, identify, top_k
 from inat.core.rollup import TaxonTree
 

@@ -3,8 +3,8 @@ import random
 
 import numpy as np
 import pytest
-
 from conftest import TAXA
+
 from inat.core.rollup import ANCESTOR_THRESHOLD, TaxonTree
 from inat.core.taxonomy import RANKS, Taxon
 

@@ -10,8 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inat.naturalist.router import (EXTRA_NAMES, FEATURE_DIM, JSON_FILE, WEIGHTS_FILE, Router, RouterError,
-                                    starter_inputs)
+from inat.naturalist.router import (
+    EXTRA_NAMES,
+    FEATURE_DIM,
+    JSON_FILE,
+    WEIGHTS_FILE,
+    Router,
+    RouterError,
+    starter_inputs,
+)
 from inat.naturalist.router_groups import GROUPS, group_of, starter_group_index, starter_group_masses
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -145,6 +152,7 @@ REAL_PHOTOS = {
 @pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data")
 def test_real_photos_are_routed(router):
     import torch
+
     from inat.naturalist.router_features import extract, load_starter_model
     missing = [p for p in REAL_PHOTOS.values() if not (SHARED / p).is_file()]
     if missing:
@@ -157,8 +165,8 @@ def test_real_photos_are_routed(router):
     # one forward pass gives the predictor's own probabilities: logits == model(x)
     with torch.inference_mode():
         from inat.core.images import open_image
-        from inat.models.architectures import LITE0_PREPROCESS
         from inat.core.preprocess import eval_transform
+        from inat.models.architectures import LITE0_PREPROCESS
         x = eval_transform(LITE0_PREPROCESS)(open_image(SHARED / REAL_PHOTOS["birds"], draft_size=512))[None]
         full = torch.softmax(model(x).double(), 1).float().numpy()
     np.testing.assert_allclose(probs[:1], full, atol=1e-6)

@@ -2,8 +2,8 @@
 import json
 
 import pytest
-
 from conftest import HISTORY, REPO, make_bundle
+
 from inat.cli.main import main
 from inat.training.runs import HISTORY_KEYS, list_runs, run_record, runs_dir, valid_history
 

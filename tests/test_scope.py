@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import REPO, shared
+
 from inat.models.bundle import load_bundle
 from inat.naturalist.router_groups import GROUPS
 from inat.naturalist.scope import expert_group, scope_groups, scope_lineage

@@ -14,8 +14,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO, shared
+
 from inat.identify.score import Pool, photo_key, photo_paths, pool_size
 
 N_PHOTOS = 8
@@ -74,7 +74,7 @@ def ray_session():
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
     """N_PHOTOS real photos (one geotagged), a damaged one and a missing one: (folder, list of paths)."""
-    from photos import add_exif_to_jpeg, exif_block
+    from inat.testing.photos import add_exif_to_jpeg, exif_block
     val = shared("data/inat21-plants47/val")
     picked = sorted(val.glob("*/*.jpg"))[::59][:N_PHOTOS]
     folder = tmp_path_factory.mktemp("archive")
@@ -100,9 +100,9 @@ def _value(v):
 
 @pytest.mark.shared
 def test_score_gives_predicts_csv_rows_and_a_row_for_each_damaged_file(ray_session, photos, tmp_path):
-    from inat.observations.table import ALL_COLUMNS, observation_rows
     from inat.identify.predict import Predictor
     from inat.identify.score import score
+    from inat.observations.table import ALL_COLUMNS, observation_rows
     out = tmp_path / "results"
     s = score([photos / "list.txt"], out, model="starter", top=3, batch=4, progress=False)
     assert (s["total"], s["already"], s["scored"], s["failed"]) == (N_PHOTOS + 2, 0, N_PHOTOS + 2, 2)

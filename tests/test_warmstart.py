@@ -5,12 +5,12 @@ import copy
 
 import pytest
 import torch
-
-from inat.models.bundle import BundleError
-from inat.models.architectures import create_model
-from inat.core.taxonomy import parse_folder_name
-from inat.training.warmstart import load_bundle_weights, recalibrate_batchnorm
 from conftest import TAXA, make_bundle
+
+from inat.core.taxonomy import parse_folder_name
+from inat.models.architectures import create_model
+from inat.models.bundle import BundleError
+from inat.training.warmstart import load_bundle_weights, recalibrate_batchnorm
 
 
 def _identity_bn_net():

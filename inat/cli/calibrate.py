@@ -1,8 +1,8 @@
 """`python -m inat calibrate`: the command line of `inat.training.calibration`."""
 from __future__ import annotations
 
-from pathlib import Path
 import json
+from pathlib import Path
 
 from ..core.probability import METHODS
 from ..models.bundle import JSON_NAME, write_json_atomic
@@ -10,6 +10,7 @@ from ..models.registry import resolve
 from ..models.starter import shipped_calibration_file
 from ..training.calibration import calibrate, format_calibration, save_calibration
 from ..training.labelled import read_names
+
 
 def cmd_calibrate(args) -> int:
     bundle = resolve(args.model)

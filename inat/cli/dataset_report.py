@@ -5,6 +5,7 @@ import json
 
 from ..training.dataset_report import dataset_table, format_table
 
+
 def cmd_dataset_report(args) -> int:
     t = dataset_table(args.data, args.train_split, args.val_split)
     print(json.dumps(t, ensure_ascii=False) if args.json else format_table(t))

@@ -9,6 +9,7 @@ from ..naturalist.download import DownloadError, catalogue_rows, format_catalogu
 from ..naturalist.experts import EXPERTS
 from ..runtime.export import ensure_export
 
+
 # ----------------------------------------------------------------------------------------
 def cmd_download(args) -> int:
     if args.list:

@@ -1,13 +1,14 @@
 """`python -m inat evaluate`: the command line of `inat.training.evaluate`."""
 from __future__ import annotations
 
-from pathlib import Path
 import json
 import sys
+from pathlib import Path
 
 from ..training.evaluate import evaluate, format_evaluation
 from ..training.labelled import read_names
 from ..training.plots import plot_reliability, save_png
+
 
 def cmd_evaluate(args) -> int:
     r = evaluate(args.model, args.data, args.split, batch_size=args.batch_size,

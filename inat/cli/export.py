@@ -1,12 +1,13 @@
 """`python -m inat export`: the command line of `inat.runtime.export`."""
 from __future__ import annotations
 
-from pathlib import Path
 import sys
+from pathlib import Path
 
 from ..models.registry import resolve
 from ..runtime import onnx_backend, openvino_backend
 from ..runtime.export import N_CHECK, export_onnx, export_openvino
+
 
 # ------------------------------------------------------------------------------
 def cmd_export(args) -> int:

@@ -16,19 +16,19 @@ import sys
 
 from tqdm import tqdm
 
-from . import calibrate, dataset_report, download, evaluate, export, runs, score
-from . import train as train_cli
 from ..core.errors import first_line
-from ..runtime.export import ensure_export, make_fast, print_export
-from ..models.registry import model_rows, resolve
-from ..naturalist.ensemble import NAME as NATURALIST
 from ..core.images import FORMATS, photo_problem
-from ..models.importer import import_checkpoint
-from ..observations.table import image_files, observation_rows, write_csv
-from ..runtime.openvino_backend import INSTALL, PRECISIONS
-from ..identify.predict import Predictor
 from ..core.record import Identification
 from ..core.taxonomy import display_name
+from ..identify.predict import Predictor
+from ..models.importer import import_checkpoint
+from ..models.registry import model_rows, resolve
+from ..naturalist.ensemble import NAME as NATURALIST
+from ..observations.table import image_files, observation_rows, write_csv
+from ..runtime.export import ensure_export, make_fast, print_export
+from ..runtime.openvino_backend import INSTALL, PRECISIONS
+from . import calibrate, dataset_report, download, evaluate, export, runs, score
+from . import train as train_cli
 
 COMMAND_MODULES = (train_cli, evaluate, calibrate, runs, dataset_report, export, download, score)
 

@@ -5,6 +5,7 @@ import json
 
 from ..training.runs import list_runs
 
+
 def cmd_runs(args) -> int:
     runs = list_runs()
     if args.json:

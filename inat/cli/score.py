@@ -5,6 +5,7 @@ import sys
 
 from ..identify.score import INSTALL, import_ray, score
 
+
 # -- the command ----------------------------------------------------------------------------------
 def cmd_score(args) -> int:
     try:

@@ -6,8 +6,8 @@ import os
 from dataclasses import MISSING, fields
 
 from ..models.bundle import load_bundle
-from ..training.distributed import distributed
 from ..runtime.export import ensure_export, print_export
+from ..training.distributed import distributed
 from ..training.train import TrainConfig, train
 
 

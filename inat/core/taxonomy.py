@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
 from .paths import ASSETS
 
 # The Linnaean path stored with every class, top-down (the iNat 2021 category fields).

@@ -20,15 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..models.bundle import Bundle, BundleError
-from ..runtime.engine import Engine
-from ..models.registry import resolve
 from ..core.images import ImageError, open_image
-from ..runtime.openvino_backend import ir_command
 from ..core.record import Identification, identify
 from ..core.rollup import TaxonTree
+from ..models.bundle import Bundle, BundleError
+from ..models.registry import resolve
 from ..naturalist.router_groups import GROUPS
 from ..naturalist.scope import SCOPE_MIN, GroupModel, scope_groups, scope_lineage
+from ..runtime.engine import Engine
+from ..runtime.openvino_backend import ir_command
 
 # Threads that decode and preprocess the next photos while the network runs on the current batch.
 DECODE_THREADS = 2

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .lite0 import LITE0_PREPROCESS, LITE0_TIMM_ARCH, load_lite0_imagenet_state_dict
 from ..core.preprocess import Preprocess
+from .lite0 import LITE0_PREPROCESS, LITE0_TIMM_ARCH, load_lite0_imagenet_state_dict
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import first_line
-from .architectures import create_model, get_spec
 from ..core.preprocess import Preprocess
 from ..core.probability import check_calibration
 from ..core.taxonomy import RANKS, Taxon
+from .architectures import create_model, get_spec
 
 FORMAT = "inat-bundle"
 VERSION = 1

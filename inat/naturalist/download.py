@@ -23,13 +23,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..models.bundle import JSON_NAME, BundleError, load_bundle
 from ..core.errors import first_line
-from .expert_bundle import ExpertError, build_expert_bundle
-from ..runtime.export import ensure_export
-from .experts import BASE_URL, EXPERTS, LICENCE, Expert, SourceFile, get_expert
+from ..models.bundle import JSON_NAME, BundleError, load_bundle
 from ..models.registry import weights_dir
 from ..models.tflite_reader import TFLiteError
+from ..runtime.export import ensure_export
+from .expert_bundle import ExpertError, build_expert_bundle
+from .experts import BASE_URL, EXPERTS, LICENCE, Expert, SourceFile, get_expert
 
 CHUNK = 1 << 20
 MAX_BYTES = 64 << 20   # no expert comes near this: a larger answer is not the file we pinned

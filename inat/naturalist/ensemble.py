@@ -36,15 +36,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..models.bundle import Bundle
-from ..runtime.engine import Engine
-from .groups import UNNAMED   # group → the lineage of its unnamed member, from the one groups table
 from ..core.probability import logit, sigmoid
 from ..core.record import Identification, identify
 from ..core.rollup import TaxonTree
+from ..core.taxonomy import Taxon
+from ..models.bundle import Bundle
+from ..runtime.engine import Engine
+from .groups import UNNAMED  # group → the lineage of its unnamed member, from the one groups table
 from .router_groups import GROUPS, group_of
 from .scope import GroupModel
-from ..core.taxonomy import Taxon
 
 NAME = "naturalist"
 # UNNAMED (inat.naturalist.groups) gives each group's unnamed member its lineage; "other organisms" span kingdoms: theirs

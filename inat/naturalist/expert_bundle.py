@@ -13,13 +13,13 @@ import re
 import time
 from pathlib import Path
 
-from ..models.bundle import Bundle, save_bundle
-from .experts import COMMIT, LICENCE, NOTICE, REPOSITORY, Expert
-from ..models.architectures import MOBILENET_V2_TF_PREPROCESS
-from ..models.starter import shipped_calibration
 from ..core.taxonomy import TAXONOMY_KEYS, Taxon
+from ..models.architectures import MOBILENET_V2_TF_PREPROCESS
+from ..models.bundle import Bundle, save_bundle
+from ..models.starter import shipped_calibration
 from ..models.tflite_convert import ARCH, convert_mobilenet_v2, num_outputs
 from ..models.tflite_reader import read_tflite
+from .experts import COMMIT, LICENCE, NOTICE, REPOSITORY, Expert
 
 BACKGROUND = "background"
 TSV_COLUMNS = ("index", "scientific_name", "common_name", "rank", *TAXONOMY_KEYS, "taxon_id", "match")

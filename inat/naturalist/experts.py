@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
 from ..core.paths import ASSETS as PROJECT_ASSETS
 
 REPOSITORY = "https://github.com/google-coral/test_data"

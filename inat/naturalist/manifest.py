@@ -20,8 +20,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .router_groups import GROUPS
 from ..core.paths import ASSETS
+from .router_groups import GROUPS
 
 MANIFEST = "naturalist.json"
 FORMAT = "inat-naturalist-manifest"

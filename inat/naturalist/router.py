@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.paths import ASSETS
 from ..core.probability import calibrated, check_calibration
 from .router_groups import GROUPS, NOT_ORGANISM, starter_group_masses
-from ..core.paths import ASSETS
 
 WEIGHTS_FILE = ASSETS / "router.safetensors"
 JSON_FILE = ASSETS / "router.json"

@@ -19,8 +19,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .router_groups import group_of
 from ..models.starter import starter_classes
+from .router_groups import group_of
 
 COLLECTIONS = ("plants47_train", "plants47_val", "flowers102", "birds525", "butterflies100", "imagenet", "others")
 TAXONOMY_KEYS = ("kingdom", "phylum", "class", "order", "family", "genus")

@@ -20,13 +20,13 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-from ..core.probability import softmax
 from ..core.images import open_image
-from ..models.lite0 import LITE0_PREPROCESS
-from ..models.architectures import logits_and_features
 from ..core.preprocess import draft_size, eval_transform
-from .router import FEATURE_DIM, STARTER_OUTPUTS
+from ..core.probability import softmax
+from ..models.architectures import logits_and_features
+from ..models.lite0 import LITE0_PREPROCESS
 from ..models.starter import starter_bundle
+from .router import FEATURE_DIM, STARTER_OUTPUTS
 
 
 def load_starter_model():

@@ -11,8 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .groups import GROUPS, NOT_ORGANISM, group_of  # noqa: F401  (re-exported: the router's callers name them here)
 from ..models.starter import IMAGENET_CLASSES, starter_classes
+from .groups import GROUPS, NOT_ORGANISM, group_of  # noqa: F401  (re-exported: the router's callers name them here)
 
 
 @lru_cache(maxsize=1)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models.bundle import Bundle
-from ..runtime.engine import Engine
-from .groups import DEFINED, GROUPS, OTHER, group_of
 from ..core.probability import calibrated, softmax
 from ..core.rollup import TaxonTree
-from .router import Router
+from ..models.bundle import Bundle
 from ..models.starter import starter_bundle
+from ..runtime.engine import Engine
+from .groups import DEFINED, GROUPS, OTHER, group_of
+from .router import Router
 
 SCOPE_MIN = 0.5   # a photo is inside a bundle's scope when its groups there reach this probability
 

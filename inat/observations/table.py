@@ -18,9 +18,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..core.taxonomy import higher_taxon
 from .exif import PhotoMetadata, photo_metadata
 from .places import place_guess
-from ..core.taxonomy import higher_taxon
 
 # The CSV contract of `predict PATH... --csv OUT.csv`, in this order; extra columns follow.
 COLUMNS = ("file", "observed_on", "time_observed_at", "latitude", "longitude", "place_guess",

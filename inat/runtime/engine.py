@@ -31,11 +31,11 @@ import logging
 
 import numpy as np
 
-from . import openvino_backend
-from ..models.bundle import Bundle, BundleError
-from ..models.architectures import logits_and_features
 from ..core.preprocess import ArrayTransform, draft_size, eval_transform
 from ..core.probability import calibrated
+from ..models.architectures import logits_and_features
+from ..models.bundle import Bundle, BundleError
+from . import openvino_backend
 from .onnx_backend import ExportedModelError, export_command, open_exported
 
 BACKENDS = ("auto", "torch", "onnx", "openvino", "openvino-bf16", "openvino-int8")

@@ -26,16 +26,27 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..models.bundle import Bundle
 from ..core.errors import first_line
-from ..models.registry import resolve
 from ..core.images import ImageError, open_image
 from ..core.preprocess import ArrayTransform, draft_size
 from ..models.architectures import has_features, logits_and_features
+from ..models.bundle import Bundle
+from ..models.registry import resolve
 from . import openvino_backend
+
 # ExportError lives in runtime so that inat.runtime.openvino_backend (below this module) raises the same one.
-from .onnx_backend import (FEATURES, FILES, FORMAT, INPUT, OUTPUT, ExportError, ExportedModelError, OnnxModel,
-                           export_dir, open_exported)
+from .onnx_backend import (
+    FEATURES,
+    FILES,
+    FORMAT,
+    INPUT,
+    OUTPUT,
+    ExportedModelError,
+    ExportError,
+    OnnxModel,
+    export_dir,
+    open_exported,
+)
 
 OPSET = 17
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.bundle import Bundle
 from ..core.errors import first_line
+from ..models.bundle import Bundle
 
 FILES = {"fp32": "model.onnx"}
 FORMAT = "inat-onnx"

@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.bundle import Bundle
 from ..core.errors import first_line
+from ..models.bundle import Bundle
 from . import onnx_backend
 from .onnx_backend import FEATURES, ExportedModelError, ExportError, check_export, export_dirs
 

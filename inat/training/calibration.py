@@ -27,14 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.bundle import JSON_NAME, Bundle, load_bundle, write_json_atomic
-from .data import load_split
-from ..runtime.engine import Engine
-from ..core.probability import METHODS, beta_features, calibrated, sigmoid, softmax
-from ..models.registry import resolve
 from ..core.images import ImageError, open_image
-from .labelled import LABELS_CSV, read_labels_csv, read_names
+from ..core.probability import METHODS, beta_features, calibrated, sigmoid, softmax
+from ..models.bundle import JSON_NAME, Bundle, load_bundle, write_json_atomic
+from ..models.registry import resolve
 from ..models.starter import shipped_calibration_file
+from ..runtime.engine import Engine
+from .data import load_split
+from .labelled import LABELS_CSV, read_labels_csv, read_names
 
 ECE_BINS = 15
 CROSS_FIT_REPEATS = 10  # random halvings the cross-fitted ECE is averaged over

@@ -12,7 +12,6 @@ through the `Predictor`, so evaluation sees exactly what `predict` and the app s
 from __future__ import annotations
 
 import hashlib
-
 import json
 import sys
 from collections import Counter
@@ -20,15 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.record import Identification
+from ..core.taxonomy import RANKS
+from ..identify.predict import Predictor
+from ..models.bundle import Bundle
+from ..naturalist.router_groups import group_of
 from .calibration import expected_calibration_error, reliability
 from .data import DatasetError, load_split
-from ..models.bundle import Bundle
 from .labelled import LABELS_CSV, LabelledPhoto, read_labelled, read_names
 from .plots import plot_reliability, save_png
-from ..identify.predict import Predictor
-from ..core.record import Identification
-from ..naturalist.router_groups import group_of
-from ..core.taxonomy import RANKS
 
 TOP_CONFUSED = 10
 

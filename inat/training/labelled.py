@@ -14,8 +14,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import DatasetError, load_split
 from ..core.taxonomy import RANKS
+from .data import DatasetError, load_split
 
 LABELS_CSV = "labels.csv"
 LINEAGE = ("kingdom", "phylum", "class", "order", "family", "genus")

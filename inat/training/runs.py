@@ -12,9 +12,9 @@ import json
 import os
 from pathlib import Path
 
+from ..core.paths import RUNS
 from ..models.bundle import JSON_NAME
 from ..models.registry import weights_dir
-from ..core.paths import RUNS
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5", "lr", "seconds",
                 "images_per_s")

@@ -25,15 +25,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import checkpoint
+from ..core.preprocess import Preprocess, draft_size, eval_transform, train_transform
+from ..core.rollup import TaxonTree
+from ..models.architectures import create_model, get_spec, get_submodule, list_models, load_imagenet_weights
 from ..models.bundle import JSON_NAME, Bundle, load_bundle, save_bundle, settle, write_json_atomic
+from ..models.registry import resolve
+from . import checkpoint
 from .calibration import calibrate, format_calibration, save_calibration
 from .data import ImageDataset, load_split, split_taxa
 from .distributed import all_reduce, describe_device, distributed, setup_device
-from ..models.registry import resolve
-from ..models.architectures import create_model, get_spec, get_submodule, list_models, load_imagenet_weights
-from ..core.preprocess import Preprocess, draft_size, eval_transform, train_transform
-from ..core.rollup import TaxonTree
 from .warmstart import calibration_batches, load_bundle_weights, needs_recalibration, recalibrate_batchnorm
 
 INITS = ("scratch", "imagenet", "transfer")

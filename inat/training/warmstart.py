@@ -14,10 +14,10 @@ Two steps, both small:
 """
 from __future__ import annotations
 
+from ..core.taxonomy import Taxon
+from ..models.architectures import get_spec, get_submodule
 from ..models.bundle import Bundle, BundleError
 from ..models.registry import resolve
-from ..models.architectures import get_spec, get_submodule
-from ..core.taxonomy import Taxon
 
 CALIBRATION_BATCHES = 16  # batches of training photos whose statistics the BN layers take
 
