@@ -267,33 +267,47 @@ def _loader(dataset, batch_size: int, workers: int, *, train: bool, seed: int, e
 
 
 # -- the run ---------------------------------------------------------------------------------------
-def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None, show: bool = True,
-          stop_after: int | None = None) -> Bundle:
-    """Train `cfg` into the bundle folder cfg.out and return the bundle (best epoch's metrics).
+@dataclass
+class _Process:
+    """One training process's parts: its device and rank, the data, the model (and its DDP wrapper), the optimiser."""
+    device: object
+    rank: int
+    world: int
+    amp: bool
+    channels_last: bool
+    preprocess: Preprocess
+    train_set: object
+    val_set: object
+    taxa: list
+    model: object
+    ddp: object
+    optimizer: object
+    scheduler: object
+    scaler: object
+    criterion: object
+    distributed: bool
 
-    `resume` continues from cfg.out's resume checkpoint when there is one (its saved config wins).
-    `stop_after` ends the process's work after that many epochs of this call, as a kill would
-    (tests use it to interrupt a run cleanly).
-    """
-    import torch  # keeps torch out of start-up: `python -m inat` loads this module for its flags
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
 
-    out = Path(cfg.out)
-    state = checkpoint.load(out / RESUME_NAME) if resume and (out / RESUME_NAME).is_file() else None
-    if state is not None:
-        cfg = _resumed_config(cfg, state["config"])
+
+def _process(cfg: TrainConfig, resuming: bool) -> _Process:
+    """Device, data, model, optimiser, schedule and loss for `cfg` (batch norm recalibrated for a fresh
+    --init-from run)."""
+    import torch
+
     device, rank, world = setup_device(cfg.device)
-    main = rank == 0
     amp = cfg.amp if cfg.amp is not None else device.type == "cuda"
     channels_last = cfg.channels_last if cfg.channels_last is not None else True
     torch.manual_seed(cfg.seed + rank)
-
     pre = training_preprocess(cfg.arch, cfg.img_size, cfg.random_resized_crop)
     train_set, val_set, taxa = load_data(cfg.data, cfg.train_split, cfg.val_split, pre,
                                          random_resized_crop=cfg.random_resized_crop, hflip=cfg.hflip,
                                          rotation=cfg.rotation)
     model = init_model(cfg.arch, len(taxa), cfg.init, cfg.init_from, taxa).to(device)
-    if cfg.init_from and state is None:
-        _recalibrate_batchnorm(model, cfg, train_set, device, main)
+    if cfg.init_from and not resuming:
+        _recalibrate_batchnorm(model, cfg, train_set, device, rank == 0)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     is_distributed = distributed()
@@ -305,60 +319,85 @@ def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None,
     per_rank = len(train_set) // world
     steps = max(1, per_rank // cfg.batch_size if per_rank > cfg.batch_size else 1)
     scheduler = build_scheduler(optimizer, steps, cfg.epochs, cfg.warmup_epochs)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp)
-    criterion = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    return _Process(device, rank, world, amp, channels_last, pre, train_set, val_set, taxa, model, ddp, optimizer,
+                    scheduler, torch.amp.GradScaler(device.type, enabled=amp),
+                    torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing), is_distributed)
 
+
+def _epoch(p: _Process, cfg: TrainConfig, epoch: int, show: bool) -> dict:
+    """Train one epoch, then validate: its history row."""
+    t0 = time.perf_counter()
+    set_train_mode(p.model, cfg.arch, cfg.init)
+    where = dict(seed=cfg.seed, epoch=epoch, rank=p.rank, world=p.world, distributed=p.distributed,
+                 pin=p.device.type == "cuda")
+    loader = _loader(p.train_set, cfg.batch_size, cfg.workers, train=True, **where)
+    tr = train_one_epoch(p.ddp, p.criterion, p.optimizer, p.scheduler, p.scaler, loader, p.device, amp=p.amp,
+                         channels_last=p.channels_last, desc=f"epoch {epoch}/{cfg.epochs}", show=show and p.main)
+    val_loader = _loader(p.val_set, cfg.batch_size, cfg.workers, train=False, **where)
+    ev = evaluate(p.model, val_loader, p.device, amp=p.amp, channels_last=p.channels_last, show=show and p.main)
+    seconds = time.perf_counter() - t0
+    return {"epoch": epoch, "train_loss": tr["loss"], "train_top1": tr["top1"], "val_loss": ev["loss"],
+            "val_top1": ev["top1"], "val_top5": ev["top5"], "lr": tr["lr"], "seconds": round(seconds, 2),
+            "images_per_s": round(tr["n"] / tr["seconds"], 2)}
+
+
+def _say_epoch(h: dict, epochs: int) -> None:
+    print(f"epoch {h['epoch']}/{epochs}: train loss {h['train_loss']:.4f} top-1 {h['train_top1']:.3f} | "
+          f"val loss {h['val_loss']:.4f} top-1 {h['val_top1']:.3f} top-5 {h['val_top5']:.3f} | "
+          f"{h['images_per_s']:.1f} img/s, {h['seconds']:.0f} s", file=sys.stderr, flush=True)
+
+
+def _run_info(cfg: TrainConfig, state: dict | None, command: str | None, p: _Process) -> dict:
+    """The run's record in its bundle: how it started (the first command, not a resume's) and where it ran."""
+    init = f"{cfg.init} from {cfg.init_from}" if cfg.init_from else cfg.init
+    info = {"init": init, "dataset": Path(cfg.data).name, "img_size": cfg.img_size, "epochs": cfg.epochs,
+            "command": command, "device": describe_device(p.device, p.world), "config": asdict(cfg)}
+    if state is not None and state.get("command"):
+        info["command"] = state["command"]
+    return info
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, command: str | None = None, show: bool = True,
+          stop_after: int | None = None) -> Bundle:
+    """Train `cfg` into the bundle folder cfg.out and return the bundle (best epoch's metrics).
+
+    `resume` continues from cfg.out's resume checkpoint when there is one (its saved config wins).
+    `stop_after` ends the process's work after that many epochs of this call, as a kill would
+    (tests use it to interrupt a run cleanly).
+    """
+    out = Path(cfg.out)
+    state = checkpoint.load(out / RESUME_NAME) if resume and (out / RESUME_NAME).is_file() else None
+    if state is not None:
+        cfg = _resumed_config(cfg, state["config"])
+    p = _process(cfg, resuming=state is not None)
     history, start_epoch, spent = [], 1, 0.0
     if state is not None:
-        checkpoint.restore(state, model, optimizer, scheduler, scaler)
+        checkpoint.restore(state, p.model, p.optimizer, p.scheduler, p.scaler)
         history, start_epoch, spent = state["history"], state["epoch"] + 1, state["seconds"]
-        if main:
+        if p.main:
             print(f"resuming {out} after epoch {state['epoch']} of {cfg.epochs}", file=sys.stderr)
-    if main:
+    if p.main:
         out.mkdir(parents=True, exist_ok=True)
         settle(out)  # a run killed while saving: finish or drop its half-done files
-
-    bundle = Bundle(name=out.name, arch=cfg.arch, classes=taxa, preprocess=pre, history=history)
-    init = f"{cfg.init} from {cfg.init_from}" if cfg.init_from else cfg.init
-    run_info = {"init": init, "dataset": Path(cfg.data).name, "img_size": cfg.img_size, "epochs": cfg.epochs,
-                "command": command, "device": describe_device(device, world), "config": asdict(cfg)}
-    if state is not None and state.get("command"):
-        run_info["command"] = state["command"]  # the command that started the run, not the resume
-    pin = device.type == "cuda"
-    done = 0
-    for epoch in range(start_epoch, cfg.epochs + 1):
-        t0 = time.perf_counter()
-        set_train_mode(model, cfg.arch, cfg.init)
-        loader = _loader(train_set, cfg.batch_size, cfg.workers, train=True, seed=cfg.seed, epoch=epoch,
-                         rank=rank, world=world, distributed=is_distributed, pin=pin)
-        tr = train_one_epoch(ddp, criterion, optimizer, scheduler, scaler, loader, device, amp=amp,
-                             channels_last=channels_last, desc=f"epoch {epoch}/{cfg.epochs}", show=show and main)
-        val_loader = _loader(val_set, cfg.batch_size, cfg.workers, train=False, seed=cfg.seed, epoch=epoch,
-                             rank=rank, world=world, distributed=is_distributed, pin=pin)
-        ev = evaluate(model, val_loader, device, amp=amp, channels_last=channels_last, show=show and main)
-        seconds = time.perf_counter() - t0
-        spent += seconds
-        history.append({"epoch": epoch, "train_loss": tr["loss"], "train_top1": tr["top1"], "val_loss": ev["loss"],
-                        "val_top1": ev["top1"], "val_top5": ev["top5"], "lr": tr["lr"], "seconds": round(seconds, 2),
-                        "images_per_s": round(tr["n"] / tr["seconds"], 2)})
-        if main:
-            _write_epoch(bundle, model, history, run_info, cfg.val_split, spent, out)
-            checkpoint.save(out / RESUME_NAME, model, optimizer, scheduler, scaler, config=asdict(cfg),
+    bundle = Bundle(name=out.name, arch=cfg.arch, classes=p.taxa, preprocess=p.preprocess, history=history)
+    run_info = _run_info(cfg, state, command, p)
+    for done, epoch in enumerate(range(start_epoch, cfg.epochs + 1), start=1):
+        history.append(_epoch(p, cfg, epoch, show))
+        spent += history[-1]["seconds"]
+        if p.main:
+            _write_epoch(bundle, p.model, history, run_info, cfg.val_split, spent, out)
+            checkpoint.save(out / RESUME_NAME, p.model, p.optimizer, p.scheduler, p.scaler, config=asdict(cfg),
                             history=history, epoch=epoch, seconds=spent, command=run_info["command"])
-            h = history[-1]
-            print(f"epoch {epoch}/{cfg.epochs}: train loss {h['train_loss']:.4f} top-1 {h['train_top1']:.3f} | "
-                  f"val loss {h['val_loss']:.4f} top-1 {h['val_top1']:.3f} top-5 {h['val_top5']:.3f} | "
-                  f"{h['images_per_s']:.1f} img/s, {seconds:.0f} s", file=sys.stderr, flush=True)
-        done += 1
+            _say_epoch(history[-1], cfg.epochs)
         if stop_after is not None and done >= stop_after:
             break
-    if start_epoch > cfg.epochs and main:  # resumed a run that had already finished
+    if start_epoch > cfg.epochs and p.main:  # resumed a run that had already finished
         print(f"{out}: all {cfg.epochs} epochs already done", file=sys.stderr)
-    if main and cfg.calibrate and (out / JSON_NAME).is_file():
+    if p.main and cfg.calibrate and (out / JSON_NAME).is_file():
         record = calibrate(load_bundle(out), cfg.data, cfg.val_split)
         save_calibration(out, {**record, "command": run_info["command"]})
         print(format_calibration(out.name, record), file=sys.stderr)
-    return _reload(out, bundle) if main else bundle
+    return _reload(out, bundle) if p.main else bundle
 
 
 def _recalibrate_batchnorm(model, cfg: TrainConfig, train_set, device, main: bool) -> None:
