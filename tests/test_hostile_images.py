@@ -595,7 +595,7 @@ def make_rig(folder: Path):
     make_bundle(weights / "tiny", default=True)
     os.environ["INAT_WEIGHTS"] = str(weights)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    photo, identify = app_identify(build_app(runs=[]).demo)
+    photo, identify = app_identify(build_app(runs=[]))
     return Predictor(str(weights / "tiny")), (photo, identify, "tiny")
 
 

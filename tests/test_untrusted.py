@@ -435,7 +435,7 @@ def test_app_model_picker_never_unpickles(good, evil, tmp_path, monkeypatch):
     shutil.copy(files["pickle-p5"], weights / "evil.pt")  # a stray pickle in the weights folder
     monkeypatch.setenv("INAT_WEIGHTS", str(weights))
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    _, identify = app_identify(build_app(runs=[]).demo)
+    _, identify = app_identify(build_app(runs=[]))
     picture = Image.new("RGB", (64, 48), "green")
     for name in ("pickle-p2", "torch-zip"):
         with pytest.raises(gr.Error) as e:

@@ -7,7 +7,7 @@ uploader's machine (never the server's temporary path), and a photo that cannot 
 the page's plain sentence (`views.photo_problem`) instead of the technical reason.
 
 No Gradio here: `observe` runs a Predictor over files and the other functions turn rows into HTML, so
-every piece is tested without a browser; `inat.app.layout` wires them to the tab.
+every piece is tested without a browser; `inat.app.observations_tab` wires them to the tab.
 
 The map is a sketch drawn here as SVG, with no background map: tiles would come from a map server, and
 positions must not leave the machine. Dots are the photos (numbered as in the table) on an

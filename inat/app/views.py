@@ -1,6 +1,6 @@
 """What the Identify tab shows, as pure functions: a record in, Markdown / dicts / sentences out.
 
-No Gradio here: every function is tested without a browser, and `inat.app.layout` only wires them to
+No Gradio here: every function is tested without a browser, and `inat.app.identify_tab` only wires them to
 components. Names that come from bundle files are escaped before they reach Markdown.
 
 The result reads as iNaturalist's does: the heading is what the model is sure of (a species when one
