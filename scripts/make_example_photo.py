@@ -5,7 +5,7 @@
 The page needs a plant among its examples, and a photo we may ship (not one from ../shared, whose photos
 belong to their authors). This picture is drawn here with Pillow and numpy, so it is ours to release (see
 assets/examples/README.md). The drawing is seeded: the same command draws the same picture. The starter
-names it "Oxeye daisy" (checked by tests/test_app_layout.py when the starter is installed).
+names it "Oxeye daisy" (checked by tests/test_app_page.py when the starter is installed).
 """
 from __future__ import annotations
 

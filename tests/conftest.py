@@ -28,8 +28,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # tests never phone 
 
 import pytest  # noqa: E402
 
-from inat.testing.bundles import (FELID_PROBS, FELIDS, FOLDERS, HISTORY, TAXA, app_weights,  # noqa: E402,F401
-                                  copy_bundle, make_bundle)
+from inat.testing.bundles import FELID_PROBS, FELIDS, FOLDERS, HISTORY, TAXA, app_weights, copy_bundle, make_bundle  # noqa: E402,F401
 from inat.testing.datasets import SPECIES, SPLITS, make_inat_dataset  # noqa: E402,F401
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,12 +76,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def app_identify(demo):
-    """(photo component, handler) of the page's api_name="identify" event: what Gradio runs for /identify."""
-    for fn in demo.fns.values():
-        if fn.api_name == "identify":
-            return fn.inputs[0], fn.fn
-    raise LookupError("the demo has no api_name='identify' event")
+def app_identify(app):
+    """(photo input, handler) of /identify on a built `app`: a photo input made as the Identify tab makes its own
+    (its `preprocess` is what Gradio runs on an upload) and `identify` bound to the app's models."""
+    from inat.app.identify_tab import identify, photo_input
+    from inat.app.page import bind
+    return photo_input(), bind(identify, app.catalog)
 
 
 @pytest.fixture(scope="session")
@@ -101,6 +100,13 @@ def app_env(tmp_path_factory):
     mp.setenv("INAT_RUNS", str(runs))
     yield root
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def catalog(app_env):
+    """The app's models on `app_weights` (`inat.app.catalog.Catalog`): what the page's handlers take first."""
+    from inat.app.catalog import Catalog
+    return Catalog.read()
 
 
 @pytest.fixture(scope="module")

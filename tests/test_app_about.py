@@ -2,13 +2,25 @@
 import re
 
 import pytest
-
 from conftest import FELIDS, HISTORY
-from inat.app.about import (about_markdown, accuracy_sentence, coverage, limits, model_choices, more_experts_markdown,
-                            naming_options, region_sentence, reliability, summary_markdown, technical_markdown)
-from inat.models.bundle import Bundle
+
+from inat.app.about import (
+    about_markdown,
+    accuracy_sentence,
+    coverage,
+    limits,
+    model_choices,
+    more_experts_markdown,
+    naming_options,
+    region_sentence,
+    reliability,
+    summary_markdown,
+    technical_markdown,
+)
 from inat.core.preprocess import Preprocess
 from inat.core.taxonomy import Taxon
+from inat.models.bundle import Bundle
+from inat.naturalist.ensemble import Ensemble
 
 RAW_KEYS = re.compile(r"val_top1|top1|in_scope_threshold|measured_by|ece_|\.\./shared|`")
 BINS = [{"lo": 0.6, "hi": 0.67, "n": 10, "confidence": 0.63, "accuracy": 0.6},
@@ -34,15 +46,9 @@ def plants(n=47, **kw) -> Bundle:
                      "data": "../shared/data/inat21-plants47"}, **kw)
 
 
-class FakeEnsemble:
-    """What `naturalist` gives the page: a starter and experts (inat.naturalist.ensemble.Ensemble's fields)."""
-
-    def __init__(self, starter, experts, metrics=None):
-        self.starter, self.experts, self.name, self.metrics = starter, experts, "naturalist", metrics or {}
-
-    @property
-    def classes(self):
-        return [*self.starter.classes, *(t for b in self.experts.values() for t in b.classes)]
+def ensemble(starter, experts, metrics=None) -> Ensemble:
+    """What `naturalist` gives the page: a starter and the experts installed, with its measured figures."""
+    return Ensemble(starter, experts, metrics=metrics or {})
 
 
 def birds(n=964) -> Bundle:
@@ -55,7 +61,7 @@ def birds(n=964) -> Bundle:
 # -- the picker -------------------------------------------------------------------------------------------
 def test_picker_labels_say_what_a_model_knows_in_a_few_words():
     choices = model_choices([("plants47", plants()), ("felids", bundle()), ("inat2017-birds", birds()),
-                             ("naturalist", FakeEnsemble(bundle(), {"birds": birds()})), ("broken", None)])
+                             ("naturalist", ensemble(bundle(), {"birds": birds()})), ("broken", None)])
     # Issue 25 item 4: words first (with the place a regional model knows), the name for the command line after.
     assert choices == [("Plants of coastal California (plants47)", "plants47"), ("4 species (felids)", "felids"),
                        ("964 bird species (inat2017-birds)", "inat2017-birds"),
@@ -69,7 +75,7 @@ def test_the_line_under_the_picker():
     assert text.startswith("Knows 47 plant species of coastal California (Santa Cruz County).")
     assert "First guess right about 5 times in 10." in text and not RAW_KEYS.search(text)
     assert summary_markdown(None).startswith("This model cannot be read")
-    ens = summary_markdown(FakeEnsemble(bundle(), {"birds": birds()}))
+    ens = summary_markdown(ensemble(bundle(), {"birds": birds()}))
     assert ens.startswith("Names any plant, animal or fungus: experts for birds (964 species)")
 
 
@@ -102,7 +108,7 @@ def test_about_a_model_with_its_own_scope_and_breeds():
 
 
 def test_about_the_naturalist_ensemble():
-    text = about_markdown(FakeEnsemble(bundle(name="starter"), {"birds": birds()}))
+    text = about_markdown(ensemble(bundle(name="starter"), {"birds": birds()}))
     assert text.startswith("## naturalist: plants, animals and fungi")
     # the router's groups in people's words, from the one groups table
     assert "whether it shows a plant, a bird, an insect, a fungus, another organism or no organism at all" in text
@@ -112,11 +118,11 @@ def test_about_the_naturalist_ensemble():
     assert "- naturalist as installed here (with the birds expert): not measured yet for this set-up" in text
     assert "424 test photos, from the birds525 collection" in text
     assert "Species experts cover birds; everything else comes from the starter's 4 kinds" in text
-    assert reliability(FakeEnsemble(bundle(), {})) is None
+    assert reliability(ensemble(bundle(), {})) is None
 
 
 def test_naturalist_without_experts_says_so():
-    ens = FakeEnsemble(bundle(name="starter"), {})
+    ens = ensemble(bundle(name="starter"), {})
     assert summary_markdown(ens).startswith("Names any plant, animal or fungus with the starter's 4 kinds of organisms "
                                             "(no species expert is installed).")
     text = about_markdown(ens)
@@ -194,18 +200,18 @@ def test_the_ensembles_figure_is_the_one_of_the_installed_set_up():
     both = {"measured_by": "x", "setups": {
         "inat2017-birds+inat2017-insects": {"top1": 0.827, "data": "birds525, 450 photos"},
         "no experts": {"top1": 0.31, "data": "birds525, 450 photos"}}}
-    bare = FakeEnsemble(bundle(name="starter"), {}, setup_figures(both, []))
+    bare = ensemble(bundle(name="starter"), {}, setup_figures(both, []))
     text = summary_markdown(bare)
     assert "First guess right about 3 times in 10." in text and "8 times" not in text
     assert "naturalist as installed here (with no expert installed): its first guess is right about 3 times" \
         in about_markdown(bare)
-    birds_only = FakeEnsemble(bundle(name="starter"), {"birds": birds()}, setup_figures(both, ["inat2017-birds"]))
+    birds_only = ensemble(bundle(name="starter"), {"birds": birds()}, setup_figures(both, ["inat2017-birds"]))
     assert "How often it is right with the birds expert is not measured yet." in summary_markdown(birds_only)
 
 
 def test_picker_labels_fit_a_phone():
     for label, _ in model_choices([("plants47", plants()), ("inat2017-birds", birds()),
-                                   ("naturalist", FakeEnsemble(bundle(), {}))]):
+                                   ("naturalist", ensemble(bundle(), {}))]):
         assert len(label) <= 40, label
 
 
@@ -220,13 +226,13 @@ CATALOGUE = {"inat2017-birds": Expert("inat2017-birds", "birds", 964, "class", "
 
 
 def test_which_model_would_name_what_naturalist_cannot():
-    ens = FakeEnsemble(bundle(name="starter"), {})
+    ens = ensemble(bundle(name="starter"), {})
     options = naming_options("naturalist", ens, {"plants47": plants(), "starter": bundle(name="starter")}, CATALOGUE)
     assert options[0] == ("kingdom", "Plantae", "pick the model plants47 (47 plant species of coastal California) "
                                                 "if it was photographed there.")
     assert ("class", "Aves", "install the bird expert once (needs the internet): `python -m inat download "
                              "inat2017-birds`, then restart the app.") in options
-    with_birds = FakeEnsemble(bundle(name="starter"), {"birds": birds()})
+    with_birds = ensemble(bundle(name="starter"), {"birds": birds()})
     assert all(r != "Aves" for _, r, _ in naming_options("naturalist", with_birds, {}, CATALOGUE))  # has it
     assert all(o[2].startswith("install") for o in naming_options("plants47", plants(), {"plants47": plants()},
                                                                    CATALOGUE))  # never itself

@@ -1,7 +1,7 @@
 """inat.app.observations: the Observations tab's rows, table, map and CSV, from real photos with EXIF dates and
 GPS written into them, a generated PNG and a broken file, identified by a tiny bundle whose answer is known
-(conftest's felids: Lion 40 %, genus Panthera 75 %, whatever the photo). Then the tab's handler on a real
-Gradio page and through gradio_client (`integration`).
+(conftest's felids: Lion 40 %, genus Panthera 75 %, whatever the photo). Then the served app's /observations
+through gradio_client (`integration`).
 """
 from __future__ import annotations
 
@@ -14,15 +14,30 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import FELID_PROBS, FELIDS, make_bundle
 from PIL import Image
 
-from conftest import FELID_PROBS, FELIDS, make_bundle
-from inat.testing.photos import TRIP, geotagged_day, sample_photo
-from inat.app.observations import (MAP_NUMBERS, MAX_PHOTOS, NO_FILES, THUMB_PX, batch_problem, hint_html, map_html,
-                                   map_svg, model_line, observe, page_rows, summary_markdown, table_html, thumbnail_uri,
-                                   upload_order, write_observations_csv)
+from inat.app.observations import (
+    MAP_NUMBERS,
+    MAX_PHOTOS,
+    NO_FILES,
+    THUMB_PX,
+    batch_problem,
+    hint_html,
+    map_html,
+    map_svg,
+    model_line,
+    observe,
+    page_rows,
+    summary_markdown,
+    table_html,
+    thumbnail_uri,
+    upload_order,
+    write_observations_csv,
+)
 from inat.app.views import NBSP
 from inat.observations.table import ALL_COLUMNS, COLUMNS
+from inat.testing.photos import TRIP, geotagged_day
 
 
 def pct(text: str) -> str:
@@ -296,28 +311,7 @@ def test_summary_and_model_line(day):
                                       "Identify tab.")
 
 
-# -- the handler on a real page, and the served app through gradio_client --------------------------------
-def app_observations(demo):
-    for fn in demo.fns.values():
-        if fn.api_name == "observations":
-            return fn.fn
-    raise LookupError("the demo has no api_name='observations' event")
-
-
-@pytest.mark.integration
-def test_the_handler_refuses_too_many_or_no_files_and_unknown_models(app_env, gr, tmp_path):
-    from inat.app import build_app
-    handler = app_observations(build_app(runs=[]).demo)
-    # Issue 25 item 6: said in the summary, where the answer goes (no toast and red "Error" pill over the table).
-    for files, words in ((None, "Choose some photos first"), ([], "Choose some photos first"),
-                         ([str(tmp_path / "x.jpg")] * (MAX_PHOTOS + 1), f"Up to {MAX_PHOTOS} photos at a time")):
-        summary, table, map_, csv = handler(files, "felids")
-        assert summary.startswith(words) and "<tr>" not in table and map_ == "" and csv is None
-    with pytest.raises(gr.Error) as e:
-        handler([sample_photo("lion.jpg")], "../weights/felids")
-    assert "Unknown model" in e.value.message
-
-
+# -- the served app through gradio_client (the handler itself: test_app_observations_tab.py) -----------------
 @pytest.mark.integration
 def test_api_observations_files_in_table_and_csv_out(served, tmp_path):
     from gradio_client import Client, handle_file

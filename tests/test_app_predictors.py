@@ -3,8 +3,8 @@ import threading
 import time
 
 import pytest
-
 from conftest import make_bundle
+
 from inat.app.predictors import ModelCache
 from inat.models.bundle import BundleError
 

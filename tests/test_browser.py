@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from inat.testing.photos import TRIP, geotagged_day, sample_photo
 
 CHROMIUM = os.environ.get("INAT_CHROMIUM", "/usr/bin/chromium")

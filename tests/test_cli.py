@@ -8,11 +8,11 @@ import sys
 
 import pytest
 from conftest import FELID_PROBS, FELIDS, REPO, TAXA, copy_bundle
-from inat.testing.photos import sample_photo
 
 from inat.cli.main import format_identification, main
 from inat.core.record import Identification
 from inat.runtime import openvino_backend
+from inat.testing.photos import sample_photo
 
 CONTRACT_KEYS = ["image", "model", "precision", "in_scope", "predictions", "ancestor", "error"]
 PRED_KEYS = ["class_id", "probability", "scientific_name", "common_name", "rank", "taxonomy"]

@@ -5,6 +5,10 @@ from datetime import datetime, timedelta
 
 import pytest
 from conftest import shared
+from PIL import Image, ImageFile
+from PIL.TiffImagePlugin import IFDRational
+
+from inat.observations.exif import PhotoMetadata, photo_metadata
 from inat.testing.photos import (
     add_exif_to_jpeg,
     exif_block,
@@ -14,10 +18,6 @@ from inat.testing.photos import (
     raw_gps_exif,
     save_with_exif,
 )
-from PIL import Image, ImageFile
-from PIL.TiffImagePlugin import IFDRational
-
-from inat.observations.exif import PhotoMetadata, photo_metadata
 
 EMPTY = PhotoMetadata()
 

@@ -8,7 +8,6 @@ import onnx
 import pytest
 import torch
 from conftest import TAXA, copy_bundle, make_bundle
-from inat.testing.photos import picture
 from PIL import Image
 
 from inat.cli.main import main
@@ -17,6 +16,7 @@ from inat.identify.predict import Predictor
 from inat.models.bundle import Bundle, load_bundle
 from inat.runtime.export import ExportError, calibration_photos, export_onnx, split_photos
 from inat.runtime.onnx_backend import FILES, OnnxModel, export_dir, open_exported
+from inat.testing.photos import picture
 
 
 @pytest.fixture(scope="module")

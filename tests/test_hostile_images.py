@@ -35,10 +35,10 @@ import pytest
 from conftest import app_identify, make_bundle
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
-from inat.testing.photos import sample_photo
 from PIL import Image
 
 from inat.core.images import MAX_ASPECT, MAX_PIXELS, MAX_SIDE, open_image
+from inat.testing.photos import sample_photo
 
 REPO = Path(__file__).resolve().parents[1]
 SECONDS_LIMIT = 5.0          # no input may take longer than this, on either path
@@ -595,7 +595,7 @@ def make_rig(folder: Path):
     make_bundle(weights / "tiny", default=True)
     os.environ["INAT_WEIGHTS"] = str(weights)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    photo, identify = app_identify(build_app(runs=[]).demo)
+    photo, identify = app_identify(build_app(runs=[]))
     return Predictor(str(weights / "tiny")), (photo, identify, "tiny")
 
 

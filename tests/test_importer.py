@@ -6,13 +6,13 @@ import sys
 import pytest
 import torch
 from conftest import REPO
-from inat.testing.photos import sample_photo
 
 from inat.cli.main import main
 from inat.identify.predict import Predictor
 from inat.models.bundle import load_bundle
 from inat.models.importer import THESIS_PREPROCESS, ImportRefused, import_checkpoint, infer_arch, read_checkpoint
 from inat.runtime import openvino_backend
+from inat.testing.photos import sample_photo
 
 TSV = ("common_name\tkingdom\tphylum\tclass\torder\tfamily\tgenus\tspecific_epithet\n"
        "Lion\tAnimalia\tChordata\tMammalia\tCarnivora\tFelidae\tPanthera\tleo\n"

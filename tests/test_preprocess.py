@@ -3,10 +3,10 @@ import math
 
 import numpy as np
 import pytest
-from inat.testing.photos import picture
 from PIL import Image
 
 from inat.core.preprocess import ArrayTransform, Preprocess, draft_size, eval_transform, train_transform
+from inat.testing.photos import picture
 
 
 def photo(w: int, h: int, seed: int = 0) -> Image.Image:

@@ -6,7 +6,6 @@ makes of it, and (with the packaged weights, `integration`) that the model names
 import json
 
 import pytest
-from inat.testing.photos import sample_photo
 
 from inat.models.starter import (
     IMAGENET_CLASSES,
@@ -17,6 +16,7 @@ from inat.models.starter import (
     starter_classes,
     starter_metrics,
 )
+from inat.testing.photos import sample_photo
 
 ORGANISMS = [*range(0, 398), *range(936, 958), *range(984, 999)]  # decisions: assets/STARTER_CLASSES.md
 

@@ -3,7 +3,6 @@ import csv
 import os
 
 import pytest
-from inat.testing.photos import exif_block, save_with_exif
 
 from inat.observations.exif import PhotoMetadata, photo_metadata
 from inat.observations.table import (
@@ -15,6 +14,7 @@ from inat.observations.table import (
     observation_rows,
     write_csv,
 )
+from inat.testing.photos import exif_block, save_with_exif
 
 CONTRACT = ["file", "observed_on", "time_observed_at", "latitude", "longitude", "place_guess", "scientific_name",
             "common_name", "taxon_rank", "taxon_id", "probability", "ancestor", "in_scope", "iconic_taxon_name",

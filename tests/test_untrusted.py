@@ -24,12 +24,22 @@ import pytest
 from conftest import app_identify, make_bundle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inat.testing.photos import sample_photo
 
 from inat.models.bundle import BundleError, load_bundle
-from inat.testing.damaged import (Evil, apply, bundle_json_texts, bundle_with_weights_file, cut,
-                                  flip_bits, retyped, try_bundle, write_mutant, write_pickles)
 from inat.models.registry import list_bundles, resolve
+from inat.testing.damaged import (
+    Evil,
+    apply,
+    bundle_json_texts,
+    bundle_with_weights_file,
+    cut,
+    flip_bits,
+    retyped,
+    try_bundle,
+    write_mutant,
+    write_pickles,
+)
+from inat.testing.photos import sample_photo
 
 FAST_EXAMPLES = int(os.environ.get("INAT_HYPOTHESIS_EXAMPLES", "15"))  # each builds a predictor
 pytestmark = pytest.mark.integration  # sweeps through the predictor, the CLI and the app
@@ -271,7 +281,7 @@ def test_app_model_picker_never_unpickles(good, evil, tmp_path, monkeypatch):
     shutil.copy(files["pickle-p5"], weights / "evil.pt")  # a stray pickle in the weights folder
     monkeypatch.setenv("INAT_WEIGHTS", str(weights))
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    _, identify = app_identify(build_app(runs=[]).demo)
+    _, identify = app_identify(build_app(runs=[]))
     picture = Image.new("RGB", (64, 48), "green")
     for name in ("pickle-p2", "torch-zip"):
         with pytest.raises(gr.Error) as e:

@@ -1,14 +1,20 @@
 """What a model is, in people's words: the picker's labels, the line under it and the About tab.
 
-Pure functions over a Bundle (or the `naturalist` Ensemble, which has `.starter` and `.experts`): what it
+Pure functions over a model (`inat.models.protocol.Model`: a Bundle, or the `naturalist` Ensemble): what it
 knows, how often its first guess is right, where its photos come from and what it cannot do come first;
 the figures with their keys, the calibration, the provenance and the commands go under "Technical
 details". No Gradio and no model loading here.
+
+The model is asked for its parts, experts and figures, never for its class. The texts of one network and of
+naturalist's router over its parts differ in a few sentences: `_words` is the one place that chooses them.
 """
 from __future__ import annotations
 
-from ..naturalist.groups import TABLE as GROUP_TABLE
+from dataclasses import dataclass
+from typing import Callable
+
 from ..core.rollup import TaxonTree
+from ..naturalist.groups import TABLE as GROUP_TABLE
 from .views import ABOVE_SPECIES, _cap, code, everyday, fmt_pct, md
 
 KINGDOM_PLURALS = {"Animalia": "animals", "Plantae": "plants", "Fungi": "fungi"}
@@ -20,11 +26,6 @@ DATASET_REGIONS = {
     "inat21": "photos naturalists shared on iNaturalist up to 2020 (the iNat 2021 data set)",
 }
 SAMPLE = 8           # class names shown as examples
-
-
-def is_ensemble(m) -> bool:
-    """True for the `naturalist` Ensemble (a starter plus experts), False for a single Bundle."""
-    return hasattr(m, "experts") and hasattr(m, "starter")
 
 
 def _plural_noun(classes, scope: dict | None = None) -> str | None:
@@ -60,8 +61,10 @@ def coverage(classes, scope: dict | None = None) -> str:
 
 def short_title(m) -> str:
     """Two to five words for the picker: 'plants, animals and fungi', '47 plant species', '435 kinds of organisms'."""
-    if is_ensemble(m):
-        return "plants, animals and fungi"
+    return _words(m).title(m)
+
+
+def _network_title(m) -> str:
     classes = list(m.classes)
     if _plural_noun(classes, m.scope):
         return coverage(classes, m.scope)
@@ -72,11 +75,9 @@ def short_title(m) -> str:
 def picker_words(m) -> str:
     """What a model knows in a few words for the picker, with its place when it has one: 'Plants of coastal
     California', '964 bird species', 'Plants, animals and fungi'."""
-    if is_ensemble(m):
-        return "Plants, animals and fungi"
     head, sep, place = ((m.scope or {}).get("description") or "").partition(" of ")
-    noun = _plural_noun(list(m.classes), m.scope)
-    if sep and noun and not place.startswith("the world") and not head.endswith("mostly"):
+    noun = _plural_noun(list(m.classes), m.scope) if sep else None
+    if noun and not place.startswith("the world") and not head.endswith("mostly"):
         return f"{_cap(noun)}s of {md(place.split(' (')[0])}"
     return _cap(short_title(m))
 
@@ -96,11 +97,11 @@ def naming_options(current: str, model, installed: dict, experts: dict) -> list[
     `current`/`model`: the model in use (its own experts are not suggested again); `installed`: {name: Bundle
     or None} of the other models in the picker; `experts`: the downloadable catalogue (`inat.naturalist.experts.EXPERTS`).
     An installed model comes first (it needs nothing), then the experts not installed yet."""
-    inside = {b.name for b in model.experts.values()} if is_ensemble(model) else {getattr(model, "name", current)}
+    inside = {b.name for b in model.parts()}
     out = []
     for name, b in installed.items():
-        scope = getattr(b, "scope", None) or {}
-        if name == current or name in inside or is_ensemble(b) or not scope.get("name"):
+        scope = (b.scope or {}) if b is not None else {}
+        if name == current or name in inside or not scope.get("name"):
             continue
         words = (scope.get("description") or short_title(b)).split(" (")[0]
         out.append((scope["rank"], scope["name"], f"pick the model {md(name)} ({md(words)}) if it was "
@@ -130,11 +131,11 @@ def more_experts_markdown(experts: dict, installed) -> str | None:
 def accuracy_sentence(m) -> str | None:
     """'Its first guess is right about 8 times in 10 (81.9 % of 470 test photos it never trained on); ...',
     from the bundle's measured metrics; None when it was never measured."""
-    metrics = getattr(m, "metrics", None) or {}
+    metrics = m.metrics or {}
     rate = metrics.get("val_top1", metrics.get("top1"))
     if not isinstance(rate, (int, float)):
         return None
-    calibration = getattr(m, "calibration", None) or {}
+    calibration = m.calibration or {}
     same_photos = calibration.get("split") and calibration.get("split") == metrics.get("split")
     n = metrics.get("n_known") or metrics.get("n_organism_photos") or metrics.get("n") or \
         (calibration.get("n") if same_photos else None)
@@ -156,10 +157,8 @@ def _lower(sentence: str | None) -> str | None:
 
 
 def region_sentence(m) -> str | None:
-    """Where the model's photos come from and the place its species belong to, in words (from its data set
+    """Where a bundle's photos come from and the place its species belong to, in words (from its data set
     and its declared scope's description, "47 plant species of coastal California"); None when unrecorded."""
-    if is_ensemble(m):
-        return None
     parts = []
     dataset = str((m.run or {}).get("dataset") or "")
     words = next((w for start, w in DATASET_REGIONS.items() if dataset.startswith(start)), None)
@@ -174,41 +173,46 @@ def region_sentence(m) -> str | None:
 
 def limits(m) -> list[str]:
     """What the model cannot do, one plain sentence each."""
-    out = []
-    if is_ensemble(m):
-        starter = (f"the starter's {len(m.starter.classes)} kinds of organisms, often named as a genus or family "
-                   f"rather than a species")
-        out.append(f"Species experts cover {', '.join(m.experts)}; everything else comes from {starter}."
-                   if m.experts else f"No species expert is installed: every answer comes from {starter}.")
-        unmeasured = list(getattr(m, "unmeasured", []) or [])
-        if unmeasured:
-            out.append(f"How often {' and '.join(unmeasured)} {'is' if len(unmeasured) == 1 else 'are'} right here "
-                       "was never measured: it runs with a cautious default in place of a gate fitted on labelled "
-                       "photos, so its species are trusted less than a measured expert's.")
-        for line in getattr(m, "downgraded", []) or []:
-            out.append(f"A part of naturalist could not be read, so it runs cautiously: {line}.")
-    else:
-        classes = list(m.classes)
-        above = sum(t.rank in ABOVE_SPECIES for t in classes)
-        what = coverage(classes, m.scope)
-        if m.has_scope:
-            out.append(f"It knows only these {what}: a species outside them is named as the closest one it knows, "
-                       f"while a photo of something else altogether (an object, a scene) is flagged.")
-        else:
-            out.append(f"It knows only these {what}: any other species is named as the most similar of them.")
-            if m.scope:
-                world = everyday(m.scope.get("name", "")) or f"in {m.scope.get('rank')} {md(m.scope.get('name'))}"
-                out.append(f"A photo that does not look like {world} is flagged instead of named.")
-        if above:
-            out.append(f"{above} of its {len(classes)} classes are a genus, a family or a wider group, "
-                       f"not one species (a \"vulture\" is any vulture).")
+    out = _words(m).limits(m)
+    unmeasured = list(m.unmeasured)
+    if unmeasured:
+        out.append(f"How often {' and '.join(unmeasured)} {'is' if len(unmeasured) == 1 else 'are'} right here "
+                   "was never measured: it runs with a cautious default in place of a gate fitted on labelled "
+                   "photos, so its species are trusted less than a measured expert's.")
+    out += [f"A part of naturalist could not be read, so it runs cautiously: {line}." for line in m.downgraded]
     out.append("It names one organism per photo, and it does not use where or when the photo was taken.")
     return out
 
 
+def _network_limits(m) -> list[str]:
+    classes = list(m.classes)
+    above = sum(t.rank in ABOVE_SPECIES for t in classes)
+    what = coverage(classes, m.scope)
+    if m.has_scope:
+        out = [f"It knows only these {what}: a species outside them is named as the closest one it knows, "
+               f"while a photo of something else altogether (an object, a scene) is flagged."]
+    else:
+        out = [f"It knows only these {what}: any other species is named as the most similar of them."]
+        if m.scope:
+            world = everyday(m.scope.get("name", "")) or f"in {m.scope.get('rank')} {md(m.scope.get('name'))}"
+            out.append(f"A photo that does not look like {world} is flagged instead of named.")
+    if above:
+        out.append(f"{above} of its {len(classes)} classes are a genus, a family or a wider group, "
+                   f"not one species (a \"vulture\" is any vulture).")
+    return out
+
+
+def _routed_limits(m) -> list[str]:
+    experts = m.experts_by_group()
+    starter = (f"the starter's {len(m.parts()[0].classes)} kinds of organisms, often named as a genus or family "
+               f"rather than a species")
+    return [f"Species experts cover {', '.join(experts)}; everything else comes from {starter}." if experts
+            else f"No species expert is installed: every answer comes from {starter}."]
+
+
 def calibration_sentence(m) -> str | None:
     """How far its stated probabilities are from how often it is right (from the stored calibration)."""
-    c = getattr(m, "calibration", None) or {}
+    c = m.calibration or {}
     after = c.get("ece_cross_fitted", c.get("ece_after"))
     if after is None:
         return None
@@ -222,7 +226,7 @@ def calibration_sentence(m) -> str | None:
 
 def setup_words(m) -> str:
     """The set-up of a naturalist ensemble in words: 'with the birds and insects experts', 'with no expert'."""
-    groups = list(m.experts)
+    groups = list(m.experts_by_group())
     if not groups:
         return "with no expert installed"
     names = groups[0] if len(groups) == 1 else ", ".join(groups[:-1]) + " and " + groups[-1]
@@ -233,20 +237,25 @@ def summary_markdown(m) -> str:
     """The line under the picker: what the selected model knows and how often it is right."""
     if m is None:
         return "This model cannot be read; choose another."
-    if is_ensemble(m):
-        parts = [f"{md(g)} ({len(b.classes):,} species)" for g, b in m.experts.items()]
-        starter = f"the starter's {len(m.starter.classes)} kinds of organisms"
-        text = (f"Names any plant, animal or fungus: experts for {', '.join(parts)}, and {starter} for the rest."
-                if parts else f"Names any plant, animal or fungus with {starter} (no species expert is installed).")
-    else:
-        what = (m.scope or {}).get("description") or coverage(m.classes, m.scope)
-        text = f"Knows {md(what)}."
+    words = _words(m)
+    text = words.knows(m)
     acc = accuracy_sentence(m)
     if acc:
         text += " " + acc.split(" (")[0].replace("Its first guess is right", "First guess right") + "."
-    elif is_ensemble(m):
-        text += f" How often it is right {setup_words(m)} is not measured yet."
+    else:
+        text += words.unmeasured(m)
     return text + " More in the About tab."
+
+
+def _network_knows(m) -> str:
+    return f"Knows {md((m.scope or {}).get('description') or coverage(m.classes, m.scope))}."
+
+
+def _routed_knows(m) -> str:
+    parts = [f"{md(g)} ({len(b.classes):,} species)" for g, b in m.experts_by_group().items()]
+    starter = f"the starter's {len(m.parts()[0].classes)} kinds of organisms"
+    return (f"Names any plant, animal or fungus: experts for {', '.join(parts)}, and {starter} for the rest."
+            if parts else f"Names any plant, animal or fungus with {starter} (no species expert is installed).")
 
 
 def about_markdown(m, error: str | None = None, more: str | None = None) -> str:
@@ -260,30 +269,15 @@ def about_markdown(m, error: str | None = None, more: str | None = None) -> str:
 def _about(m, error: str | None) -> str:
     if m is None:
         return f"This model cannot be read{': ' + md(error) if error else ''}. Choose another model."
-    name = md(m.name)
-    if is_ensemble(m):
-        experts = [f"- **{md(g)}**: {coverage(b.classes)} ({code(b.name)})" for g, b in m.experts.items()]
-        parts = [f"## {name}: plants, animals and fungi", "",
-                 "One answer for any photo: a router looks at the photo first and decides whether it shows "
-                 f"{', '.join(g.word for g in GROUP_TABLE if g.lineage)}, another organism or no organism at all, "
-                 "and the expert for that group names the species.", ""]
-        parts += ["**Its experts:**", *experts, ""] if experts else \
-            ["No expert is installed: every answer comes from the starter.", ""]
-        parts += [f"**{'Everything else' if experts else 'What it knows'}:** the starter, "
-                  f"{coverage(m.starter.classes)}.", ""]
-        whole = accuracy_sentence(m)
-        parts += ["**How often it is right:**",
-                  f"- naturalist as installed here ({setup_words(m)}): "
-                  f"{_lower(whole) or 'not measured yet for this set-up; below, each part on its own photos.'}"]
-        parts += [f"- {md(b.name)} on its own: {_lower(accuracy_sentence(b)) or 'not measured yet.'}"
-                  for b in [m.starter, *m.experts.values()]]
-        parts += ["", "**What it cannot do:**", *[f"- {x}" for x in limits(m)]]
-        return "\n".join(parts)
+    return "\n".join(_words(m).about(m))
+
+
+def _network_about(m) -> list[str]:
     classes = list(m.classes)
     step = max(1, len(classes) // SAMPLE)
     few = ", ".join(md(t.common_name or t.scientific_name) for t in classes[::step][:SAMPLE])
     what = (m.scope or {}).get("description") or coverage(classes, m.scope)
-    parts = [f"## {name}: {md(short_title(m))}", "",
+    parts = [f"## {md(m.name)}: {md(short_title(m))}", "",
              f"**What it knows:** {md(what)} — for example {few}{', …' if len(classes) > SAMPLE else ''}.", ""]
     acc = accuracy_sentence(m)
     parts += [f"**How often it is right:** {acc or 'not measured yet.'}", ""]
@@ -294,13 +288,53 @@ def _about(m, error: str | None) -> str:
     cal = calibration_sentence(m)
     if cal:
         parts += ["**Can you trust its percentages?** " + cal]
-    return "\n".join(parts)
+    return parts
+
+
+def _routed_about(m) -> list[str]:
+    starter = m.parts()[0]
+    experts = [f"- **{md(g)}**: {coverage(b.classes)} ({code(b.name)})" for g, b in m.experts_by_group().items()]
+    parts = [f"## {md(m.name)}: {short_title(m)}", "",
+             "One answer for any photo: a router looks at the photo first and decides whether it shows "
+             f"{', '.join(g.word for g in GROUP_TABLE if g.lineage)}, another organism or no organism at all, "
+             "and the expert for that group names the species.", ""]
+    parts += ["**Its experts:**", *experts, ""] if experts else \
+        ["No expert is installed: every answer comes from the starter.", ""]
+    parts += [f"**{'Everything else' if experts else 'What it knows'}:** the starter, {coverage(starter.classes)}.", ""]
+    whole = accuracy_sentence(m)
+    parts += ["**How often it is right:**",
+              f"- naturalist as installed here ({setup_words(m)}): "
+              f"{_lower(whole) or 'not measured yet for this set-up; below, each part on its own photos.'}"]
+    parts += [f"- {md(b.name)} on its own: {_lower(accuracy_sentence(b)) or 'not measured yet.'}" for b in m.parts()]
+    return parts + ["", "**What it cannot do:**", *[f"- {x}" for x in limits(m)]]
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The sentences that differ between one network and a router over parts; the rest is said alike."""
+
+    title: Callable[[object], str]           # short_title
+    knows: Callable[[object], str]           # the summary's first sentence
+    unmeasured: Callable[[object], str]      # the summary's sentence when no figure is stored
+    limits: Callable[[object], list[str]]    # what it cannot do, before what every model shares
+    about: Callable[[object], list[str]]     # the About tab's lines
+
+
+NETWORK = _Words(_network_title, _network_knows, lambda m: "", _network_limits, _network_about)
+ROUTED = _Words(lambda m: "plants, animals and fungi", _routed_knows,
+                lambda m: f" How often it is right {setup_words(m)} is not measured yet.", _routed_limits,
+                _routed_about)
+
+
+def _words(m) -> _Words:
+    """The one place the texts tell a router over parts (naturalist, experts installed or not) from one network."""
+    return ROUTED if m.composite else NETWORK
 
 
 def reliability(m) -> tuple[list[dict], list[dict] | None, str] | None:
     """(bins after calibration, bins before, title) for the reliability diagram, from the stored calibration;
     None when the model has none (`inat.training.plots.plot_reliability` draws it)."""
-    c = getattr(m, "calibration", None) or {}
+    c = m.calibration or {}
     after = c.get("reliability_after") or c.get("reliability")
     if not after:
         return None
@@ -352,7 +386,7 @@ def technical_markdown(m, weights_folder: str = "weights", error: str | None = N
     if error:
         parts += [f"The model could not be read: {md(error)}", ""]
     if m is not None:
-        for b in ([m.starter, *m.experts.values()] if is_ensemble(m) else [m]):
+        for b in m.parts():
             parts += _bundle_technical(b)
     parts += [
         "#### Add your own weights",

@@ -7,7 +7,7 @@ uploader's machine (never the server's temporary path), and a photo that cannot 
 the page's plain sentence (`views.photo_problem`) instead of the technical reason.
 
 No Gradio here: `observe` runs a Predictor over files and the other functions turn rows into HTML, so
-every piece is tested without a browser; `inat.app.layout` wires them to the tab.
+every piece is tested without a browser; `inat.app.observations_tab` wires them to the tab.
 
 The map is a sketch drawn here as SVG, with no background map: tiles would come from a map server, and
 positions must not leave the machine. Dots are the photos (numbered as in the table) on an
@@ -29,8 +29,8 @@ from pathlib import Path
 from PIL import ImageOps
 
 from ..core.images import ImageError, open_image
-from ..observations.table import observation_rows, write_csv
 from ..observations.places import FAR_KM, nearest_place
+from ..observations.table import observation_rows, write_csv
 from .views import NBSP, everyday, naming_hint, pct, photo_problem, worth_listing
 
 MAX_PHOTOS = 200     # photos a batch; measured against the command line at this size (benchmarks/README.md)

@@ -7,9 +7,9 @@ import threading
 import time
 from collections import OrderedDict
 
-from ..runtime.export import make_fast
-from ..models.registry import resolve
 from ..identify.predict import Predictor
+from ..models.registry import resolve
+from ..runtime.export import make_fast
 
 log = logging.getLogger("inat")
 

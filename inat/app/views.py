@@ -1,6 +1,6 @@
 """What the Identify tab shows, as pure functions: a record in, Markdown / dicts / sentences out.
 
-No Gradio here: every function is tested without a browser, and `inat.app.layout` only wires them to
+No Gradio here: every function is tested without a browser, and `inat.app.identify_tab` only wires them to
 components. Names that come from bundle files are escaped before they reach Markdown.
 
 The result reads as iNaturalist's does: the heading is what the model is sure of (a species when one
@@ -10,11 +10,11 @@ Tracheophyta for a model of 47 vascular plants) is never the claim: it says noth
 """
 from __future__ import annotations
 
-from ..naturalist.groups import TABLE as GROUP_TABLE
 from ..core.images import FORMATS, PHOTO_PROBLEMS, photo_problem  # noqa: F401 (the page's sentences)
 from ..core.record import Identification
 from ..core.rollup import ANCESTOR_THRESHOLD
 from ..core.taxonomy import RANKS, Taxon
+from ..naturalist.groups import TABLE as GROUP_TABLE
 
 NOT_AN_ORGANISM = "This does not look like an organism I know"
 ABOVE_SPECIES = RANKS[:-1]   # kingdom … genus; a breed, cultivar or subspecies is named by its species

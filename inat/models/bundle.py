@@ -167,6 +167,23 @@ class Bundle:
             raise BundleError(f"{file}: weights file unreadable ({e.strerror})") from None
         return "sha256:" + h.hexdigest()[:32]
 
+    # -- what it says about itself (inat.models.protocol.Model): one network, its own only part
+    composite = False  # a class attribute, not a field: never saved
+
+    @property
+    def unmeasured(self) -> list[str]:
+        return []
+
+    @property
+    def downgraded(self) -> list[str]:
+        return []
+
+    def parts(self) -> list["Bundle"]:
+        return [self]
+
+    def experts_by_group(self) -> dict[str, "Bundle"]:
+        return {}
+
 
 def save_bundle(bundle: Bundle, out: str | os.PathLike, model_or_state, half: bool = True) -> Path:
     """Write `model.safetensors` (fp16 by default, keeps the repo small) and `bundle.json` into `out`.

@@ -96,6 +96,23 @@ class Ensemble:
         return {"parts": ", ".join([f"{self.starter.name} (every photo)", "router (assets/router.safetensors)"]
                                    + [f"{b.name} ({group})" for group, b in self.experts.items()])}
 
+    # -- what it says about itself (inat.models.protocol.Model): a router over a starter and the experts installed
+    composite = True  # a class attribute, not a field
+
+    @property
+    def calibration(self) -> dict:
+        return {}  # none of the whole: each part carries its own
+
+    @property
+    def scope(self) -> dict:
+        return {}  # no one taxon: any organism
+
+    def parts(self) -> list[Bundle]:
+        return [self.starter, *self.experts.values()]
+
+    def experts_by_group(self) -> dict[str, Bundle]:
+        return dict(self.experts)
+
 
 def known_species_gate(top: np.ndarray, a: float, b: float) -> np.ndarray:
     """sigmoid(a + b * logit(top)): the probability that a photo whose expert gives its first species `top`

@@ -24,7 +24,7 @@ def sample_photo(name: str) -> str:
     """Path of a photo shipped with gradio, the file `gradio.media.get_image(name)` returns.
 
     Found in gradio's package folder without importing gradio (that takes seconds);
-    test_app_layout.py checks it is get_image's file.
+    tests/test_app_page.py checks it is get_image's file.
     """
     spec = importlib.util.find_spec("gradio")
     path = Path(next(iter(spec.submodule_search_locations))) / "media_assets" / "images" / name
