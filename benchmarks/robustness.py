@@ -6,8 +6,9 @@
 
 It prints the figures, writes benchmarks/results/robustness.json and the README's ROBUSTNESS
 section to /tmp/readme_robustness.md (--readme to put it elsewhere). The generators and checks are
-the test suite's own (tests/test_hostile_images.py, test_untrusted.py, test_load.py,
-test_interrupt.py): the tests run a few of each, this runs many.
+the test suite's own, from inat.testing (hostile, hostile_rig, damaged, load, interrupt): the tests
+(test_hostile_images.py, test_untrusted.py, test_load.py, test_interrupt.py) run a few of each, this
+runs many.
 
   hostile    ≥ 1,000 images: a deterministic sweep (every Pillow mode × every format Pillow writes,
              1×1 to 108 MP, animations, EXIF orientations 1-8, bombs, non-images, damaged files) plus
@@ -79,13 +80,14 @@ def _classify(msg: str) -> str:
 # Hostile images.
 
 def hostile(tmp: Path, quick: bool, seed: int) -> dict:
-    import test_hostile_images as H
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
 
+    import inat.testing.hostile as H
     from inat.identify.predict import Predictor
+    from inat.testing.hostile_rig import bomb_memory, make_rig, run_case
 
-    predictor, app = H.make_rig(tmp)
+    predictor, app = make_rig(tmp)
     folder = tmp / "cases"
     folder.mkdir()
     outcomes: list = []
@@ -94,7 +96,7 @@ def hostile(tmp: Path, quick: bool, seed: int) -> dict:
 
     def run(case, pred=predictor, rig=app, into=outcomes):
         kinds[case.kind.split(":")[0]] += 1
-        for o in H.run_case(case, pred, rig, folder):
+        for o in run_case(case, pred, rig, folder):
             into.append(o)
             if o.seconds > slowest[o.path][0]:
                 slowest[o.path] = (o.seconds, o.case)
@@ -127,14 +129,14 @@ def hostile(tmp: Path, quick: bool, seed: int) -> dict:
     real_outcomes: list = []
     t2 = time.perf_counter()
     for case in real_cases:
-        for o in H.run_case(case, starter, (app[0], app[1], "starter"), folder):
+        for o in run_case(case, starter, (app[0], app[1], "starter"), folder):
             real_outcomes.append(o)
     log(f"hostile: {len(real_cases)} cases on the starter model in {time.perf_counter() - t2:.0f} s")
 
     bombs = H.bomb_cases()
     if not quick:
         bombs.append(H.Case("bomb:png-real/20000x20000", H.png_zero_bomb(20_000, 20_000), "png", "error", "too large"))
-    mem = H.bomb_memory(predictor.bundle.path, bombs)
+    mem = bomb_memory(predictor.bundle.path, bombs)
 
     def summary(outs):
         by = collections.Counter((o.path, o.status) for o in outs)
@@ -164,20 +166,21 @@ def hostile(tmp: Path, quick: bool, seed: int) -> dict:
 
 def untrusted(tmp: Path, quick: bool, seed: int) -> dict:
     import gradio as gr
-    import inat.testing.damaged as U
     import torch
-    from inat.testing.bundles import make_bundle
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
     from hypothesis import strategies as st
-    from inat.testing.photos import sample_photo
     from PIL import Image
 
+    import inat.testing.damaged as U
     from inat.app import build_app
     from inat.cli.main import main as cli_main
     from inat.identify.predict import Predictor
     from inat.models.bundle import BundleError, load_bundle
     from inat.models.registry import resolve
+    from inat.testing.bundles import make_bundle
+    from inat.testing.handlers import app_identify
+    from inat.testing.photos import sample_photo
 
     t0 = time.perf_counter()
     good = tmp / "good"
@@ -270,9 +273,7 @@ def untrusted(tmp: Path, quick: bool, seed: int) -> dict:
     os.environ["INAT_WEIGHTS"] = str(weights)
     import logging
     logging.getLogger("inat.app").setLevel(logging.CRITICAL)  # its traceback of each refused model is expected here
-    from inat.app.identify_tab import identify as identify_photo
-    from inat.app.page import bind
-    identify = bind(identify_photo, build_app(runs=[]).catalog)   # what /identify runs
+    _, identify = app_identify(build_app(runs=[]))   # what /identify runs
     for name in ("pickle-p0", "pickle-p2", "pickle-p5", "torch-zip"):
         attempts += 1
         try:
@@ -305,12 +306,14 @@ def untrusted(tmp: Path, quick: bool, seed: int) -> dict:
 # Load.
 
 def load(tmp: Path, quick: bool, seed: int) -> dict:
-    import test_hostile_images as H
-    import test_load as L
     from gradio.media import get_image
+
+    import inat.testing.hostile as H
+    import inat.testing.load as L
+    from inat.testing.photos import PHOTOS, huge_photo
     clients, seconds = (10, 5) if quick else (50, 30)
-    photos = [str(get_image(p)) for p in L.PHOTOS]
-    huge = L.huge_photo(tmp / "huge.jpg")
+    photos = [str(get_image(p)) for p in PHOTOS]
+    huge = huge_photo(tmp / "huge.jpg")
     weights = tmp / "empty-weights"  # the built-in starter is the default model
     weights.mkdir()
     out: dict = {"model": "starter (efficientnet_lite0, 224 px)", "huge_photo_mb": round(huge.stat().st_size / 1e6, 1)}
@@ -371,7 +374,7 @@ def load(tmp: Path, quick: bool, seed: int) -> dict:
 # Interrupted training.
 
 def interrupt(tmp: Path, quick: bool, seed: int) -> dict:
-    import test_interrupt as T
+    import inat.testing.interrupt as T
     from inat.testing.datasets import make_inat_dataset
     t0 = time.perf_counter()
     data = make_inat_dataset(tmp / "data")

@@ -1,12 +1,13 @@
 """Measure the built-in starter model on real photos: species accuracy and the in-scope test.
 
-    python benchmarks/starter_accuracy.py [--data ../shared/data/imagenet-samples] [--write]
+    python benchmarks/starter_accuracy.py [--data ../shared/data/imagenet-samples] [--write] [--out FILE]
 
 `imagenet-samples` holds 500 real photos, one per even ImageNet class. On the photos of organism
 classes (those in assets/starter_taxonomy.tsv) we report top-1/top-5 among the organism classes (what
 the app shows); on all photos, in-scope recall (organism photos judged in scope) and rejection
 (other photos judged out of scope), at the model's threshold and at a sweep of others.
-`--write` stores the figures in assets/starter_metrics.json, which the app's About tab shows.
+Every run writes the figures to benchmarks/results/starter_accuracy.json (--out to put them elsewhere);
+`--write` also stores them in assets/starter_metrics.json, which the app's About tab shows.
 """
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+from results_file import write_results  # benchmarks/, the script's folder
 
-from inat.core.images import open_image  # noqa: E402
-from inat.identify.predict import Predictor  # noqa: E402
-from inat.models.starter import IN_SCOPE_THRESHOLD, TAXONOMY_TSV  # noqa: E402
+from inat.core.images import open_image
+from inat.identify.predict import Predictor
+from inat.models.starter import IN_SCOPE_THRESHOLD, TAXONOMY_TSV
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results" / "starter_accuracy.json"
 
 
 def evaluate(data: Path, batch: int = 25, exact: bool = True) -> dict:
@@ -72,7 +76,8 @@ def evaluate(data: Path, batch: int = 25, exact: bool = True) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "imagenet-samples")
-    ap.add_argument("--write", action="store_true", help="store the figures in assets/starter_metrics.json")
+    ap.add_argument("--write", action="store_true", help="also store the figures in assets/starter_metrics.json")
+    ap.add_argument("--out", type=Path, default=RESULTS, help=f"where the figures go (default {RESULTS})")
     args = ap.parse_args()
     if not (args.data / "labels.csv").is_file():
         print(f"no photos at {args.data} (needs labels.csv); nothing measured", file=sys.stderr)
@@ -88,6 +93,7 @@ def main() -> int:
     print(f"  ({m['seconds']} s)")
     for truth, guess in m["mistakes"]:
         print(f"  miss: {truth!r} → {guess}")
+    write_results(args.out, {"date": time.strftime("%Y-%m-%d"), "data": str(args.data.name), **m})
     if args.write:
         keep = {k: v for k, v in m.items() if k not in ("mistakes", "seconds")}
         (TAXONOMY_TSV.parent / "starter_metrics.json").write_text(json.dumps(keep, indent=1) + "\n")

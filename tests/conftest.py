@@ -6,7 +6,7 @@
     shared("data/inat21-plants47")  a path under ../shared (data/, models/), or the test is skipped
     app_weights(root)               weights/ and runs/ folders the app's tests serve
 
-Photos (gradio's samples, generated ones, EXIF blocks) are tests/photos.py's.
+Builders tests share with the benchmarks (bundles, datasets, photos, hostile inputs, rigs) are in inat.testing.
 Fixtures: `tiny_inat`, `tiny_inat_torchvision`, `plants47`, `exported` (a tiny bundle with its ONNX
 export), `gr` (gradio, loaded on demand), and per module `app_env` (INAT_WEIGHTS and INAT_RUNS on the
 app's folders) and `served` (the app launched on a free loopback port).
@@ -18,7 +18,6 @@ hostile-input and damaged-bundle sweeps; `-m "not integration"` is the quick inn
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 # Spinning OpenMP threads on a busy, shared 2-core machine make small training steps 10-20× slower;
@@ -30,6 +29,8 @@ import pytest  # noqa: E402
 
 from inat.testing.bundles import FELID_PROBS, FELIDS, FOLDERS, HISTORY, TAXA, app_weights, copy_bundle, make_bundle  # noqa: E402,F401
 from inat.testing.datasets import SPECIES, SPLITS, make_inat_dataset  # noqa: E402,F401
+from inat.testing.handlers import app_identify  # noqa: E402,F401
+from inat.testing.load import free_port  # noqa: E402,F401
 
 REPO = Path(__file__).resolve().parents[1]
 # ../shared beside the repository (real photos and models, never in the repository); INAT_TEST_SHARED points
@@ -70,20 +71,6 @@ def exported(tmp_path_factory) -> Path:
 
 
 # -- the app ---------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def app_identify(app):
-    """(photo input, handler) of /identify on a built `app`: a photo input made as the Identify tab makes its own
-    (its `preprocess` is what Gradio runs on an upload) and `identify` bound to the app's models."""
-    from inat.app.identify_tab import identify, photo_input
-    from inat.app.page import bind
-    return photo_input(), bind(identify, app.catalog)
-
-
 @pytest.fixture(scope="session")
 def gr():
     """The gradio module, imported when a test asks for it (it takes seconds: the quick loop never loads it)."""

@@ -27,7 +27,6 @@ from ..core.errors import first_line
 from ..models.bundle import JSON_NAME, BundleError, load_bundle
 from ..models.registry import weights_dir
 from ..models.tflite_reader import TFLiteError
-from ..runtime.export import ensure_export
 from .expert_bundle import ExpertError, build_expert_bundle
 from .experts import BASE_URL, EXPERTS, LICENCE, Expert, SourceFile, get_expert
 

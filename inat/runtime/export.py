@@ -31,7 +31,6 @@ from ..core.images import ImageError, open_image
 from ..core.preprocess import ArrayTransform, draft_size
 from ..models.architectures import has_features, logits_and_features
 from ..models.bundle import Bundle
-from ..models.registry import resolve
 from . import openvino_backend
 
 # ExportError lives in runtime so that inat.runtime.openvino_backend (below this module) raises the same one.

@@ -51,9 +51,9 @@ def make_bundle(folder, *, arch: str = "efficientnet_lite0", classes=None, size:
     """
     import torch
 
-    from inat.models.bundle import Bundle, save_bundle
-    from inat.models.architectures import get_spec
     from inat.core.preprocess import Preprocess
+    from inat.models.architectures import get_spec
+    from inat.models.bundle import Bundle, save_bundle
     classes = list(TAXA if classes is None else classes)
     outputs = len(probs) if probs is not None else len(classes)
     state = dict(_random_state(arch, outputs, seed))

@@ -2,6 +2,7 @@
 
     sample_photo("lion.jpg")     a real photo shipped with gradio (lion.jpg, cheetah.jpg, tower.jpg)
     picture(seed, size, grain)   a generated photo-like picture (smooth colour fields, optional grain)
+    huge_photo(path)             a large valid JPEG (about 24 MP), as a phone uploads it
     exif_block(...), ...         EXIF dates and GPS positions written as phones and cameras write them
     geotagged_day(folder)        a day's uploads: real photos with EXIF dates and GPS, one without EXIF, a broken file
 """
@@ -73,6 +74,19 @@ def picture(seed: int = 0, size=(96, 72), grain: float = 0.0) -> Image.Image:
         noisy = np.asarray(im) + rng.normal(0, grain, (size[1], size[0], 3))
         im = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
     return im
+
+
+def huge_photo(path: Path, size=(5600, 4200)) -> Path:
+    """A large valid JPEG (about 24 MP, a few MB): smooth gradients plus mild noise, like a photo."""
+    w, h = size
+    rng = np.random.default_rng(0)
+    a = np.empty((h, w, 3), np.uint8)
+    a[..., 0] = np.linspace(0, 255, w, dtype=np.float32).astype(np.uint8)[None, :]
+    a[..., 1] = np.linspace(255, 0, h, dtype=np.float32).astype(np.uint8)[:, None]
+    a[..., 2] = 90
+    a += rng.integers(0, 12, (h, w, 3), dtype=np.uint8)
+    Image.fromarray(a).save(path, quality=90)
+    return path
 
 
 def save_with_exif(path, exif: Image.Exif | None, fmt: str | None = None, seed: int = 0) -> Path:

@@ -31,10 +31,9 @@ from ..core.images import ImageError, open_image
 from ..core.probability import METHODS, beta_features, calibrated, sigmoid, softmax
 from ..models.bundle import JSON_NAME, Bundle, load_bundle, write_json_atomic
 from ..models.registry import resolve
-from ..models.starter import shipped_calibration_file
 from ..runtime.engine import Engine
 from .data import load_split
-from .labelled import LABELS_CSV, read_labels_csv, read_names
+from .labelled import LABELS_CSV, read_labels_csv
 
 ECE_BINS = 15
 CROSS_FIT_REPEATS = 10  # random halvings the cross-fitted ECE is averaged over

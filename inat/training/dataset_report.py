@@ -7,7 +7,6 @@ then per-kingdom subtotals and the total. Reads annotation files or folder listi
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 

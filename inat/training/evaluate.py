@@ -12,8 +12,6 @@ through the `Predictor`, so evaluation sees exactly what `predict` and the app s
 from __future__ import annotations
 
 import hashlib
-import json
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -26,8 +24,7 @@ from ..models.bundle import Bundle
 from ..naturalist.router_groups import group_of
 from .calibration import expected_calibration_error, reliability
 from .data import DatasetError, load_split
-from .labelled import LABELS_CSV, LabelledPhoto, read_labelled, read_names
-from .plots import plot_reliability, save_png
+from .labelled import LABELS_CSV, LabelledPhoto, read_labelled
 
 TOP_CONFUSED = 10
 
