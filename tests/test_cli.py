@@ -305,3 +305,27 @@ def test_the_first_predict_says_once_that_it_prepares_the_fast_version(exported,
     assert err.count("preparing the fast version of") == 1, err
     assert main(["predict", sample_photo("lion.jpg"), "--model", folder]) == 0
     assert "preparing the fast version" not in capsys.readouterr().err  # made once: said once
+
+
+# -- the installed command ----------------------------------------------------------------------------
+def test_pyproject_installs_the_inat_command_and_the_package():
+    import tomllib
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["build-system"]["build-backend"] == "setuptools.build_meta"
+    assert project["project"]["scripts"] == {"inat": "inat.cli.main:main"}
+    assert "-e ." in (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.integration
+def test_the_installed_command_works_from_any_folder(tmp_path):
+    # The README's install commands install `inat` editable: the command runs outside the repository.
+    import shutil
+    exe = shutil.which("inat")
+    assert exe, "no `inat` on PATH: pip install -r requirements.txt installs it (pip install -e .)"
+    out = subprocess.run([exe, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.startswith("usage: inat "), out.stderr
+    photo = sample_photo("tower.jpg")
+    out = subprocess.run([exe, "predict", photo, "--model", "starter", "--json", "--no-export"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    record = json.loads(out.stdout)
+    assert out.returncode == 0 and record["model"] == "starter" and record["in_scope"] is False, out.stderr

@@ -131,7 +131,9 @@ def cmd_models(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m inat", description="Identify species in photos; train, "
+    # `inat` when run as the installed command, else `python -m inat`: the usage line names what was typed.
+    prog = "inat" if os.path.basename(sys.argv[0]) == "inat" else "python -m inat"
+    parser = argparse.ArgumentParser(prog=prog, description="Identify species in photos; train, "
                                      "evaluate and compare the models that do it.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
