@@ -467,7 +467,7 @@ def readme(r: dict) -> str:
                   f"{u['weights_dtypes']['tried']} dtypes: the {u['weights_dtypes']['ok']} float ones predict, the "
                   f"{u['weights_dtypes']['refused_naming_file']} others are refused with the file named. "
                   f"A live pickle offered as a model {p['attempts']} ways (CLI predict/evaluate/labels/export, "
-                  f"Predictor, hub.resolve, load_bundle, the app's picker; as .pt, renamed .safetensors, inside "
+                  f"Predictor, registry.resolve, load_bundle, the app's picker; as .pt, renamed .safetensors, inside "
                   f"a bundle folder): {p['refused']} refused, unpickled "
                   f"{'never' if not p['unpickled_without_trust'] else 'YES'}; "
                   f"`import --trust-pickle` ran it: {'yes' if p['import_trust_pickle_ran_it'] else 'no'}.", ""]

@@ -208,10 +208,10 @@ def test_an_expert_installed_before_its_calibration_shipped_gets_the_shipped_one
     import dataclasses
 
     from inat.models.starter import shipped_calibration
-    from inat.naturalist import assemble as hub
+    from inat.naturalist import assemble
     old = dataclasses.replace(BIRDS, name="inat2017-birds", calibration={})
-    monkeypatch.setattr(hub, "list_bundles", lambda folder=None: [old])
-    e = hub.naturalist()
+    monkeypatch.setattr(assemble, "list_bundles", lambda folder=None: [old])
+    e = assemble.naturalist()
     assert shipped_calibration("inat2017-birds")["temperature"] < 1.0
     assert e.experts["birds"].calibration == shipped_calibration("inat2017-birds")
     assert e.experts["birds"].temperature == shipped_calibration("inat2017-birds")["temperature"]
@@ -222,20 +222,20 @@ def test_any_bundle_whose_scope_names_a_group_is_that_groups_expert(monkeypatch,
     import dataclasses
     import logging
 
-    from inat.naturalist import assemble as hub
+    from inat.naturalist import assemble
     plants = [taxon(0, "Trillium ovatum", "Pacific trillium", "Plantae", "Liliopsida"),
               taxon(1, "Iris douglasiana", "Douglas iris", "Plantae", "Liliopsida")]
     regional = Bundle("my-plants", "efficientnet_lite0", plants, Preprocess(), num_outputs=2,
                       scope={"rank": "kingdom", "name": "Plantae", "description": "two plants"})
     unscoped = dataclasses.replace(regional, name="no-scope", scope=None)
     birds = dataclasses.replace(BIRDS, name="inat2017-birds")
-    monkeypatch.setattr(hub, "list_bundles", lambda folder=None: [unscoped, regional, birds])
+    monkeypatch.setattr(assemble, "list_bundles", lambda folder=None: [unscoped, regional, birds])
     with caplog.at_level(logging.WARNING, logger="inat"):
-        e = hub.naturalist()
+        e = assemble.naturalist()
     assert {g: b.name for g, b in e.experts.items()} == {"plants": "my-plants", "birds": "inat2017-birds"}
     # Never fitted: the most conservative of the fitted gates, said once in the log and kept in `unmeasured`.
-    fitted = hub.load_parameters().gates
-    assert e.gates["plants"] == hub.default_gate({k: v for k, v in fitted.items() if k != "my-plants"})
+    fitted = assemble.load_parameters().gates
+    assert e.gates["plants"] == assemble.default_gate({k: v for k, v in fitted.items() if k != "my-plants"})
     assert e.unmeasured == ["my-plants"] and "inat2017-birds" not in e.unmeasured
     assert [r.getMessage() for r in caplog.records if "my-plants" in r.getMessage()] == [
         "my-plants joins naturalist with a default known-species gate: its figures there are unmeasured "

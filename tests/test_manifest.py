@@ -65,9 +65,9 @@ def test_malformed_gates_and_priors_are_refused_in_one_line():
 
 
 def test_a_naturalist_without_gates_runs_its_experts_on_the_default_gate(assets, monkeypatch):
-    from inat.naturalist import assemble as hub
+    from inat.naturalist import assemble
     (assets / "expert_gates.json").write_text(json.dumps({"gates": {}}), encoding="utf-8")
-    monkeypatch.setattr(hub, "load_parameters", lambda: load_parameters(assets))
-    e = hub.naturalist()
+    monkeypatch.setattr(assemble, "load_parameters", lambda: load_parameters(assets))
+    e = assemble.naturalist()
     assert e.downgraded == [] and e.mixture().starter_gated == set()
     assert all(g == DEFAULT_GATE for g in e.gates.values()) and e.unmeasured == [b.name for b in e.experts.values()]

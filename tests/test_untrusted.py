@@ -6,7 +6,7 @@ zeroed or cut weights, a pickle given to load_bundle). This module extends it:
     safetensors cut at random offsets and bit-flipped anywhere, tensors of the wrong dtype or shape:
     each either predicts with finite probabilities or raises BundleError naming the file, on one line;
   * a pickle that would create a file if it ran, offered as a model everywhere a model is taken
-    (CLI predict/evaluate/labels/export --model, Predictor, hub.resolve, load_bundle, the app's
+    (CLI predict/evaluate/labels/export --model, Predictor, registry.resolve, load_bundle, the app's
     model picker, a .pt renamed model.safetensors inside a bundle folder): refused, file not created;
     only `import --trust-pickle` unpickles it (and the file appears, proving the pickle is live).
 The generators are reused by benchmarks/robustness.py with many more examples.

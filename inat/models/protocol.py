@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # for the annotations only: the protocol depends on no model 
 
 @runtime_checkable
 class Model(Protocol):
-    """A model the hub resolves a name to (`inat.models.registry.resolve`): a `Bundle` or the naturalist `Ensemble`."""
+    """A model the registry resolves a name to (`inat.models.registry.resolve`): a `Bundle` or the naturalist `Ensemble`."""
 
     name: str
     metrics: dict        # what was measured of the model as a whole ({}: never measured)
