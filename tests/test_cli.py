@@ -313,15 +313,18 @@ def test_pyproject_installs_the_inat_command_and_the_package():
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["build-system"]["build-backend"] == "setuptools.build_meta"
     assert project["project"]["scripts"] == {"inat": "inat.cli.main:main"}
-    assert "-e ." in (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    # The test command installs it; the app's requirements do not: a Hugging Face Space installs requirements.txt
+    # before the repository is copied in, so `-e .` there would break the Space's build.
+    assert "-e ." in (REPO / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
+    assert "-e ." not in (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
 
 
 @pytest.mark.integration
 def test_the_installed_command_works_from_any_folder(tmp_path):
-    # The README's install commands install `inat` editable: the command runs outside the repository.
+    # The README's test command installs `inat` editable: the command runs outside the repository.
     import shutil
     exe = shutil.which("inat")
-    assert exe, "no `inat` on PATH: pip install -r requirements.txt installs it (pip install -e .)"
+    assert exe, "no `inat` on PATH: pip install -r requirements-dev.txt installs it (pip install -e .)"
     out = subprocess.run([exe, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.startswith("usage: inat "), out.stderr
     photo = sample_photo("tower.jpg")
