@@ -169,3 +169,11 @@ def test_benchmarks_import_nothing_from_the_tests():
              for m in re.finditer(r"^\s*(import test_\w+|from (conftest|test_\w+) import .*)$",
                                   p.read_text(encoding="utf-8"), re.M)]
     assert found == []
+
+
+def test_the_wheel_carries_every_layer_and_the_assets():
+    # A layer missing from pyproject's package list installs editable but not from a wheel.
+    import tomllib
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert sorted(setuptools["packages"]) == sorted(["inat", "inat.assets", *(f"inat.{x}" for x in LAYERS)])
+    assert setuptools["package-dir"] == {"inat.assets": "assets"}
