@@ -24,13 +24,8 @@ def export_int8(bundle: Bundle, calibration: Path | None = None, *, n_calibratio
     """Write `model.int8.onnx`: ONNX Runtime static int8 (QDQ, per-channel weights) calibrated on real photos.
     Returns the path and the measured agreement with fp32 PyTorch on held-out photos (also stored inside it)."""
     # onnxruntime's quantizer: only while exporting
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
     out_dir = Path(out_dir or export_dir(bundle))
     fp32 = _fp32_in(bundle, out_dir)

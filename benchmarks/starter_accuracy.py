@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from results_file import write_results  # benchmarks/, the script's folder
 
 from inat.core.images import open_image

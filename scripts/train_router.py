@@ -39,16 +39,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 
 from benchmarks.results_file import write_results  # noqa: E402
-from inat.naturalist.router import (
-    EXTRA_NAMES,
-    FEATURE_DIM,
-    FORMAT,
-    JSON_FILE,
-    VERSION,
-    WEIGHTS_FILE,
-    Router,
-    router_inputs,
-)
+from inat.naturalist.router import (EXTRA_NAMES, FEATURE_DIM, FORMAT, JSON_FILE, VERSION, WEIGHTS_FILE, Router,
+                                    router_inputs)
 from inat.naturalist.router_data import COLLECTIONS, load_collection  # noqa: E402
 from inat.naturalist.router_groups import GROUPS, NOT_ORGANISM, starter_group_masses  # noqa: E402
 from inat.training.calibration import expected_calibration_error, fit_temperature  # noqa: E402

@@ -4,19 +4,8 @@ import re
 import pytest
 from conftest import FELIDS, HISTORY
 
-from inat.app.about import (
-    about_markdown,
-    accuracy_sentence,
-    coverage,
-    limits,
-    model_choices,
-    more_experts_markdown,
-    naming_options,
-    region_sentence,
-    reliability,
-    summary_markdown,
-    technical_markdown,
-)
+from inat.app.about import (about_markdown, accuracy_sentence, coverage, limits, model_choices, more_experts_markdown,
+                            naming_options, region_sentence, reliability, summary_markdown, technical_markdown)
 from inat.core.preprocess import Preprocess
 from inat.core.taxonomy import Taxon
 from inat.models.bundle import Bundle

@@ -4,20 +4,8 @@ import math
 import pytest
 from conftest import HISTORY
 
-from inat.app.compare import (
-    TABLE_HEADERS,
-    chance,
-    compare_intro,
-    curve_note,
-    curve_rows,
-    epoch_axis,
-    is_chance,
-    run_choices,
-    run_label,
-    runs_markdown,
-    table_rows,
-    thesis_markdown,
-)
+from inat.app.compare import (TABLE_HEADERS, chance, compare_intro, curve_note, curve_rows, epoch_axis, is_chance,
+                              run_choices, run_label, runs_markdown, table_rows, thesis_markdown)
 from inat.app.views import NBSP
 
 RUNS = [{"name": "lite0_transfer_64", "arch": "efficientnet_lite0", "init": "transfer", "img_size": 64,

@@ -17,24 +17,9 @@ import pytest
 from conftest import FELID_PROBS, FELIDS, make_bundle
 from PIL import Image
 
-from inat.app.observations import (
-    MAP_NUMBERS,
-    MAX_PHOTOS,
-    NO_FILES,
-    THUMB_PX,
-    batch_problem,
-    hint_html,
-    map_html,
-    map_svg,
-    model_line,
-    observe,
-    page_rows,
-    summary_markdown,
-    table_html,
-    thumbnail_uri,
-    upload_order,
-    write_observations_csv,
-)
+from inat.app.observations import (MAP_NUMBERS, MAX_PHOTOS, NO_FILES, THUMB_PX, batch_problem, hint_html, map_html,
+                                   map_svg, model_line, observe, page_rows, summary_markdown, table_html, thumbnail_uri,
+                                   upload_order, write_observations_csv)
 from inat.app.views import NBSP
 from inat.observations.table import ALL_COLUMNS, COLUMNS
 from inat.testing.photos import TRIP, geotagged_day

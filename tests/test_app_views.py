@@ -10,25 +10,9 @@ import numpy as np
 import pytest
 from conftest import FELID_PROBS, FELIDS
 
-from inat.app.views import (
-    NBSP,
-    NOT_AN_ORGANISM,
-    PHOTO_PROBLEMS,
-    card_markdown,
-    claim,
-    fmt_pct,
-    heading,
-    label_value,
-    md,
-    naming_hint,
-    pct,
-    photo_note,
-    photo_problem,
-    possibilities_markdown,
-    problem_card,
-    taxon_name,
-    why_line,
-)
+from inat.app.views import (NBSP, NOT_AN_ORGANISM, PHOTO_PROBLEMS, card_markdown, claim, fmt_pct, heading, label_value,
+                            md, naming_hint, pct, photo_note, photo_problem, possibilities_markdown, problem_card,
+                            taxon_name, why_line)
 from inat.core.record import identify
 from inat.core.rollup import TaxonTree
 from inat.core.taxonomy import Taxon

@@ -7,19 +7,8 @@ import pytest
 from conftest import REPO, TAXA, make_bundle
 
 from inat.core.preprocess import Preprocess
-from inat.models.bundle import (
-    JSON_NAME,
-    PENDING_NAME,
-    WEIGHTS_NAME,
-    Bundle,
-    BundleError,
-    load_bundle,
-    looks_like_pickle,
-    read_weights_id,
-    save_bundle,
-    settle,
-    write_json_atomic,
-)
+from inat.models.bundle import (JSON_NAME, PENDING_NAME, WEIGHTS_NAME, Bundle, BundleError, load_bundle,
+                                looks_like_pickle, read_weights_id, save_bundle, settle, write_json_atomic)
 
 
 def test_round_trip_is_self_describing(tmp_path):

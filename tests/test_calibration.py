@@ -10,19 +10,8 @@ from inat.cli.main import main
 from inat.core.probability import softmax
 from inat.models.bundle import load_bundle
 from inat.runtime.engine import Engine
-from inat.training.calibration import (
-    T_RANGE,
-    calibrate,
-    calibration_record,
-    ece_floor,
-    expected_calibration_error,
-    fit_beta,
-    fit_temperature,
-    labelled_targets,
-    nll,
-    reliability,
-    save_calibration,
-)
+from inat.training.calibration import (T_RANGE, calibrate, calibration_record, ece_floor, expected_calibration_error,
+                                       fit_beta, fit_temperature, labelled_targets, nll, reliability, save_calibration)
 from inat.training.data import split_taxa
 
 

@@ -9,15 +9,8 @@ from PIL import Image, ImageFile
 from PIL.TiffImagePlugin import IFDRational
 
 from inat.observations.exif import PhotoMetadata, photo_metadata
-from inat.testing.photos import (
-    add_exif_to_jpeg,
-    exif_block,
-    picture,
-    png_with_exif_after_pixels,
-    rationals,
-    raw_gps_exif,
-    save_with_exif,
-)
+from inat.testing.photos import (add_exif_to_jpeg, exif_block, picture, png_with_exif_after_pixels, rationals,
+                                 raw_gps_exif, save_with_exif)
 
 EMPTY = PhotoMetadata()
 

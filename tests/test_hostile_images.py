@@ -14,25 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from inat.testing.hostile import (
-    CORRUPTIONS,
-    FORMATS,
-    MODES,
-    ODD_ORIENTATIONS,
-    Case,
-    animated_case,
-    bomb_cases,
-    corrupt,
-    hostile_cases,
-    mode_format_pairs,
-    not_image_cases,
-    odd_exif_case,
-    orientation_case,
-    saveable,
-    stored_for_orientation,
-    upright_array,
-    valid_case,
-)
+from inat.testing.hostile import (CORRUPTIONS, FORMATS, MODES, ODD_ORIENTATIONS, Case, animated_case, bomb_cases,
+                                  corrupt, hostile_cases, mode_format_pairs, not_image_cases, odd_exif_case,
+                                  orientation_case, saveable, stored_for_orientation, upright_array, valid_case)
 from inat.testing.hostile_rig import Outcome, bomb_memory, failures, make_rig, run_case
 
 FAST_EXAMPLES = int(os.environ.get("INAT_HYPOTHESIS_EXAMPLES", "40"))

@@ -1,17 +1,7 @@
-"""Interrupted training: SIGKILL `python -m inat train` at random moments, then `--resume`.
-
-After every kill the files on disk must be whole and agree with each other: bundle.json parses and
-its history is exactly the first k epochs of an uninterrupted run; model.safetensors holds the
-weights of the epoch bundle.json names as best; resume.safetensors parses and is at epoch k or k-1.
-`--resume` then finishes the run, and the final history and weights equal the uninterrupted run's.
-
-Two ways to kill: at a random moment of the training (a random fraction of the epochs still to run,
-counted from the first progress bar, so mid-epoch or mid-write, never during the imports), or at the
-n-th file replacement (`os.replace`, the commit step of every atomic write), which lands exactly
-between writing a temp file and renaming it. The uninterrupted reference run snapshots its weights after
-every epoch, so "the weights of epoch k" can be checked. The runs, kills and checks are
-inat.testing.interrupt's; benchmarks/robustness.py runs many kills with them, the tests here run
-five (a minute or two each on 2 busy cores: slow).
+"""Interrupted training: SIGKILL `python -m inat train` at random moments, then `--resume`; the files on disk stay
+whole after every kill and the resumed run equals the uninterrupted one (what "whole" and "equal" mean, and the
+two ways to kill, are inat.testing.interrupt's, whose runs, kills and checks these are). benchmarks/robustness.py
+runs many kills with them; the tests here run five (a minute or two each on 2 busy cores: slow).
 """
 from __future__ import annotations
 

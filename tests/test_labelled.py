@@ -2,14 +2,8 @@
 import pytest
 
 from inat.training.data import DatasetError
-from inat.training.labelled import (
-    LabelledPhoto,
-    read_inat_split,
-    read_labelled,
-    read_labels_csv,
-    read_names,
-    truth_lineage,
-)
+from inat.training.labelled import (LabelledPhoto, read_inat_split, read_labelled, read_labels_csv, read_names,
+                                    truth_lineage)
 
 
 @pytest.mark.parametrize("name, ranks, lineage", [

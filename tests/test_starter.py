@@ -7,15 +7,8 @@ import json
 
 import pytest
 
-from inat.models.starter import (
-    IMAGENET_CLASSES,
-    IN_SCOPE_THRESHOLD,
-    NAME,
-    TAXONOMY_TSV,
-    starter_bundle,
-    starter_classes,
-    starter_metrics,
-)
+from inat.models.starter import (IMAGENET_CLASSES, IN_SCOPE_THRESHOLD, NAME, TAXONOMY_TSV, starter_bundle,
+                                 starter_classes, starter_metrics)
 from inat.testing.photos import sample_photo
 
 ORGANISMS = [*range(0, 398), *range(936, 958), *range(984, 999)]  # decisions: assets/STARTER_CLASSES.md

@@ -5,15 +5,8 @@ import os
 import pytest
 
 from inat.observations.exif import PhotoMetadata, photo_metadata
-from inat.observations.table import (
-    ALL_COLUMNS,
-    COLUMNS,
-    iconic_taxon,
-    image_files,
-    observation_row,
-    observation_rows,
-    write_csv,
-)
+from inat.observations.table import (ALL_COLUMNS, COLUMNS, iconic_taxon, image_files, observation_row, observation_rows,
+                                     write_csv)
 from inat.testing.photos import exif_block, save_with_exif
 
 CONTRACT = ["file", "observed_on", "time_observed_at", "latitude", "longitude", "place_guess", "scientific_name",

@@ -4,18 +4,8 @@ import json
 import pytest
 from conftest import FOLDERS, TAXA, shared
 
-from inat.core.taxonomy import (
-    RANKS,
-    TAXONOMY_KEYS,
-    Taxon,
-    TaxonomyError,
-    display_name,
-    from_folder_names,
-    from_inat_json,
-    from_thesis_tsv,
-    load_categories,
-    parse_folder_name,
-)
+from inat.core.taxonomy import (RANKS, TAXONOMY_KEYS, Taxon, TaxonomyError, display_name, from_folder_names,
+                                from_inat_json, from_thesis_tsv, load_categories, parse_folder_name)
 
 
 def test_folder_name_parsed_into_full_lineage():

@@ -20,15 +20,8 @@ from inat.models.architectures import get_spec, get_submodule, list_models
 from inat.models.bundle import load_bundle
 from inat.training import checkpoint
 from inat.training.runs import HISTORY_KEYS
-from inat.training.train import (
-    RESUME_NAME,
-    TrainConfig,
-    build_scheduler,
-    default_scope,
-    init_model,
-    train,
-    training_preprocess,
-)
+from inat.training.train import (RESUME_NAME, TrainConfig, build_scheduler, default_scope, init_model, train,
+                                 training_preprocess)
 
 # Over ~10 s for one tiny epoch on 2 CPU cores (alexnet and resnet50: mostly writing their large
 # resume checkpoints), so they run with -m slow.

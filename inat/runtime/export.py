@@ -34,18 +34,8 @@ from ..models.bundle import Bundle
 from . import openvino_backend
 
 # ExportError lives in runtime so that inat.runtime.openvino_backend (below this module) raises the same one.
-from .onnx_backend import (
-    FEATURES,
-    FILES,
-    FORMAT,
-    INPUT,
-    OUTPUT,
-    ExportedModelError,
-    ExportError,
-    OnnxModel,
-    export_dir,
-    open_exported,
-)
+from .onnx_backend import (FEATURES, FILES, FORMAT, INPUT, OUTPUT, ExportedModelError, ExportError, OnnxModel,
+                           export_dir, open_exported)
 
 OPSET = 17
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
