@@ -8,7 +8,7 @@ import logging
 
 import gradio as gr
 
-from . import observations
+from . import observations, sketch_map
 from .catalog import Catalog
 from .identify_tab import Picker
 from .page import PRIVATE, bind
@@ -33,7 +33,7 @@ def observe_files(catalog: Catalog, files, model: str | None = None, progress=gr
         raise gr.Error("Something went wrong while identifying these photos: try again, or send fewer at a time.",
                        print_exception=False) from None
     return (observations.summary_markdown(rows), observations.table_html(rows, thumbs, hints),
-            observations.map_html(rows), str(csv_path))
+            sketch_map.map_html(rows), str(csv_path))
 
 
 def count_files(files):
