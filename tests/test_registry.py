@@ -86,3 +86,32 @@ def test_a_broken_builtin_is_left_out_of_the_rows(weights, monkeypatch):
         raise FileNotFoundError("starter_taxonomy.tsv")
     monkeypatch.setitem(inat.models.registry.BUILTINS, STARTER, missing)
     assert [r["name"] for r in model_rows()] == [n for n in BUILTINS if n != STARTER] + ["alpha", "beta"]
+
+
+# -- built-ins register themselves ----------------------------------------------------------------------
+def test_the_registry_knows_no_model():
+    # Its code imports no model and names none: the starter and naturalist register from their own modules.
+    import ast
+
+    from inat.models import registry
+    tree = ast.parse(open(registry.__file__, encoding="utf-8").read())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert imported <= {"__future__", "os", "pathlib", "typing", "core.paths", "core.taxonomy", "bundle"}
+    code = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    assert not any(s in (STARTER, NATURALIST) for s in code)
+    assert list(BUILTINS) == [NATURALIST, STARTER]   # naturalist registered itself as the default
+
+
+def test_a_new_builtin_registers_and_can_take_the_default(weights, tmp_path, monkeypatch):
+    from inat.models import registry
+    monkeypatch.setattr(registry, "BUILTINS", dict(registry.BUILTINS))
+    monkeypatch.setattr(registry, "_DEFAULT", list(registry._DEFAULT))
+    mine = make_bundle(tmp_path / "mine")
+    registry.register("mine", lambda: mine)
+    assert registry.model_names()[:3] == [NATURALIST, STARTER, "mine"] and registry.resolve("mine") is mine
+    assert registry.default_model() == "beta"   # a bundle marked default still wins over any built-in
+    monkeypatch.delenv("INAT_WEIGHTS")
+    monkeypatch.setattr(registry, "weights_dir", lambda: tmp_path / "empty")
+    assert registry.default_model() == NATURALIST
+    registry.register("mine", lambda: mine, default=True)
+    assert list(registry.BUILTINS)[0] == "mine" and registry.default_model() == "mine" and registry.resolve() is mine
