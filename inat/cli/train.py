@@ -7,8 +7,9 @@ from dataclasses import MISSING, fields
 
 from ..models.bundle import load_bundle
 from ..runtime.export import ensure_export, print_export
+from ..training.config import TrainConfig
 from ..training.distributed import distributed
-from ..training.train import TrainConfig, train
+from ..training.train import train
 
 
 def config_from_args(args) -> TrainConfig:
